@@ -22,6 +22,9 @@ export const errorCodes = [
   "auth_failed",
   "server_full",
   "shutting_down",
+  // Not in PROTOCOL.md v1, which is silent on a store that cannot write
+  // (disk full): the `say` was refused and nothing was delivered.
+  "storage_failed",
 ] as const;
 
 /** One protocol error code. */

@@ -19,7 +19,9 @@ export const readChunkBytes = 8192;
  */
 export function encodeFrame(payload: Uint8Array): Uint8Array {
   if (payload.length < 1 || payload.length > maxPayloadBytes) {
-    throw new RangeError(`frame payload must be 1..${maxPayloadBytes} bytes, got ${payload.length}`);
+    throw new RangeError(
+      `frame payload must be 1..${maxPayloadBytes} bytes, got ${payload.length}`,
+    );
   }
   const frame = new Uint8Array(frameHeaderBytes + payload.length);
   new DataView(frame.buffer).setUint32(0, payload.length);

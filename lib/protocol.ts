@@ -264,7 +264,9 @@ export function parseClientMessage(payload: Uint8Array): ClientMessage {
       if (Math.floor(rawBody.length / 4) * 3 > maxTextBytes + 3) throw tooLong(ref);
       const { text, bytes, canonical } = decodeBody(rawBody);
       if (bytes.length > maxTextBytes) throw tooLong(ref);
-      if (text.length === 0) throw new ProtocolError("bad_message", "an empty message says nothing");
+      if (text.length === 0) {
+        throw new ProtocolError("bad_message", "an empty message says nothing");
+      }
       const say: SayMessage = {
         type: "say",
         body: canonical,
@@ -330,5 +332,7 @@ export function encodePayload(message: ServerMessage | Record<string, unknown>):
 
 /** An `error` message for a refusal. */
 export function errorMessage(code: ErrorCode, message: string, ref?: Ref): ServerMessage {
-  return ref === undefined ? { type: "error", code, message } : { type: "error", code, message, ref };
+  return ref === undefined
+    ? { type: "error", code, message }
+    : { type: "error", code, message, ref };
 }

@@ -1,0 +1,26 @@
+/**
+ * Parsers for command-line values, shared by every subcommand.
+ *
+ * Owns: turning flag strings into checked numbers with messages a person can
+ * act on. Throws commander's InvalidArgumentError so commander prints
+ * "error: option '--port <n>' argument '70000' is invalid. ...".
+ */
+import { InvalidArgumentError } from "commander";
+
+/** A TCP/UDP port, 0 to 65535 (0 = any free port). */
+export function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) {
+    throw new InvalidArgumentError("a port is a whole number from 0 to 65535.");
+  }
+  return port;
+}
+
+/** A whole number of at least 1. */
+export function parsePositiveInt(value: string): number {
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || number < 1 || !Number.isSafeInteger(number)) {
+    throw new InvalidArgumentError("expected a whole number of at least 1.");
+  }
+  return number;
+}

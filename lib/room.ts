@@ -1,0 +1,246 @@
+/**
+ * The chat room: who is online, nick rules, routing of public and private
+ * messages, and answers from the message store.
+ *
+ * Owns: membership and nick uniqueness, `joined`/`left`/`renamed`, ordering of
+ * delivered messages (the store's id order), visibility of private messages.
+ * Knows nothing of sockets: members are anything with `deliver()`.
+ * Must not import session.ts or server.ts.
+ */
+import { ProtocolError } from "./errors.ts";
+import type { History, StoredMessage } from "./history.ts";
+import { Outgoing } from "./outgoing.ts";
+import { encodePayload, nickKey, nickProblem } from "./protocol.ts";
+import type {
+  ChatMessage,
+  HelloMessage,
+  HistoryRequest,
+  LeaveReason,
+  SayMessage,
+  SearchRequest,
+  ServerMessage,
+  UserEntry,
+} from "./protocol.ts";
+import { maxPayloadBytes } from "./frame.ts";
+
+/** Room left in a frame for the 16-byte tag of an encrypted (Noise) payload. */
+const maxAnswerBytes = maxPayloadBytes - 16;
+
+/** Anything that can sit in the room: a TCP or WebSocket session, or a test double. */
+export interface Member {
+  /** Current nick; the room sets it on join and rename. */
+  nick: string;
+  /** When the member joined (ms). */
+  since: number;
+  /**
+   * Chat messages with an id at or below this were (or will be) sent by the
+   * resume replay, so live delivery skips them.
+   */
+  resumedUpTo: number;
+  /** Queues a message for this member. Never awaits; never throws. */
+  deliver(message: Outgoing): void;
+}
+
+/** Options of a Room. */
+export interface RoomOptions {
+  /** Where messages are kept. */
+  history: History;
+  /** Most members online at once; the next `hello` gets `server_full`. Default 1000. */
+  maxUsers?: number;
+  /** Clock in ms; default `Date.now`. */
+  now?: () => number;
+  /** Shown to each member in `welcome`, when set. */
+  motd?: string;
+}
+
+/** Turns a stored message into its wire form (`ref` never included). */
+export function toWire(message: StoredMessage): ChatMessage {
+  const wire: ChatMessage = {
+    type: "msg",
+    id: message.id,
+    ts: message.ts,
+    from: message.from,
+    kind: message.kind,
+    body: message.body,
+  };
+  if (message.to !== null) wire.to = message.to;
+  return wire;
+}
+
+/** The room. One per server; every session joins the same one. */
+export class Room {
+  readonly history: History;
+  readonly maxUsers: number;
+  readonly #now: () => number;
+  readonly #motd: string | undefined;
+  /** Online members by nick key (unique without regard to case). */
+  readonly #members = new Map<string, Member>();
+
+  constructor(options: RoomOptions) {
+    this.history = options.history;
+    this.maxUsers = options.maxUsers ?? 1000;
+    this.#now = options.now ?? Date.now;
+    this.#motd = options.motd;
+  }
+
+  /** How many members are online. */
+  get size(): number {
+    return this.#members.size;
+  }
+
+  /** True when `member` is in the room. */
+  has(member: Member): boolean {
+    return this.#members.get(nickKey(member.nick)) === member;
+  }
+
+  /** The online list, oldest member first. */
+  users(): UserEntry[] {
+    return [...this.#members.values()].map((member) => ({
+      nick: member.nick,
+      since: member.since,
+    }));
+  }
+
+  /**
+   * Admits `member` under `hello.nick`: `welcome` and `users` to it, `joined`
+   * to the others. Throws ProtocolError (`nick_invalid`, `nick_taken`,
+   * `server_full`); the member may try another nick. Returns the id range the
+   * caller must replay when `hello.after` was given: (after, upTo].
+   */
+  join(member: Member, hello: HelloMessage): { replayAfter: number; replayUpTo: number } | null {
+    const problem = nickProblem(hello.nick);
+    if (problem !== null) throw new ProtocolError("nick_invalid", `${problem}: '${hello.nick}'`);
+    const key = nickKey(hello.nick);
+    if (this.#members.has(key)) {
+      throw new ProtocolError("nick_taken", `'${hello.nick}' is already online; pick another nick`);
+    }
+    if (this.#members.size >= this.maxUsers) {
+      throw new ProtocolError(
+        "server_full",
+        `the room is full (${this.maxUsers} users); try later`,
+      );
+    }
+    const now = this.#now();
+    member.nick = hello.nick;
+    member.since = now;
+    const last = this.history.lastId();
+    // Messages committed but not yet broadcast are covered by the replay, not live delivery.
+    member.resumedUpTo = hello.after === undefined ? 0 : last;
+    this.#members.set(key, member);
+    const welcome: ServerMessage = { type: "welcome", nick: member.nick, last };
+    if (this.#motd !== undefined) welcome.motd = this.#motd;
+    member.deliver(Outgoing.of(welcome));
+    member.deliver(Outgoing.of({ type: "users", users: this.users() }));
+    this.#broadcast(Outgoing.of({ type: "joined", nick: member.nick, ts: now }), member);
+    return hello.after === undefined ? null : { replayAfter: hello.after, replayUpTo: last };
+  }
+
+  /** Removes `member` (if present) and tells the others why it left. */
+  leave(member: Member, reason: LeaveReason): void {
+    if (!this.has(member)) return;
+    this.#members.delete(nickKey(member.nick));
+    this.#broadcast(Outgoing.of({ type: "left", nick: member.nick, ts: this.#now(), reason }));
+  }
+
+  /** Renames `member`; everyone (it included) gets `renamed`. */
+  rename(member: Member, nick: string): void {
+    const problem = nickProblem(nick);
+    if (problem !== null) throw new ProtocolError("nick_invalid", `${problem}: '${nick}'`);
+    const oldKey = nickKey(member.nick), newKey = nickKey(nick);
+    const holder = this.#members.get(newKey);
+    if (holder !== undefined && holder !== member) {
+      throw new ProtocolError("nick_taken", `'${nick}' is already online; pick another nick`);
+    }
+    const from = member.nick;
+    this.#members.delete(oldKey);
+    member.nick = nick;
+    this.#members.set(newKey, member);
+    this.#broadcast(Outgoing.of({ type: "renamed", from, to: nick, ts: this.#now() }));
+  }
+
+  /**
+   * Stores a message and delivers it: to everyone, or to the sender and the
+   * addressee of a private one. The sender's copy carries its `ref`. Delivery
+   * happens after the store has kept it, in id order.
+   */
+  async say(member: Member, say: SayMessage): Promise<void> {
+    let addressee: Member | undefined;
+    if (say.to !== undefined) {
+      addressee = this.#members.get(nickKey(say.to));
+      if (addressee === undefined) {
+        throw new ProtocolError("no_such_user", `'${say.to}' is not online`, { ref: say.ref });
+      }
+    }
+    const stored = await this.history.append({
+      ts: this.#now(),
+      from: member.nick,
+      to: addressee?.nick ?? null,
+      kind: say.kind,
+      text: say.text,
+      body: say.body,
+    });
+    const wire = toWire(stored);
+    const shared = Outgoing.of(wire);
+    const own = say.ref === undefined ? shared : Outgoing.of({ ...wire, ref: say.ref });
+    if (addressee === undefined) {
+      for (const other of this.#members.values()) {
+        if (other.resumedUpTo >= stored.id) continue;
+        other.deliver(other === member ? own : shared);
+      }
+      return;
+    }
+    member.deliver(own);
+    if (addressee !== member && this.has(addressee)) addressee.deliver(shared);
+  }
+
+  /** A `history` answer for `member`, trimmed to fit one frame. */
+  historyPage(member: Member, request: HistoryRequest): Outgoing {
+    const query = { viewer: member.nick, limit: request.limit } as Parameters<History["page"]>[0];
+    if (request.before !== undefined) query.before = request.before;
+    if (request.with !== undefined) query.with = request.with;
+    const page = this.history.page(query);
+    return fitItems(page.items.map(toWire), (items, trimmed) => ({
+      type: "history",
+      items,
+      more: page.more || trimmed,
+    }));
+  }
+
+  /** A `results` answer for `member`, trimmed to fit one frame. */
+  searchResults(member: Member, request: SearchRequest): Outgoing {
+    const items = request.q.length === 0
+      ? []
+      : this.history.search(member.nick, request.q, request.limit).map(toWire);
+    return fitItems(items, (kept) => ({ type: "results", q: request.q, items: kept }));
+  }
+
+  /** Empties the room without telling anyone (the server is shutting down). */
+  clear(): void {
+    this.#members.clear();
+  }
+
+  #broadcast(message: Outgoing, except?: Member): void {
+    for (const member of this.#members.values()) {
+      if (member !== except) member.deliver(message);
+    }
+  }
+}
+
+/**
+ * Builds an answer holding as many of the newest `items` as fit in one frame.
+ * `trimmed` tells the builder that older items were left out.
+ */
+function fitItems(
+  items: ChatMessage[],
+  build: (items: ChatMessage[], trimmed: boolean) => ServerMessage,
+): Outgoing {
+  let kept = items;
+  for (;;) {
+    const payload = encodePayload(build(kept, kept.length < items.length));
+    if (payload.length <= maxAnswerBytes || kept.length === 0) {
+      return new Outgoing(payload);
+    }
+    // Drop the oldest quarter (at least one) and try again: bounded by items.length.
+    kept = kept.slice(Math.max(1, Math.floor(kept.length / 4)));
+  }
+}

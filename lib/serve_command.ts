@@ -1,0 +1,108 @@
+/**
+ * `lanchat serve` as a person runs it: start the server, print where people
+ * can join, stop cleanly on Ctrl-C / SIGTERM.
+ *
+ * Owns: the start banner, start-up error messages and signal handling.
+ * Server behaviour itself lives in server.ts.
+ */
+import { isLoopbackHost, lanAddresses } from "./lan_addresses.ts";
+import { startServer } from "./server.ts";
+import type { RunningServer } from "./server.ts";
+
+/** Flags of `lanchat serve`, as parsed by main.ts. */
+export interface ServeFlags {
+  host: string;
+  port: number;
+  name?: string;
+  maxUsers: number;
+  db: string;
+  web: boolean;
+  webPort: number;
+  discovery: boolean;
+  quiet: boolean;
+}
+
+function timestamp(): string {
+  return new Date().toTimeString().slice(0, 8);
+}
+
+/** Runs the server until a signal stops it; returns the exit code. */
+export async function runServe(flags: ServeFlags): Promise<number> {
+  const log = flags.quiet ? () => {} : (line: string) => console.log(`${timestamp()} ${line}`);
+  let server: RunningServer;
+  try {
+    server = await startServer({
+      host: flags.host,
+      port: flags.port,
+      maxUsers: flags.maxUsers,
+      ...(flags.name === undefined ? {} : { name: flags.name }),
+      log,
+    });
+  } catch (error) {
+    console.error(startFailure(error, flags));
+    return 1;
+  }
+  printBanner(server, flags);
+
+  const stopped = Promise.withResolvers<void>();
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  const onSignal = () => stopped.resolve();
+  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  await stopped.promise;
+  console.log(
+    `${timestamp()} shutting down: telling ${server.room.size} users, closing connections`,
+  );
+  await server.close();
+  for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+  console.log(`${timestamp()} stopped`);
+  return 0;
+}
+
+function printBanner(server: RunningServer, flags: ServeFlags): void {
+  const lines = [`lanchat is serving room "${server.name}"`];
+  lines.push(`  chat (TCP): listening on ${server.host}:${server.port}`);
+  if (isLoopbackHost(server.host)) {
+    lines.push(
+      `  warning: bound to ${server.host}, so only this machine can join.`,
+      `           Use --host 0.0.0.0 to let others on your network in.`,
+      `  join it with:  lanchat join ${server.host}:${server.port}`,
+    );
+  } else {
+    const addresses = lanAddresses();
+    if (addresses.length === 0) {
+      lines.push(`  no LAN address found; on this machine: lanchat join 127.0.0.1:${server.port}`);
+    } else {
+      lines.push("  people on your network can join with:");
+      for (const address of addresses) {
+        lines.push(`    lanchat join ${address.address}:${server.port}    (${address.interface})`);
+      }
+    }
+  }
+  lines.push(
+    `  history: ${
+      flags.db === ":memory:" ? "in memory only (gone when the server stops)" : flags.db
+    }`,
+    "  press Ctrl-C to stop",
+  );
+  console.log(lines.join("\n"));
+}
+
+/** A start-up failure as a sentence that says what to do. */
+export function startFailure(error: unknown, flags: ServeFlags): string {
+  const where = `${flags.host}:${flags.port}`;
+  if (error instanceof Deno.errors.AddrInUse) {
+    return `lanchat: port ${flags.port} is already in use on ${flags.host} (another lanchat serve?). ` +
+      `Stop it, or pick another port with --port.`;
+  }
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return `lanchat: not allowed to listen on ${where}. Ports below 1024 need admin rights; ` +
+      `use --port 9000 or higher.`;
+  }
+  if (error instanceof Deno.errors.AddrNotAvailable) {
+    return `lanchat: ${flags.host} is not an address of this machine. Use --host 0.0.0.0 ` +
+      `(every interface) or one of its own addresses.`;
+  }
+  return `lanchat: could not start on ${where}: ${
+    error instanceof Error ? error.message : String(error)
+  }`;
+}

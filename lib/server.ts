@@ -1,0 +1,129 @@
+/**
+ * `lanchat serve`: the TCP accept loop, the session ticker, start and stop.
+ *
+ * Owns: listening sockets and the set of live sessions. Chat rules live in
+ * room.ts, per-connection rules in session.ts; this module only wires them.
+ */
+import { MemoryHistory } from "./history.ts";
+import type { History } from "./history.ts";
+import { Room } from "./room.ts";
+import { defaultSessionLimits, Session } from "./session.ts";
+import type { SessionLimits } from "./session.ts";
+import { TcpTransport } from "./transport.ts";
+
+/** Options of startServer. Every field documents its default. */
+export interface ServerOptions {
+  /** Address to bind. Default "0.0.0.0" (every IPv4 interface). */
+  host?: string;
+  /** TCP chat port; 0 picks a free one. Default 9000. */
+  port?: number;
+  /** Room name shown to clients. Default: this machine's hostname. */
+  name?: string;
+  /** Most users online at once. Default 1000. */
+  maxUsers?: number;
+  /** Message store. Default: a new MemoryHistory. Closed by close(). */
+  history?: History;
+  /** Per-connection limits; missing fields take defaultSessionLimits. */
+  limits?: Partial<SessionLimits>;
+  /** How often deadlines are checked, in ms. Default 1000. */
+  tickMs?: number;
+  /** Operator log (joins, leaves, dropped members). Default: none. */
+  log?: (line: string) => void;
+}
+
+/** A server that is accepting connections. */
+export interface RunningServer extends AsyncDisposable {
+  /** The bound address. */
+  readonly host: string;
+  /** Room name sent to clients. */
+  readonly name: string;
+  /** The bound TCP port (the real one when 0 was asked). */
+  readonly port: number;
+  readonly room: Room;
+  /** Connections currently open (joined or not). */
+  readonly connections: number;
+  /** Tells everyone `shutting_down`, closes every connection and the store. */
+  close(): Promise<void>;
+}
+
+/** Pause after an accept error (e.g. out of file descriptors) before retrying. */
+const acceptRetryMs = 100;
+
+/**
+ * Starts a lanchat server. Throws Deno.errors.AddrInUse, PermissionDenied,
+ * etc. when the port cannot be bound.
+ *
+ * @example
+ * await using server = await startServer({ host: "127.0.0.1", port: 0 });
+ * console.log(server.port);
+ */
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const history = options.history ?? new MemoryHistory();
+  const room = new Room({ history, maxUsers: options.maxUsers ?? 1000 });
+  const log = options.log ?? (() => {});
+  const listener = Deno.listen({ hostname: options.host ?? "0.0.0.0", port: options.port ?? 9000 });
+  const context = {
+    room,
+    serverName: options.name ?? Deno.hostname(),
+    secure: null,
+    limits: { ...defaultSessionLimits, ...options.limits },
+    log,
+  };
+  const sessions = new Map<Session, Promise<void>>();
+  let stopping = false;
+
+  const ticker = setInterval(() => {
+    const now = Date.now();
+    for (const session of sessions.keys()) session.tick(now);
+  }, options.tickMs ?? 1000);
+
+  const acceptLoop = (async () => {
+    while (!stopping) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await listener.accept();
+      } catch (error) {
+        if (stopping || error instanceof Deno.errors.BadResource) return;
+        log(`accept failed: ${String(error)}; retrying`);
+        await new Promise((resolve) => setTimeout(resolve, acceptRetryMs));
+        continue;
+      }
+      let session: Session;
+      try {
+        session = new Session(new TcpTransport(conn), context);
+      } catch (error) {
+        log(`could not set up a connection: ${String(error)}`);
+        conn.close();
+        continue;
+      }
+      const running = session.run().finally(() => sessions.delete(session));
+      sessions.set(session, running);
+    }
+  })();
+
+  const address = listener.addr;
+  let closed: Promise<void> | null = null;
+  const close = () =>
+    closed ??= (async () => {
+      stopping = true;
+      clearInterval(ticker);
+      listener.close();
+      await acceptLoop;
+      room.clear();
+      for (const session of sessions.keys()) session.shutdown();
+      await Promise.all(sessions.values());
+      await history.close();
+    })();
+
+  return {
+    host: address.hostname,
+    name: context.serverName,
+    port: address.port,
+    room,
+    get connections() {
+      return sessions.size;
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}

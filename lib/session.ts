@@ -1,0 +1,382 @@
+/**
+ * One connection plugged into the room: the read loop, the outbox and its
+ * single writer, flood control, and the hello/ping/idle deadlines.
+ *
+ * Owns: the per-connection state machine of PROTOCOL.md section 3 and the
+ * rule that a per-connection failure never reaches another connection.
+ * Works on any Transport (TCP or WebSocket); knows nothing of listeners.
+ */
+import { FrameError, ProtocolError, StorageError } from "./errors.ts";
+import { Outgoing } from "./outgoing.ts";
+import { errorMessage, parseClientMessage, protocolVersion } from "./protocol.ts";
+import type { ClientMessage, LeaveReason, Ref, SecureParams, ServerMessage } from "./protocol.ts";
+import { toWire } from "./room.ts";
+import type { Member, Room } from "./room.ts";
+import type { Transport } from "./transport.ts";
+
+/** Per-connection limits and deadlines. Every field documents its default. */
+export interface SessionLimits {
+  /** A connection that has not joined by then is closed. Default 10,000 ms. */
+  helloTimeoutMs: number;
+  /** A silent connection is pinged after this long. Default 15,000 ms. */
+  pingAfterMs: number;
+  /** A connection silent this long is closed (reason `timeout`). Default 45,000 ms. */
+  idleTimeoutMs: number;
+  /** Backlog at which a member that stops reading is dropped (`slow`). Default 4 MiB. */
+  maxOutboxBytes: number;
+  /** Frames a client may send at once before flood control slows it. Default 200. */
+  floodBurst: number;
+  /** Sustained frames per second once the burst is spent. Default 500. */
+  floodPerSecond: number;
+}
+
+/** The defaults of SessionLimits. */
+export const defaultSessionLimits: SessionLimits = {
+  helloTimeoutMs: 10_000,
+  pingAfterMs: 15_000,
+  idleTimeoutMs: 45_000,
+  maxOutboxBytes: 4 * 1024 * 1024,
+  floodBurst: 200,
+  floodPerSecond: 500,
+};
+
+/** What a session needs from the server around it. */
+export interface SessionContext {
+  room: Room;
+  serverName: string;
+  secure: SecureParams | null;
+  limits: SessionLimits;
+  /** Operator log line (joins, leaves, refused connections). */
+  log: (line: string) => void;
+}
+
+/** Messages replayed per page when a client resumes with `after`. */
+const replayPageSize = 200;
+/** How long a closing session may spend flushing its outbox. */
+const flushDeadlineMs = 1000;
+
+/** One client connection. Implements Member so the room can deliver to it. */
+export class Session implements Member {
+  nick = "";
+  since = 0;
+  resumedUpTo = 0;
+
+  readonly #transport: Transport;
+  readonly #context: SessionContext;
+  readonly #openedAt = Date.now();
+  #lastHeardAt = Date.now();
+  #pingedAt = 0;
+  #pingCounter = 0;
+  #joined = false;
+
+  /** Outbox: messages waiting for the writer; bounded by limits.maxOutboxBytes. */
+  #queue: Outgoing[] = [];
+  #queuedBytes = 0;
+  /** While a resume replay runs, live messages wait here (still counted in #queuedBytes). */
+  #held: Outgoing[] | null = null;
+  #wakeWriter: (() => void) | null = null;
+  #drainWaiters: (() => void)[] = [];
+  #closing = false;
+  #closed = false;
+  #leaveReason: LeaveReason | null = null;
+
+  #floodTokens: number;
+  #floodRefilledAt = Date.now();
+
+  constructor(transport: Transport, context: SessionContext) {
+    this.#transport = transport;
+    this.#context = context;
+    this.#floodTokens = context.limits.floodBurst;
+  }
+
+  /** Peer address, for logs. */
+  get remote(): string {
+    return this.#transport.remote;
+  }
+
+  /** Runs the connection to its end. Never throws. */
+  async run(): Promise<void> {
+    const writer = this.#writeLoop();
+    this.#send({
+      type: "server",
+      proto: protocolVersion,
+      name: this.#context.serverName,
+      secure: this.#context.secure,
+    });
+    try {
+      for await (const payload of this.#transport.payloads()) {
+        this.#lastHeardAt = Date.now();
+        this.#pingedAt = 0;
+        await this.#throttle();
+        if (this.#closing) break;
+        this.#handlePayload(payload);
+      }
+      this.#leaveReason ??= "quit";
+    } catch (error) {
+      if (error instanceof FrameError) {
+        this.#send(errorMessage(error.code, error.message));
+        this.#leaveReason ??= "error";
+      } else {
+        this.#leaveReason ??= this.#closing ? "quit" : "error";
+      }
+    } finally {
+      this.#finishInRoom();
+      this.closeAfterFlush(this.#leaveReason ?? "quit");
+      await writer;
+    }
+  }
+
+  /** Called about once a second by the server: pings, hello and idle deadlines. */
+  tick(now: number): void {
+    if (this.#closing) return;
+    const limits = this.#context.limits;
+    if (!this.#joined && now - this.#openedAt > limits.helloTimeoutMs) {
+      this.#send(errorMessage(
+        "not_joined",
+        `no hello within ${limits.helloTimeoutMs / 1000} s; closing the connection`,
+      ));
+      this.closeAfterFlush("timeout");
+      return;
+    }
+    const silentFor = now - this.#lastHeardAt;
+    if (silentFor > limits.idleTimeoutMs) {
+      this.close("timeout");
+    } else if (silentFor > limits.pingAfterMs && this.#pingedAt === 0) {
+      this.#pingedAt = now;
+      this.#send({ type: "ping", n: ++this.#pingCounter });
+    }
+  }
+
+  /** Queues `message` for the peer. Drops the member when its backlog overflows. */
+  deliver(message: Outgoing): void {
+    if (this.#closing) return;
+    const size = message.payload.length + 4;
+    // The outbox bound: a member that stops reading is dropped with reason
+    // `slow` instead of growing without limit or slowing anyone else down.
+    if (this.#queuedBytes + size > this.#context.limits.maxOutboxBytes) {
+      this.#context.log(
+        `${this.#describe()} dropped: more than ${this.#context.limits.maxOutboxBytes} bytes unread`,
+      );
+      this.close("slow");
+      return;
+    }
+    this.#queuedBytes += size;
+    if (this.#held !== null) {
+      this.#held.push(message);
+      return;
+    }
+    this.#queue.push(message);
+    this.#wakeWriter?.();
+  }
+
+  /** Tells the peer the server is going away, then closes after the outbox is flushed. */
+  shutdown(): void {
+    this.#send(errorMessage("shutting_down", "the server is shutting down"));
+    this.closeAfterFlush("quit");
+  }
+
+  /** Closes now, without flushing. `reason` is what the others are told. */
+  close(reason: LeaveReason): void {
+    this.#leaveReason ??= reason;
+    this.#closing = true;
+    this.#finishInRoom();
+    this.#closeTransport();
+  }
+
+  /** Stops reading, sends what is queued (bounded in time), then closes. */
+  closeAfterFlush(reason: LeaveReason): void {
+    this.#leaveReason ??= reason;
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#wakeWriter?.();
+    const timer = setTimeout(() => this.#closeTransport(), flushDeadlineMs);
+    this.#whenDrained().then(() => {
+      clearTimeout(timer);
+      this.#closeTransport();
+    });
+  }
+
+  /** Sends `message` outside the room's broadcasts (answers, errors, pings). */
+  #send(message: ServerMessage): void {
+    this.deliver(Outgoing.of(message));
+  }
+
+  #handlePayload(payload: Uint8Array): void {
+    let message: ClientMessage;
+    try {
+      message = parseClientMessage(payload);
+    } catch (error) {
+      this.#reportError(error);
+      return;
+    }
+    try {
+      this.#dispatch(message);
+    } catch (error) {
+      this.#reportError(error, "ref" in message ? message.ref : undefined);
+    }
+  }
+
+  #dispatch(message: ClientMessage): void {
+    const room = this.#context.room;
+    switch (message.type) {
+      case "ping":
+        this.#send({ type: "pong", n: message.n });
+        return;
+      case "pong":
+        return;
+      case "bye":
+        this.#leaveReason = "quit";
+        this.#finishInRoom();
+        this.closeAfterFlush("quit");
+        return;
+      case "hello": {
+        if (this.#joined) {
+          throw new ProtocolError("bad_message", "already joined; send 'nick' to change your nick");
+        }
+        const replay = room.join(this, message);
+        this.#joined = true;
+        this.#context.log(`${this.nick} joined from ${this.remote}`);
+        if (replay !== null) void this.#replay(replay.replayAfter, replay.replayUpTo);
+        return;
+      }
+    }
+    if (!this.#joined) throw new ProtocolError("not_joined", "send 'hello' with your nick first");
+    switch (message.type) {
+      case "say":
+        room.say(this, message).catch((error) => this.#reportError(error, message.ref));
+        return;
+      case "nick": {
+        const before = this.nick;
+        room.rename(this, message.nick);
+        this.#context.log(`${before} is now ${this.nick}`);
+        return;
+      }
+      case "users":
+        this.#send({ type: "users", users: room.users() });
+        return;
+      case "history":
+        this.deliver(room.historyPage(this, message));
+        return;
+      case "search":
+        this.deliver(room.searchResults(this, message));
+        return;
+    }
+  }
+
+  /** Tells the peer why something was refused; programming errors are logged, not leaked. */
+  #reportError(error: unknown, ref?: Ref): void {
+    if (error instanceof ProtocolError) {
+      this.#send(errorMessage(error.code, error.message, error.ref ?? ref));
+    } else if (error instanceof StorageError) {
+      this.#context.log(`storage: ${error.message} (${error.hint})`);
+      this.#send(
+        errorMessage(
+          "storage_failed",
+          "the server could not store the message; it was not sent",
+          ref,
+        ),
+      );
+    } else {
+      this.#context.log(`internal error for ${this.#describe()}: ${String(error)}`);
+      this.#send(errorMessage("bad_message", "the server could not handle that message", ref));
+    }
+  }
+
+  /** Sends the messages a resuming client missed, (after, upTo], oldest first. */
+  async #replay(after: number, upTo: number): Promise<void> {
+    const history = this.#context.room.history;
+    this.#held = [];
+    let cursor = after;
+    try {
+      for (let page = 0; page < 100_000 && cursor < upTo && !this.#closing; page++) {
+        const items = history.after(this.nick, cursor, replayPageSize);
+        for (const item of items) {
+          if (item.id > upTo) break;
+          // Replay pages bypass the outbox bound: one page at a time, then wait for the drain.
+          const message = Outgoing.of(toWire(item));
+          this.#queuedBytes += message.payload.length + 4;
+          this.#queue.push(message);
+        }
+        this.#wakeWriter?.();
+        const last = items.at(-1);
+        if (last === undefined || items.length < replayPageSize) break;
+        cursor = last.id;
+        await this.#whenDrained();
+      }
+    } finally {
+      const held = this.#held;
+      this.#held = null;
+      this.#queue.push(...held);
+      this.#wakeWriter?.();
+    }
+  }
+
+  /** Flood control ("fakelag"): a sender past its burst waits; nothing is dropped. */
+  async #throttle(): Promise<void> {
+    const { floodBurst, floodPerSecond } = this.#context.limits;
+    for (let attempt = 0; attempt < 1000; attempt++) {
+      const now = Date.now();
+      this.#floodTokens = Math.min(
+        floodBurst,
+        this.#floodTokens + (now - this.#floodRefilledAt) * floodPerSecond / 1000,
+      );
+      this.#floodRefilledAt = now;
+      if (this.#floodTokens >= 1 || this.#closing) break;
+      const waitMs = Math.max(1, Math.ceil((1 - this.#floodTokens) * 1000 / floodPerSecond));
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+    this.#floodTokens -= 1;
+  }
+
+  /** The single writer: everything queued goes out in one coalesced write. */
+  async #writeLoop(): Promise<void> {
+    for (;;) {
+      if (this.#queue.length === 0) {
+        for (const resolve of this.#drainWaiters.splice(0)) resolve();
+        if (this.#closed) return;
+        await new Promise<void>((resolve) => this.#wakeWriter = resolve);
+        this.#wakeWriter = null;
+        continue;
+      }
+      const batch = this.#queue;
+      this.#queue = [];
+      let bytes = 0;
+      for (const message of batch) bytes += message.payload.length + 4;
+      try {
+        await this.#transport.write(batch);
+      } catch {
+        this.close("error");
+      }
+      this.#queuedBytes -= bytes;
+      if (this.#closed) {
+        for (const resolve of this.#drainWaiters.splice(0)) resolve();
+        return;
+      }
+    }
+  }
+
+  #whenDrained(): Promise<void> {
+    if (this.#queue.length === 0 || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  #finishInRoom(): void {
+    const room = this.#context.room;
+    if (this.#joined && room.has(this)) {
+      room.leave(this, this.#leaveReason ?? "quit");
+      this.#context.log(`${this.nick} left (${this.#leaveReason ?? "quit"})`);
+    }
+  }
+
+  #closeTransport(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closing = true;
+    this.#transport.close();
+    this.#wakeWriter?.();
+  }
+
+  #describe(): string {
+    return this.#joined ? `${this.nick} (${this.remote})` : this.remote;
+  }
+}
