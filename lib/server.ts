@@ -50,14 +50,14 @@ export interface RunningServer extends AsyncDisposable {
 const acceptRetryMs = 100;
 
 /**
- * Starts a lanchat server. Throws Deno.errors.AddrInUse, PermissionDenied,
- * etc. when the port cannot be bound.
+ * Starts a lanchat server. Throws (synchronously) Deno.errors.AddrInUse,
+ * PermissionDenied, etc. when the port cannot be bound.
  *
  * @example
  * await using server = await startServer({ host: "127.0.0.1", port: 0 });
  * console.log(server.port);
  */
-export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+export function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const history = options.history ?? new MemoryHistory();
   const room = new Room({ history, maxUsers: options.maxUsers ?? 1000 });
   const log = options.log ?? (() => {});
@@ -115,7 +115,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       await history.close();
     })();
 
-  return {
+  return Promise.resolve({
     host: address.hostname,
     name: context.serverName,
     port: address.port,
@@ -125,5 +125,5 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     },
     close,
     [Symbol.asyncDispose]: close,
-  };
+  });
 }
