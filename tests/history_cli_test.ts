@@ -1,0 +1,152 @@
+/**
+ * Tests of lib/history_cli.ts (`lanchat history`) on real database files.
+ * Times are built with the Date constructor in local time, so the printed
+ * `[YYYY-MM-DD HH:MM]` is the same in any time zone.
+ */
+import { assert, assertEquals, assertRejects } from "./_assert.ts";
+import { StorageError } from "../lib/errors.ts";
+import { runHistoryCommand } from "../lib/history_cli.ts";
+import type { HistoryCommandOptions, HistoryJsonLine } from "../lib/history_cli.ts";
+import { openSqliteHistory } from "../lib/history_sqlite.ts";
+import type { SqliteHistory } from "../lib/history_sqlite.ts";
+import { encodeBody } from "../lib/protocol.ts";
+import type { NewMessage } from "../lib/history.ts";
+
+const at = (hour: number, minute: number) => new Date(2026, 10, 25, hour, minute).getTime();
+const now = () => at(18, 0);
+
+function message(text: string, ts: number, fields: Partial<NewMessage> = {}): NewMessage {
+  return { ts, from: "alice", to: null, kind: "text", text, body: encodeBody(text), ...fields };
+}
+
+/** A history file holding a small day of chat; `test` gets its path. */
+async function withChatFile(test: (path: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "lanchat_cli_" });
+  try {
+    const path = `${dir}/history.db`;
+    const history = openSqliteHistory(path);
+    await history.append(message("good morning", at(9, 0)));
+    await history.append(message("hi Bob, lunch?", at(12, 5), { to: "Bob" }));
+    await history.append(message("waves", at(14, 3), { kind: "action", from: "bob" }));
+    await history.append(message("大家你好啊", at(16, 30), { from: "carl" }));
+    await history.close();
+    await test(path);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function run(options: HistoryCommandOptions): Promise<string[]> {
+  const lines: string[] = [];
+  await runHistoryCommand(options, (line) => lines.push(line), now);
+  return lines;
+}
+
+Deno.test("history prints local-time lines for public, private and action messages", async () => {
+  await withChatFile(async (db) => {
+    assertEquals(await run({ db }), [
+      "[2026-11-25 09:00] <alice> good morning",
+      "[2026-11-25 12:05] <alice -> Bob> hi Bob, lunch?",
+      "[2026-11-25 14:03] * bob waves",
+      "[2026-11-25 16:30] <carl> 大家你好啊",
+    ]);
+  });
+});
+
+Deno.test("history --json prints one object per line with a local ISO time", async () => {
+  await withChatFile(async (db) => {
+    const lines = await run({ db, json: true, limit: 2 });
+    const objects = lines.map((line) => JSON.parse(line) as HistoryJsonLine);
+    assertEquals(objects.map(({ from, to, kind, text }) => ({ from, to, kind, text })), [
+      { from: "bob", to: null, kind: "action", text: "waves" },
+      { from: "carl", to: null, kind: "text", text: "大家你好啊" },
+    ]);
+    const first = objects[0]!;
+    assertEquals(first.ts, at(14, 3));
+    assert(first.time.startsWith("2026-11-25T14:03:00.000"), first.time);
+    assertEquals(Date.parse(first.time), first.ts);
+    assert(first.id < objects[1]!.id);
+  });
+});
+
+Deno.test("history --since and --until keep a time range, relative or absolute", async () => {
+  await withChatFile(async (db) => {
+    assertEquals((await run({ db, since: "4h" })).length, 2); // 14:00 onwards
+    assertEquals(await run({ db, since: "2026-11-25T12:00", until: "2026-11-25T14:03" }), [
+      "[2026-11-25 12:05] <alice -> Bob> hi Bob, lunch?",
+    ]);
+    assertEquals(await run({ db, until: "2026-11-25" }), ["(no messages)"]);
+    await assertRejects(() => run({ db, since: "yesterday" }), Error);
+  });
+});
+
+Deno.test("history --with shows messages from or to that nick, private ones too", async () => {
+  await withChatFile(async (db) => {
+    assertEquals(await run({ db, with: "BOB" }), [
+      "[2026-11-25 12:05] <alice -> Bob> hi Bob, lunch?",
+      "[2026-11-25 14:03] * bob waves",
+    ]);
+  });
+});
+
+Deno.test("history --search matches short Chinese and longer English substrings", async () => {
+  await withChatFile(async (db) => {
+    assertEquals(await run({ db, search: "你好" }), ["[2026-11-25 16:30] <carl> 大家你好啊"]);
+    assertEquals(await run({ db, search: "LUNCH" }), [
+      "[2026-11-25 12:05] <alice -> Bob> hi Bob, lunch?",
+    ]);
+    assertEquals(await run({ db, search: "o", with: "alice", limit: 1 }), [
+      "[2026-11-25 12:05] <alice -> Bob> hi Bob, lunch?",
+    ]);
+  });
+});
+
+Deno.test("history --limit shows the newest messages, oldest first", async () => {
+  await withChatFile(async (db) => {
+    assertEquals(await run({ db, limit: 2 }), [
+      "[2026-11-25 14:03] * bob waves",
+      "[2026-11-25 16:30] <carl> 大家你好啊",
+    ]);
+    await assertRejects(() => run({ db, limit: 0 }), Error);
+  });
+});
+
+Deno.test("history refuses a missing file and does not create it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lanchat_cli_" });
+  try {
+    const error = await assertRejects(() => run({ db: `${dir}/none.db` }), StorageError);
+    assert(error.message.startsWith("no history at "), error.message);
+    assertEquals([...Deno.readDirSync(dir)], []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("history reads beside a running server that keeps writing", async () => {
+  await withChatFile(async (db) => {
+    let server: SqliteHistory | undefined = openSqliteHistory(db);
+    try {
+      await server.append(message("still here", at(17, 0)));
+      assertEquals(await run({ db, limit: 1 }), ["[2026-11-25 17:00] <alice> still here"]);
+      await server.append(message("and more", at(17, 1)));
+      assertEquals(await run({ db, limit: 1 }), ["[2026-11-25 17:01] <alice> and more"]);
+      await server.close();
+      server = undefined;
+    } finally {
+      await server?.close();
+    }
+  });
+});
+
+Deno.test("history shows control characters instead of sending them to the terminal", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lanchat_cli_" });
+  try {
+    const db = `${dir}/history.db`;
+    const history = openSqliteHistory(db);
+    await history.append(message("red \x1b[31malert\x07 tab\tok", at(10, 0)));
+    await history.close();
+    assertEquals(await run({ db }), ["[2026-11-25 10:00] <alice> red \\x1b[31malert\\x07 tab\tok"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

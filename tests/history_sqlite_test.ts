@@ -1,0 +1,549 @@
+/**
+ * Tests of lib/history_sqlite.ts against real database files in a temp dir.
+ */
+import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
+import { DatabaseSync } from "node:sqlite";
+import { StorageError } from "../lib/errors.ts";
+import { openSqliteHistory, schemaVersion } from "../lib/history_sqlite.ts";
+import type { SqliteHistory } from "../lib/history_sqlite.ts";
+import { encodeBody } from "../lib/protocol.ts";
+import type { NewMessage } from "../lib/history.ts";
+
+function message(text: string, fields: Partial<NewMessage> = {}): NewMessage {
+  return {
+    ts: 1_000,
+    from: "ana",
+    to: null,
+    kind: "text",
+    text,
+    body: encodeBody(text),
+    ...fields,
+  };
+}
+
+async function withTempDir(test: (dir: string) => Promise<void> | void): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "lanchat_history_" });
+  try {
+    await test(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function withHistory(
+  test: (history: SqliteHistory, path: string) => Promise<void> | void,
+): Promise<void> {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/history.db`;
+    const history = openSqliteHistory(path);
+    try {
+      await test(history, path);
+    } finally {
+      await history.close();
+    }
+  });
+}
+
+function texts(items: { text: string }[]): string[] {
+  return items.map((item) => item.text);
+}
+
+function refusal(open: () => unknown, messagePart: RegExp): StorageError {
+  const error = assertThrows(open, StorageError);
+  assert(messagePart.test(error.message), `unexpected message: ${error.message}`);
+  assert(error.hint.length > 0, "a StorageError needs a hint");
+  return error;
+}
+
+const isRoot = Deno.build.os !== "windows" && Deno.uid() === 0;
+
+/**
+ * Makes `path` read-only even for root: chmod for other users, `chattr +i`
+ * (immutable) for root, which bypasses file modes. Returns the undo, or
+ * undefined when neither works here (e.g. root on tmpfs).
+ */
+function makeReadOnly(path: string): (() => void) | undefined {
+  if (Deno.build.os === "windows") return undefined;
+  if (!isRoot) {
+    const mode = Deno.statSync(path).mode ?? 0o644;
+    Deno.chmodSync(path, Deno.statSync(path).isDirectory ? 0o555 : 0o444);
+    return () => Deno.chmodSync(path, mode);
+  }
+  const chattr = (flag: string) => {
+    try {
+      return new Deno.Command("chattr", { args: [flag, path], stderr: "null" }).outputSync()
+        .success;
+    } catch {
+      return false;
+    }
+  };
+  return chattr("+i") ? () => void chattr("-i") : undefined;
+}
+
+/** Whether makeReadOnly works in this temp dir; tests that need it are ignored otherwise. */
+const canMakeReadOnly = (() => {
+  const dir = Deno.makeTempDirSync({ prefix: "lanchat_probe_" });
+  try {
+    const undo = makeReadOnly(dir);
+    undo?.();
+    return undo !== undefined;
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+})();
+
+// ---- ids, schema, opening ------------------------------------------------------
+
+Deno.test("ids strictly increase and survive a reopen", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/nested/folders/history.db`;
+    const first = openSqliteHistory(path);
+    const a = await first.append(message("one"));
+    const b = await first.append(message("two"));
+    await first.close();
+    const second = openSqliteHistory(path);
+    try {
+      const c = await second.append(message("three"));
+      assert(a.id < b.id && b.id < c.id, `ids ${a.id}, ${b.id}, ${c.id}`);
+      assertEquals(second.lastId(), c.id);
+      assertEquals(texts(second.page({ viewer: "bob", limit: 10 }).items), ["one", "two", "three"]);
+    } finally {
+      await second.close();
+    }
+  });
+});
+
+Deno.test("ids are never reused after the newest messages are pruned", async () => {
+  await withHistory(async (history) => {
+    const old = await history.append(message("old", { ts: 1 }));
+    assertEquals(await history.prune(2), 1);
+    const next = await history.append(message("new", { ts: 3 }));
+    assert(next.id > old.id);
+  });
+});
+
+Deno.test("a new database gets the latest schema version, WAL mode and lanchat's application id", async () => {
+  await withHistory((_history, path) => {
+    const db = new DatabaseSync(path, { readOnly: true });
+    try {
+      assertEquals(db.prepare("PRAGMA user_version").get()?.user_version, schemaVersion);
+      assertEquals(db.prepare("PRAGMA journal_mode").get()?.journal_mode, "wal");
+      assertEquals(db.prepare("PRAGMA application_id").get()?.application_id, 0x4c4e4348);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+Deno.test("stored messages come back with their body recomputed", async () => {
+  await withHistory(async (history) => {
+    const sent = message("héllo 👋", { to: "Bob", kind: "action", ts: 42 });
+    const stored = await history.append(sent);
+    assertEquals(history.page({ viewer: "bob", limit: 1 }).items, [{ ...sent, id: stored.id }]);
+  });
+});
+
+Deno.test("an in-memory history starts its ids at the start time in microseconds", async () => {
+  const before = Date.now() * 1000;
+  const history = openSqliteHistory(":memory:");
+  try {
+    assertEquals(history.lastId(), 0);
+    const first = await history.append(message("hi"));
+    assert(first.id >= before && first.id <= Date.now() * 1000, `id ${first.id}`);
+    assertEquals((await history.append(message("again"))).id, first.id + 1);
+  } finally {
+    await history.close();
+  }
+});
+
+Deno.test("a database from a newer lanchat is refused with StorageError", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/history.db`;
+    await openSqliteHistory(path).close();
+    const db = new DatabaseSync(path);
+    db.exec(`PRAGMA user_version = ${schemaVersion + 1}`);
+    db.close();
+    refusal(() => openSqliteHistory(path), /newer lanchat/);
+  });
+});
+
+Deno.test("a file that is not SQLite is refused and left as it was", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/history.db`;
+    const noise = crypto.getRandomValues(new Uint8Array(4096));
+    await Deno.writeFile(path, noise);
+    const error = refusal(() => openSqliteHistory(path), /not a lanchat history or is damaged/);
+    assert(error.hint.includes("move it aside"));
+    assertEquals(await Deno.readFile(path), noise);
+  });
+});
+
+Deno.test("a SQLite file of another program is refused", async () => {
+  await withTempDir((dir) => {
+    const path = `${dir}/other.db`;
+    const db = new DatabaseSync(path);
+    db.exec("CREATE TABLE recipes (name TEXT)");
+    db.close();
+    refusal(() => openSqliteHistory(path), /not a lanchat history/);
+  });
+});
+
+Deno.test("a path whose folder cannot be created is refused", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/plain-file`, "");
+    refusal(() => openSqliteHistory(`${dir}/plain-file/history.db`), /cannot create the folder/);
+  });
+});
+
+Deno.test({
+  name: "a path where no file can be created, even by root, is refused",
+  ignore: Deno.build.os !== "linux",
+  fn() {
+    refusal(() => openSqliteHistory("/proc/self/lanchat/history.db"), /cannot create the folder/);
+    refusal(() => openSqliteHistory("/proc/self/history.db"), /cannot open|read-only/);
+  },
+});
+
+Deno.test({
+  name: "a read-only database file is refused",
+  ignore: !canMakeReadOnly,
+  async fn() {
+    await withTempDir(async (dir) => {
+      const path = `${dir}/history.db`;
+      await openSqliteHistory(path).close();
+      const undo = makeReadOnly(path);
+      try {
+        refusal(() => openSqliteHistory(path), /read-only|cannot open/);
+      } finally {
+        undo?.();
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "a new database in a read-only folder is refused",
+  ignore: !canMakeReadOnly,
+  async fn() {
+    await withTempDir(async (dir) => {
+      const folder = `${dir}/locked`;
+      await Deno.mkdir(folder);
+      const undo = makeReadOnly(folder);
+      try {
+        refusal(() => openSqliteHistory(`${folder}/history.db`), /cannot open|read-only/);
+      } finally {
+        undo?.();
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "an unreadable database file is refused (as root: checked as user nobody)",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    await withTempDir(async (dir) => {
+      const path = `${dir}/history.db`;
+      await openSqliteHistory(path).close();
+      await Deno.chmod(path, 0o000);
+      if (!isRoot) {
+        refusal(() => openSqliteHistory(path), /cannot open|read-only/);
+        return;
+      }
+      // Root reads any file, so the check runs in a child that drops to nobody.
+      await Deno.chmod(dir, 0o755);
+      const module = new URL("../lib/history_sqlite.ts", import.meta.url).href;
+      const script = `import { openSqliteHistory } from "${module}";
+        try { openSqliteHistory(${JSON.stringify(path)}); console.log("opened"); }
+        catch (error) { console.log(error.name + ": " + error.message); }`;
+      const denoDir = await Deno.makeTempDir();
+      try {
+        await Deno.chmod(denoDir, 0o777);
+        const { stdout, stderr } = await new Deno.Command("setpriv", {
+          args: [
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            Deno.execPath(),
+            "eval",
+            "--no-check",
+            script,
+          ],
+          env: { DENO_DIR: denoDir, HOME: denoDir },
+        }).output();
+        const output = new TextDecoder().decode(stdout).trim();
+        assert(
+          /^StorageError: .*(cannot open|read-only)/.test(output),
+          `as nobody: ${output} ${new TextDecoder().decode(stderr)}`,
+        );
+      } finally {
+        await Deno.remove(denoDir, { recursive: true });
+      }
+    });
+  },
+});
+
+Deno.test("opening read-only never creates a file", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/missing.db`;
+    refusal(() => openSqliteHistory(path, { readOnly: true }), /no history at/);
+    await assertRejects(() => Deno.stat(path), Deno.errors.NotFound);
+  });
+});
+
+// ---- visibility and paging ---------------------------------------------------
+
+async function appendConversation(history: SqliteHistory): Promise<void> {
+  await history.append(message("public hello"));
+  await history.append(message("secret for bob", { from: "Ana", to: "Bob" }));
+  await history.append(message("reply to ana", { from: "bob", to: "ANA" }));
+  await history.append(message("carl whispers to dan", { from: "carl", to: "dan" }));
+  await history.append(message("public bye", { from: "carl" }));
+}
+
+Deno.test("private messages show in page, after and search only to their two parties", async () => {
+  await withHistory(async (history) => {
+    await appendConversation(history);
+    const page = (viewer: string) => texts(history.page({ viewer, limit: 10 }).items);
+    assertEquals(page("ana"), ["public hello", "secret for bob", "reply to ana", "public bye"]);
+    assertEquals(page("BOB"), ["public hello", "secret for bob", "reply to ana", "public bye"]);
+    assertEquals(page("eve"), ["public hello", "public bye"]);
+    assertEquals(texts(history.after("eve", 0, 10)), ["public hello", "public bye"]);
+    assertEquals(texts(history.after("Dan", 0, 10)), [
+      "public hello",
+      "carl whispers to dan",
+      "public bye",
+    ]);
+    assertEquals(texts(history.search("eve", "secret", 10)), []);
+    assertEquals(texts(history.search("bob", "secret", 10)), ["secret for bob"]);
+    assertEquals(texts(history.search("eve", "to", 10)), []);
+    assertEquals(texts(history.search("dan", "to", 10)), ["carl whispers to dan"]);
+  });
+});
+
+Deno.test("page with 'with' returns only the private conversation of the two", async () => {
+  await withHistory(async (history) => {
+    await appendConversation(history);
+    const conversation = history.page({ viewer: "bob", with: "ana", limit: 10 });
+    assertEquals(texts(conversation.items), ["secret for bob", "reply to ana"]);
+    assertEquals(history.page({ viewer: "eve", with: "ana", limit: 10 }).items, []);
+  });
+});
+
+Deno.test("page walks back with 'before' and says whether older messages exist", async () => {
+  await withHistory(async (history) => {
+    for (let index = 1; index <= 5; index++) await history.append(message(`m${index}`));
+    const newest = history.page({ viewer: "ana", limit: 2 });
+    assertEquals(texts(newest.items), ["m4", "m5"]);
+    assertEquals(newest.more, true);
+    const middle = history.page({ viewer: "ana", limit: 2, before: newest.items[0]!.id });
+    assertEquals(texts(middle.items), ["m2", "m3"]);
+    assertEquals(middle.more, true);
+    const oldest = history.page({ viewer: "ana", limit: 2, before: middle.items[0]!.id });
+    assertEquals(texts(oldest.items), ["m1"]);
+    assertEquals(oldest.more, false);
+    assertEquals(texts(history.after("ana", newest.items[0]!.id, 10)), ["m5"]);
+  });
+});
+
+// ---- search --------------------------------------------------------------------
+
+Deno.test("search finds short and long Chinese substrings", async () => {
+  await withHistory(async (history) => {
+    await history.append(message("大家你好啊"));
+    await history.append(message("今天天气很好"));
+    assertEquals(texts(history.search("ana", "你好", 10)), ["大家你好啊"]);
+    assertEquals(texts(history.search("ana", "好", 10)), ["大家你好啊", "今天天气很好"]);
+    assertEquals(texts(history.search("ana", "家你好", 10)), ["大家你好啊"]);
+    assertEquals(texts(history.search("ana", "天天气很", 10)), ["今天天气很好"]);
+  });
+});
+
+Deno.test("search matches English and accented words without regard to case", async () => {
+  await withHistory(async (history) => {
+    await history.append(message("Hello World"));
+    await history.append(message("École ouverte"));
+    await history.append(message("nothing here"));
+    assertEquals(texts(history.search("ana", "hello", 10)), ["Hello World"]);
+    assertEquals(texts(history.search("ana", "WORLD", 10)), ["Hello World"]);
+    assertEquals(texts(history.search("ana", "lo w", 10)), ["Hello World"]);
+    assertEquals(texts(history.search("ana", "éCOLE", 10)), ["École ouverte"]);
+    assertEquals(texts(history.search("ana", "éc", 10)), ["École ouverte"]);
+    assertEquals(texts(history.search("ana", "HE", 10)), ["Hello World", "nothing here"]);
+  });
+});
+
+Deno.test("search treats FTS5 syntax and LIKE wildcards as plain text", async () => {
+  await withHistory(async (history) => {
+    await history.append(message('say "hi" (NEAR me) AND * OR -x'));
+    await history.append(message("100% sure_thing"));
+    for (
+      const query of [
+        '"',
+        '""',
+        "*",
+        "AND",
+        "(",
+        "NEAR",
+        'NEAR("a" "b")',
+        "a OR b",
+        "-x",
+        "^",
+        "col:x",
+      ]
+    ) {
+      history.search("ana", query, 10); // must not throw
+    }
+    assertEquals(texts(history.search("ana", '"hi"', 10)), ['say "hi" (NEAR me) AND * OR -x']);
+    assertEquals(texts(history.search("ana", "(NEAR", 10)), ['say "hi" (NEAR me) AND * OR -x']);
+    assertEquals(texts(history.search("ana", "%", 10)), ["100% sure_thing"]);
+    assertEquals(texts(history.search("ana", "_", 10)), ["100% sure_thing"]);
+    assertEquals(texts(history.search("ana", "0%", 10)), ["100% sure_thing"]);
+  });
+});
+
+Deno.test("search returns the newest matches, oldest first", async () => {
+  await withHistory(async (history) => {
+    for (let index = 1; index <= 5; index++) await history.append(message(`match ${index}`));
+    assertEquals(texts(history.search("ana", "match", 2)), ["match 4", "match 5"]);
+    assertEquals(texts(history.search("ana", "ma", 2)), ["match 4", "match 5"]);
+    assertEquals(history.search("ana", "match", 0), []);
+  });
+});
+
+// ---- group commit, failures, retention -----------------------------------------
+
+Deno.test("1000 concurrent appends resolve in call order with increasing ids and are all readable", async () => {
+  await withHistory(async (history, path) => {
+    const resolvedOrder: number[] = [];
+    const appends = Array.from(
+      { length: 1000 },
+      (_, index) =>
+        history.append(message(`n${index}`)).then((stored) => {
+          resolvedOrder.push(index);
+          return stored;
+        }),
+    );
+    const stored = await Promise.all(appends);
+    assertEquals(resolvedOrder, Array.from({ length: 1000 }, (_, index) => index));
+    for (let index = 1; index < stored.length; index++) {
+      assert(stored[index]!.id > stored[index - 1]!.id, `id ${index} does not increase`);
+    }
+    assertEquals(history.lastId(), stored.at(-1)!.id);
+    const reader = openSqliteHistory(path, { readOnly: true });
+    try {
+      assertEquals(texts(reader.after("ana", 0, 2000)), stored.map((item) => item.text));
+    } finally {
+      await reader.close();
+    }
+  });
+});
+
+Deno.test("close commits appends that are still waiting for their batch", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/history.db`;
+    const history = openSqliteHistory(path, { batchDelayMs: 60_000 });
+    const pending = history.append(message("last words"));
+    await history.close();
+    const stored = await pending;
+    const reopened = openSqliteHistory(path);
+    try {
+      assertEquals(reopened.lastId(), stored.id);
+      await assertRejects(() => history.append(message("too late")), StorageError);
+    } finally {
+      await reopened.close();
+    }
+  });
+});
+
+Deno.test("a batch that cannot be written rejects with StorageError, keeps what was stored, and later appends succeed", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/history.db`;
+    const history = openSqliteHistory(path, { maxSizeBytes: 256 * 1024 });
+    try {
+      const kept = await history.append(message("kept", { ts: 1 }));
+      const big = "x".repeat(40 * 1024);
+      let failure: unknown;
+      for (let attempt = 0; attempt < 100 && failure === undefined; attempt++) {
+        const batch = Array.from({ length: 4 }, () => history.append(message(big, { ts: 2 })));
+        failure = await Promise.all(batch).then(() => undefined, (error) => error);
+      }
+      assert(failure instanceof StorageError, `expected StorageError, got ${failure}`);
+      assert(/no space left/.test(failure.message), failure.message);
+      assertEquals(
+        history.page({ viewer: "ana", limit: 1, before: kept.id + 1 }).items[0]?.text,
+        "kept",
+      );
+      assert((await history.prune(2)) > 0); // frees room, as an operator freeing disk space would
+      const after = await history.append(message("room again", { ts: 3 }));
+      assert(after.id > kept.id);
+      assertEquals(texts(history.search("ana", "room again", 5)), ["room again"]);
+    } finally {
+      await history.close();
+    }
+  });
+});
+
+Deno.test("prune deletes only older messages, in batches, and search forgets them", async () => {
+  await withHistory(async (history, path) => {
+    for (let index = 0; index < 1200; index++) {
+      void history.append(message(`old needle ${index}`, { ts: 100 }));
+    }
+    await history.append(message("new needle", { ts: 200 }));
+    assertEquals(await history.prune(200, { batchSize: 500 }), 1200);
+    assertEquals(texts(history.search("ana", "needle", 10)), ["new needle"]);
+    assertEquals(texts(history.search("ana", "ne", 10)), ["new needle"]);
+    assertEquals(texts(history.page({ viewer: "ana", limit: 10 }).items), ["new needle"]);
+    const db = new DatabaseSync(path);
+    try {
+      db.exec("INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')"); // throws if out of sync
+    } finally {
+      db.close();
+    }
+  });
+});
+
+// ---- crash durability ----------------------------------------------------------
+
+Deno.test("a kill -9 loses no message whose append had resolved", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/history.db`;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-read",
+        "--allow-write",
+        new URL("./fixtures/append_then_wait.ts", import.meta.url).pathname,
+        path,
+      ],
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const printed: number[] = [];
+    let buffer = "";
+    let killed = false;
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stdout) {
+      buffer += decoder.decode(chunk, { stream: true });
+      const lines = buffer.split("\n");
+      buffer = lines.pop() ?? ""; // a line cut by the kill is not a promise we saw resolve
+      printed.push(...lines.map(Number));
+      if (!killed && printed.length >= 2000) {
+        child.kill("SIGKILL");
+        killed = true;
+      }
+    }
+    const status = await child.status;
+    assert(killed && status.signal === "SIGKILL", "the child should have been killed mid-stream");
+    const history = openSqliteHistory(path);
+    try {
+      const stored = new Set(
+        history.after("anyone", 0, printed.length + 10_000).map((item) => item.id),
+      );
+      const lost = printed.filter((id) => !stored.has(id));
+      assertEquals(lost, [], `${lost.length} of ${printed.length} resolved appends were lost`);
+    } finally {
+      await history.close();
+    }
+  });
+});
