@@ -1,0 +1,189 @@
+/**
+ * The slash commands of `lanchat join`, in one registry.
+ *
+ * Owns: which commands exist, their usage and help text, splitting a typed
+ * line into a chat message or a command, and checking arguments in one place
+ * (a bad command prints its usage; the session goes on).
+ * Acts only through {@link CommandContext}; must not import the session,
+ * sockets or terminal code, so the full-screen UI can reuse it.
+ */
+import { nickProblem } from "../protocol.ts";
+
+/** What a command may do. The line-mode client and the TUI each provide one. */
+export interface CommandContext {
+  /** Sends a chat message (public unless `to` is set). */
+  say(text: string, options?: { to?: string; kind?: "text" | "action" }): void;
+  /** Asks the server for a new nick. */
+  rename(nick: string): void;
+  /** Asks the server for the online list. */
+  requestUsers(): void;
+  /** Leaves the room and ends the client. */
+  quit(): void;
+  /** Shows a local line to the person typing (help, usage, mistakes). */
+  print(text: string): void;
+}
+
+/** A parsed command line: the words after the name, and the raw text after word `n`. */
+export interface CommandArgs {
+  /** Words after the command name, split on whitespace. */
+  words: string[];
+  /** Text after the first `n` words, with its inner spacing kept. */
+  rest(n: number): string;
+}
+
+/** One slash command. */
+export interface Command {
+  /** Name without the slash, lower case. */
+  name: string;
+  /** Shown when the arguments are wrong, e.g. "/msg NICK text". */
+  usage: string;
+  /** One line for /help. */
+  help: string;
+  /** Fewest words after the name that the command needs. */
+  minArgs: number;
+  /** Runs the command; return a problem to print its usage after it, or nothing. */
+  run(args: CommandArgs, context: CommandContext): string | void;
+}
+
+/** Every command, in the order /help lists them. */
+export const commands: readonly Command[] = [
+  {
+    name: "msg",
+    usage: "/msg NICK text",
+    help: "send a private message to NICK",
+    minArgs: 2,
+    run(args, context) {
+      const to = args.words[0] ?? "";
+      context.say(args.rest(1), { to });
+    },
+  },
+  {
+    name: "me",
+    usage: "/me text",
+    help: "describe an action: /me waves shows as * yournick waves",
+    minArgs: 1,
+    run(args, context) {
+      context.say(args.rest(0), { kind: "action" });
+    },
+  },
+  {
+    name: "nick",
+    usage: "/nick NEW",
+    help: "change your nick",
+    minArgs: 1,
+    run(args, context) {
+      const nick = args.words[0] ?? "";
+      if (args.words.length > 1) return "a nick has no spaces";
+      const problem = nickProblem(nick);
+      if (problem !== null) return problem;
+      context.rename(nick);
+    },
+  },
+  {
+    name: "users",
+    usage: "/users",
+    help: "list who is online",
+    minArgs: 0,
+    run(_args, context) {
+      context.requestUsers();
+    },
+  },
+  {
+    name: "quit",
+    usage: "/quit",
+    help: "leave the room (Ctrl+D does the same)",
+    minArgs: 0,
+    run(_args, context) {
+      context.quit();
+    },
+  },
+  {
+    name: "help",
+    usage: "/help [COMMAND]",
+    help: "list the commands, or explain one",
+    minArgs: 0,
+    run(args, context) {
+      const wanted = args.words[0]?.replace(/^\//, "").toLowerCase();
+      if (wanted !== undefined) {
+        const command = findCommand(wanted);
+        if (command === undefined) return `there is no command /${wanted}`;
+        context.print(`${command.usage}  ${command.help}`);
+        return;
+      }
+      const width = Math.max(...commands.map((command) => command.usage.length));
+      for (const command of commands) {
+        context.print(`${command.usage.padEnd(width)}  ${command.help}`);
+      }
+      context.print(`${"//text".padEnd(width)}  send a message that starts with /`);
+    },
+  },
+];
+
+/** Looks a command up by name (without the slash, any case). */
+export function findCommand(name: string): Command | undefined {
+  const key = name.toLowerCase();
+  return commands.find((command) => command.name === key);
+}
+
+/** What a typed line means. */
+export type ParsedLine =
+  | { kind: "empty" }
+  | { kind: "say"; text: string }
+  | { kind: "command"; name: string; argsText: string };
+
+/**
+ * Splits a typed line: blank -> empty; `//text` -> the chat message `/text`;
+ * `/name args` -> a command; anything else -> a chat message, as typed.
+ */
+export function parseLine(line: string): ParsedLine {
+  if (line.trim() === "") return { kind: "empty" };
+  if (line.startsWith("//")) return { kind: "say", text: line.slice(1) };
+  if (!line.startsWith("/")) return { kind: "say", text: line };
+  const match = /^\/(\S*)\s*(.*)$/s.exec(line);
+  return { kind: "command", name: match?.[1] ?? "", argsText: match?.[2] ?? "" };
+}
+
+/** Splits `text` into words, keeping where each word ends so `rest(n)` keeps inner spacing. */
+export function splitArgs(text: string): CommandArgs {
+  const words: string[] = [];
+  const ends: number[] = [];
+  for (const match of text.matchAll(/\S+/g)) {
+    words.push(match[0]);
+    ends.push(match.index + match[0].length);
+  }
+  return {
+    words,
+    rest(n: number): string {
+      const start = n === 0 ? 0 : ends[n - 1] ?? text.length;
+      return text.slice(start).trim();
+    },
+  };
+}
+
+/**
+ * Runs one typed line: sends chat text, or finds the command, checks its
+ * argument count and runs it. Unknown commands and wrong arguments print a
+ * hint and change nothing.
+ */
+export function runLine(line: string, context: CommandContext): void {
+  const parsed = parseLine(line);
+  if (parsed.kind === "empty") return;
+  if (parsed.kind === "say") {
+    context.say(parsed.text);
+    return;
+  }
+  const command = findCommand(parsed.name);
+  if (command === undefined) {
+    context.print(
+      `! unknown command /${parsed.name}; type /help for the list (or //text to send a line starting with /)`,
+    );
+    return;
+  }
+  const args = splitArgs(parsed.argsText);
+  if (args.words.length < command.minArgs) {
+    context.print(`! usage: ${command.usage}`);
+    return;
+  }
+  const problem = command.run(args, context);
+  if (typeof problem === "string") context.print(`! ${problem}; usage: ${command.usage}`);
+}

@@ -1,0 +1,227 @@
+/**
+ * `lanchat join` in line mode: wires the session, the output and the input.
+ *
+ * Owns: interactive versus piped behaviour, which events are shown where
+ * (stdout or stderr), and the exit code. The protocol lives in session.ts,
+ * the look in format.ts, the commands in commands.ts.
+ * Imports lib/client/ and lib/protocol.ts only; never lib/server.ts.
+ */
+import { ChatSession, JoinFailure } from "./session.ts";
+import type { NickChooser, SessionEnd, SessionEvent } from "./session.ts";
+import { formatEvent } from "./format.ts";
+import { type CommandContext, runLine } from "./commands.ts";
+import { type LineReader, readLines } from "./line_input.ts";
+import { openTerminal, type Terminal } from "./terminal.ts";
+import { askNick } from "./prompt.ts";
+
+export { parseAddress } from "./address.ts";
+
+/** Options of {@link join}. */
+export interface JoinOptions {
+  host: string;
+  port: number;
+  /** Nick to join with. Default: asked with a prompt (interactive) or required (piped). */
+  nick?: string;
+  /**
+   * Interactive mode shows history, status lines and takes /commands; piped
+   * mode sends every non-empty line as a message and exits when input ends.
+   * Default: `Deno.stdin.isTerminal()`.
+   */
+  interactive?: boolean;
+  /**
+   * Where lines come from. Default: the terminal (line editing) when
+   * interactive and stdin is a terminal, else `Deno.stdin.readable`.
+   */
+  input?: ReadableStream<Uint8Array>;
+  /** Prints a line for the person (chat and status). Default: stdout. */
+  writeOut?: (line: string) => void;
+  /** Prints a problem. Default: stderr. */
+  writeErr?: (line: string) => void;
+  /** Asks for a nick. Default: an @inquirer/prompts prompt when interactive; none when piped. */
+  chooseNick?: NickChooser;
+  /** Waits before the reconnect attempts. Default [1000, 2000, 4000]. */
+  reconnectDelaysMs?: number[];
+  /** Connect timeout. Default 5000 ms. */
+  connectTimeoutMs?: number;
+}
+
+/** Messages asked for after joining, in interactive mode. */
+export const historyOnJoin = 50;
+
+const encoder = new TextEncoder();
+
+function writeSync(file: { writeSync(bytes: Uint8Array): number }, text: string): void {
+  const bytes = encoder.encode(`${text}\n`);
+  let offset = 0;
+  while (offset < bytes.length) offset += file.writeSync(bytes.subarray(offset));
+}
+
+/** Events a piped join reports: messages from others, and trouble. Nothing else. */
+function shownWhenPiped(event: SessionEvent): "out" | "err" | null {
+  switch (event.type) {
+    case "message":
+      return event.own ? null : "out";
+    case "server_error":
+    case "refused":
+    case "notice":
+    case "lost":
+    case "reconnecting":
+    case "reconnect_failed":
+    case "resumed":
+      return "err";
+    case "connected":
+      return event.reconnect ? "err" : null;
+    default:
+      return null;
+  }
+}
+
+/**
+ * Runs `lanchat join` until the person quits, input ends (piped) or the
+ * connection is lost for good. Returns the exit code: 0 done, 1 cannot
+ * connect / gave up reconnecting / a piped line was refused, 2 wrong usage
+ * (no nick when piped, a room with a password), 130 nick prompt cancelled.
+ *
+ * @example
+ * Deno.exit(await join({ host: "127.0.0.1", port: 9000, nick: "ana" }));
+ */
+export async function join(options: JoinOptions): Promise<number> {
+  const interactive = options.interactive ?? Deno.stdin.isTerminal();
+  const writeErr = options.writeErr ?? ((line: string) => writeSync(Deno.stderr, line));
+  const writeOutDefault = options.writeOut ?? ((line: string) => writeSync(Deno.stdout, line));
+  if (!interactive && (options.nick === undefined || options.nick === "")) {
+    writeErr("give --nick NICK when input is piped");
+    return 2;
+  }
+
+  // Interactive output goes through the terminal once it is open, so lines
+  // appear above the one being typed.
+  let terminal: Terminal | null = null;
+  const writeOut = (line: string) =>
+    terminal === null ? writeOutDefault(line) : terminal.print(line);
+  let refusedCount = 0;
+
+  const onEvent = (event: SessionEvent) => {
+    if (event.type === "refused") refusedCount++;
+    const lines = formatEvent(event);
+    if (interactive) {
+      for (const line of lines) writeOut(line.text);
+      return;
+    }
+    const where = shownWhenPiped(event);
+    if (where === null) return;
+    for (const line of lines) (where === "out" ? writeOutDefault : writeErr)(line.text);
+  };
+
+  const chooseNick = options.chooseNick ?? (interactive ? askNick : undefined);
+  const session = new ChatSession({
+    address: { host: options.host, port: options.port },
+    ...(options.nick === undefined || options.nick === "" ? {} : { nick: options.nick }),
+    ...(chooseNick === undefined ? {} : { chooseNick }),
+    historyLimit: interactive ? historyOnJoin : 0,
+    ...(options.reconnectDelaysMs === undefined
+      ? {}
+      : { reconnectDelaysMs: options.reconnectDelaysMs }),
+    ...(options.connectTimeoutMs === undefined
+      ? {}
+      : { connectTimeoutMs: options.connectTimeoutMs }),
+    onEvent,
+  });
+
+  try {
+    await session.start();
+  } catch (error) {
+    if (error instanceof JoinFailure) {
+      if (error.message !== "" && error.exitCode !== 130) writeErr(error.message);
+      return error.exitCode;
+    }
+    throw error;
+  }
+
+  let reader: LineReader;
+  if (interactive && options.input === undefined && Deno.stdin.isTerminal()) {
+    terminal = openTerminal();
+    reader = terminal;
+  } else {
+    reader = readLines(options.input ?? Deno.stdin.readable);
+  }
+
+  let end: SessionEnd & { badCommands?: number };
+  try {
+    end = interactive
+      ? await chatInteractively(session, reader, writeOut)
+      : await sendPiped(session, reader, writeErr);
+  } finally {
+    await reader.close();
+    terminal = null;
+  }
+  if (end.kind === "gave_up") {
+    writeErr(end.message);
+    return 1;
+  }
+  return !interactive && refusedCount + (end.badCommands ?? 0) > 0 ? 1 : 0;
+}
+
+/** Reads the next line, or null when the session ends first (or input ends). */
+async function nextLine(reader: LineReader, ended: Promise<SessionEnd>): Promise<string | null> {
+  return await Promise.race([reader.next(), ended.then(() => null)]);
+}
+
+async function chatInteractively(
+  session: ChatSession,
+  reader: LineReader,
+  print: (line: string) => void,
+): Promise<SessionEnd> {
+  let quitting = false;
+  const context: CommandContext = {
+    say: (text, sayOptions) => void session.say(text, sayOptions),
+    rename: (nick) => session.rename(nick),
+    requestUsers: () => session.requestUsers(),
+    quit: () => {
+      quitting = true;
+    },
+    print,
+  };
+  while (!quitting) {
+    const line = await nextLine(reader, session.ended);
+    if (line === null) break;
+    runLine(line, context);
+  }
+  return await session.quit();
+}
+
+/**
+ * Piped input: each line is sent (or run, when it is a /command, so scripts
+ * can `/me` and `/msg`; `//text` sends `/text`). A command the registry
+ * refuses counts as a refused line. Writes are awaited, so stdin is read no
+ * faster than the server takes lines.
+ */
+async function sendPiped(
+  session: ChatSession,
+  reader: LineReader,
+  writeErr: (line: string) => void,
+): Promise<SessionEnd & { badCommands: number }> {
+  let over = false;
+  let quitting = false;
+  let badCommands = 0;
+  let pending: Promise<unknown> = Promise.resolve();
+  const context: CommandContext = {
+    say: (text, sayOptions) => pending = session.say(text, sayOptions),
+    rename: (nick) => session.rename(nick),
+    requestUsers: () => session.requestUsers(),
+    quit: () => quitting = true,
+    print: (text) => {
+      badCommands++;
+      writeErr(text);
+    },
+  };
+  session.ended.then(() => (over = true));
+  while (!over && !quitting) {
+    const line = await nextLine(reader, session.ended);
+    if (line === null) break;
+    runLine(line, context);
+    await pending;
+  }
+  await session.allDelivered();
+  return { ...(await session.quit()), badCommands };
+}

@@ -1,0 +1,753 @@
+/**
+ * A chat session as the joining side sees it: join, chat, reconnect.
+ *
+ * Owns: the handshake (`server`, `hello`, `welcome`, nick retries), the last
+ * message id seen and de-duplication by id, delivery tracking of own messages
+ * by `ref`, and the reconnect policy (3 attempts, about 1 s, 2 s, 4 s apart,
+ * resuming with `hello.after`). It reports everything as {@link SessionEvent}s
+ * and never prints: formatting belongs to format.ts, input to line_input.ts.
+ * Imports lib/protocol.ts, lib/errors.ts and lib/client/ only; no terminal code.
+ */
+import { decodeBody, encodeBody, maxHistoryLimit, maxTextBytes, nickKey } from "../protocol.ts";
+import type {
+  ChatMessage,
+  LeaveReason,
+  MessageKind,
+  ServerMessage,
+  UserEntry,
+} from "../protocol.ts";
+import type { ErrorCode } from "../errors.ts";
+import { type Address, formatAddress } from "./address.ts";
+import { ConnectError, Connection, type Incoming } from "./connection.ts";
+import { type Anchor, MessageIds, type MessageSource } from "./message_ids.ts";
+
+export type { MessageSource };
+
+/** Everything a session reports to whoever shows it. */
+export type SessionEvent =
+  | { type: "connected"; address: Address; serverName: string; reconnect: boolean }
+  | { type: "welcome"; nick: string; motd?: string; reconnect: boolean }
+  | { type: "users"; users: UserEntry[] }
+  | {
+    type: "message";
+    message: ChatMessage;
+    /** The decoded `body`. */
+    text: string;
+    /** True when I sent it (its `from` is my nick). */
+    own: boolean;
+    source: MessageSource;
+  }
+  | { type: "history_end"; shown: number; more: boolean }
+  | { type: "joined"; nick: string; ts: number }
+  | { type: "left"; nick: string; ts: number; reason?: LeaveReason }
+  | { type: "renamed"; from: string; to: string; ts: number; own: boolean }
+  | { type: "server_error"; code: ErrorCode; message: string }
+  | { type: "delivered"; ref: string }
+  | { type: "refused"; ref: string; text: string; code: string; message: string }
+  | { type: "notice"; text: string }
+  | { type: "lost"; address: Address; reason: string }
+  | { type: "reconnecting"; attempt: number; attempts: number; delayMs: number }
+  | { type: "reconnect_failed"; attempt: number; attempts: number; reason: string }
+  | { type: "resumed"; missed: number };
+
+/** How a session ended. */
+export type SessionEnd =
+  | { kind: "quit" }
+  | { kind: "gave_up"; message: string };
+
+/** The first join failed; `exitCode` is what `lanchat join` should exit with. */
+export class JoinFailure extends Error {
+  override name = "JoinFailure";
+  readonly exitCode: number;
+
+  constructor(message: string, exitCode: number, options?: ErrorOptions) {
+    super(message, options);
+    this.exitCode = exitCode;
+  }
+}
+
+/**
+ * Asked for a nick: `problem` is null for the first ask, or the server's
+ * reason the previous nick was refused. Resolves null when the person gives up.
+ */
+export type NickChooser = (
+  problem: string | null,
+  refused: string | null,
+) => Promise<string | null>;
+
+/** Options of {@link ChatSession}. */
+export interface SessionOptions {
+  address: Address;
+  /** Nick to join with. When missing, `chooseNick` is asked first. */
+  nick?: string;
+  /**
+   * Asked for a nick when none was given and after `nick_taken`/`nick_invalid`
+   * on the first join. Without it such a refusal ends the join (exit code 2).
+   */
+  chooseNick?: NickChooser;
+  /** Sent as `hello.client`. Default "lanchat-terminal/0.1". */
+  client?: string;
+  /** How many old messages to ask for after the first `welcome`; 0 (the default) asks none. */
+  historyLimit?: number;
+  /** Waits before each reconnect attempt. Default [1000, 2000, 4000]: three attempts. */
+  reconnectDelaysMs?: number[];
+  /** Connect timeout per attempt. Default 5000 ms. */
+  connectTimeoutMs?: number;
+  /** How long the server may take to greet and to answer `hello`. Default 10000 ms. */
+  answerTimeoutMs?: number;
+  /** Receives every event, synchronously, in order. */
+  onEvent: (event: SessionEvent) => void;
+}
+
+interface PendingSay {
+  ref: string;
+  text: string;
+  body: string;
+  to?: string;
+  kind: MessageKind;
+  /** Connection generation it was written on, or null when not written yet. */
+  sentOn: number | null;
+}
+
+type HistoryPage = Extract<ServerMessage, { type: "history" }>;
+
+const defaultClient = "lanchat-terminal/0.1";
+const utf8 = new TextEncoder();
+
+function reachHint(address: Address, still = false): string {
+  return `Is \`lanchat serve\` ${still ? "still " : ""}running there? ` +
+    `Is port ${address.port}/tcp open in its firewall? Is the address right?`;
+}
+
+/**
+ * One person's chat session with one server, across reconnects.
+ *
+ * @example
+ * const session = new ChatSession({ address, nick: "ana", onEvent: (e) => show(e) });
+ * await session.start();           // throws JoinFailure when the first join fails
+ * session.say("hello");
+ * const end = await session.ended; // { kind: "quit" } or { kind: "gave_up", message }
+ */
+export class ChatSession {
+  readonly #options: SessionOptions;
+  readonly #address: Address;
+  #nick: string | null;
+  #connection: Connection | null = null;
+  #generation = 0;
+  #joined = false;
+  #quitting = false;
+  #ids = new MessageIds();
+  #resyncing = false;
+  #pingCount = 0;
+  #pongWaiters = new Map<string, (answered: boolean) => void>();
+  #historyWaiter: ((page: HistoryPage | null) => void) | null = null;
+  #refCount = 0;
+  #pending = new Map<string, PendingSay>();
+  #ready: PromiseWithResolvers<void> = Promise.withResolvers();
+  #ended: PromiseWithResolvers<SessionEnd> = Promise.withResolvers();
+  #wakeSleep: (() => void) | null = null;
+  /** Whether the person was told that messages wait for the reconnect (once per outage). */
+  #toldQueued = false;
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(options: SessionOptions) {
+    this.#options = options;
+    this.#address = options.address;
+    this.#nick = options.nick ?? null;
+  }
+
+  /** My current nick (null before the first join). */
+  get nick(): string | null {
+    return this.#nick;
+  }
+
+  /** The id a reconnect resumes after (`hello.after`): every message up to it has been seen. */
+  get lastSeenId(): number {
+    return this.#ids.lastSeenId;
+  }
+
+  /** Own messages sent or queued but not yet echoed by the server. */
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  /** Resolves once the session is over (after `quit()` or when reconnecting failed). */
+  get ended(): Promise<SessionEnd> {
+    return this.#ended.promise;
+  }
+
+  /**
+   * Connects and joins. Resolves once joined and the requested history has
+   * been reported; throws {@link JoinFailure} (with an exit code) otherwise.
+   */
+  async start(): Promise<void> {
+    let connection: Connection;
+    try {
+      connection = await this.#open();
+    } catch (error) {
+      if (error instanceof ConnectError) {
+        throw new JoinFailure(`${error.message}. ${reachHint(this.#address)}`, 1, { cause: error });
+      }
+      throw error;
+    }
+    try {
+      await this.#handshake(connection, false);
+    } catch (error) {
+      await connection.close();
+      throw error;
+    }
+    this.#runFrom(connection);
+    await Promise.race([this.#ready.promise, this.#ended.promise]);
+  }
+
+  /**
+   * Sends `text` as a chat message (public, or private when `to` is set) and
+   * returns its `ref`. Resolves once written to the socket, or queued while
+   * reconnecting; never rejects. The outcome arrives later as a `delivered`
+   * or `refused` event with that ref.
+   */
+  async say(text: string, options: { to?: string; kind?: MessageKind } = {}): Promise<string> {
+    const ref = `r${++this.#refCount}`;
+    const problem = text.length === 0
+      ? "an empty message says nothing"
+      : utf8.encode(text).length > maxTextBytes
+      ? `this message is longer than ${maxTextBytes} bytes; split it into several messages`
+      : null;
+    if (problem !== null) {
+      this.#emit({ type: "refused", ref, text, code: "too_long", message: problem });
+      return ref;
+    }
+    const entry: PendingSay = {
+      ref,
+      text,
+      body: encodeBody(text),
+      kind: options.kind ?? "text",
+      sentOn: null,
+    };
+    if (options.to !== undefined) entry.to = options.to;
+    this.#pending.set(ref, entry);
+    if (this.#canSend()) {
+      await this.#sendSay(entry);
+    } else if (this.#connection === null && !this.#toldQueued) {
+      this.#toldQueued = true;
+      this.#emit({
+        type: "notice",
+        text: "not connected right now; your messages will be sent once reconnected",
+      });
+    }
+    return ref;
+  }
+
+  /** Asks the server to rename me; the answer comes as `renamed` or `server_error`. */
+  rename(nick: string): void {
+    this.#sendControl({ type: "nick", nick });
+  }
+
+  /** Asks for the online list; it comes as a `users` event. */
+  requestUsers(): void {
+    this.#sendControl({ type: "users" });
+  }
+
+  /** Resolves when no own message is waiting for its echo (or the session ended). */
+  async allDelivered(): Promise<void> {
+    while (this.#pending.size > 0) {
+      const settled = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+      const end = await Promise.race([settled.then(() => null), this.#ended.promise]);
+      if (end !== null) return;
+    }
+  }
+
+  /** Sends `bye`, closes the connection and ends the session. Safe to call twice. */
+  async quit(): Promise<SessionEnd> {
+    if (!this.#quitting) {
+      this.#quitting = true;
+      this.#wakeSleep?.();
+      const connection = this.#connection;
+      if (connection !== null) {
+        if (this.#joined) {
+          connection.send({ type: "bye" }).catch(() => {});
+          await connection.flushed();
+        }
+        await connection.close("quit");
+      }
+      if (this.#connection === null) this.#finish({ kind: "quit" });
+    }
+    return await this.#ended.promise;
+  }
+
+  // ---- connecting and joining -------------------------------------------------
+
+  #open(): Promise<Connection> {
+    const options = this.#options.connectTimeoutMs === undefined
+      ? {}
+      : { connectTimeoutMs: this.#options.connectTimeoutMs };
+    return Connection.open(this.#address, options);
+  }
+
+  async #handshake(connection: Connection, reconnect: boolean): Promise<void> {
+    const where = formatAddress(this.#address);
+    const answerMs = this.#options.answerTimeoutMs ?? 10_000;
+    const greeting = await connection.next(answerMs);
+    if (greeting === null || greeting.type !== "server") {
+      const what = greeting === null
+        ? connection.closedReason === null
+          ? `accepted the connection but sent no greeting within ${Math.round(answerMs / 1000)} s`
+          : `closed the connection before greeting (${connection.closedReason})`
+        : `greeted with '${greeting.type}' instead of 'server'`;
+      throw new JoinFailure(
+        `${where} ${what}. Is it a lanchat server's chat port (not its web port)?`,
+        1,
+      );
+    }
+    if (greeting.proto !== 1) {
+      throw new JoinFailure(
+        `${where} speaks lanchat protocol ${greeting.proto}; this client speaks 1. ` +
+          `Use the same lanchat version on both sides.`,
+        1,
+      );
+    }
+    if (greeting.secure !== null) {
+      throw new JoinFailure(
+        "this room needs a password; password support comes in a later version",
+        2,
+      );
+    }
+    this.#emit({
+      type: "connected",
+      address: this.#address,
+      serverName: greeting.name,
+      reconnect,
+    });
+
+    let nick = this.#nick ?? await this.#chooseNick(null, null);
+    let renames = 0;
+    const hello = () =>
+      connection.send({
+        type: "hello",
+        nick,
+        client: this.#options.client ?? defaultClient,
+        ...(reconnect ? { after: this.lastSeenId } : {}),
+      }).catch(() => {});
+    await hello();
+    while (true) {
+      const answer = await connection.next(answerMs);
+      if (answer === null) {
+        throw new JoinFailure(
+          connection.closedReason === null
+            ? `${where} did not answer 'hello' within ${Math.round(answerMs / 1000)} s`
+            : `${where} closed the connection while joining (${connection.closedReason})`,
+          1,
+        );
+      }
+      if (answer.type === "welcome") {
+        this.#onWelcome(connection, answer, reconnect);
+        return;
+      }
+      if (
+        answer.type === "error" && (answer.code === "nick_taken" || answer.code === "nick_invalid")
+      ) {
+        if (reconnect) {
+          // Reconnecting must not stop to ask; my old session may still hold the nick.
+          if (++renames > 5 || answer.code === "nick_invalid") {
+            throw new JoinFailure(`the server refused the nick "${nick}": ${answer.message}`, 1);
+          }
+          const next = `${[...nick].slice(0, 31).join("")}_`;
+          this.#emit({ type: "notice", text: `${answer.message}; trying "${next}"` });
+          nick = next;
+        } else {
+          nick = await this.#chooseNick(answer.message, nick);
+        }
+        await hello();
+        continue;
+      }
+      if (answer.type === "error") {
+        const hint = answer.code === "server_full" ? " Try again later." : "";
+        throw new JoinFailure(`${where} refused to let you join: ${answer.message}.${hint}`, 1);
+      }
+      this.#dispatch(answer);
+    }
+  }
+
+  async #chooseNick(problem: string | null, refused: string | null): Promise<string> {
+    const chooser = this.#options.chooseNick;
+    if (chooser === undefined) {
+      throw new JoinFailure(
+        problem === null
+          ? "no nick given: use --nick NICK"
+          : `the server refused the nick "${refused}": ${problem}. Choose another with --nick NICK.`,
+        2,
+      );
+    }
+    const nick = await chooser(problem, refused);
+    if (nick === null) throw new JoinFailure("no nick chosen; not joining", 130);
+    return nick;
+  }
+
+  #onWelcome(
+    connection: Connection,
+    welcome: Extract<ServerMessage, { type: "welcome" }>,
+    reconnect: boolean,
+  ): void {
+    // Taken before replayed messages arrive and move it.
+    const anchor = this.#ids.anchor;
+    const restarted = reconnect && this.#ids.resume(welcome.last) === "restarted";
+    this.#connection = connection;
+    this.#generation++;
+    this.#joined = true;
+    this.#resyncing = true;
+    this.#nick = welcome.nick;
+    this.#emit({
+      type: "welcome",
+      nick: welcome.nick,
+      reconnect,
+      ...(welcome.motd === undefined ? {} : { motd: welcome.motd }),
+    });
+    this.#resync(welcome, reconnect, restarted, anchor).catch((error) => {
+      this.#emit({ type: "notice", text: `could not catch up: ${String(error)}` });
+    });
+  }
+
+  /**
+   * Brings the view up to date after a `welcome`, then lets queued messages
+   * out. First join: the requested history. Reconnect: wait until the missed
+   * messages are in hand, check the server still has the history I saw (a
+   * server restarted without storage numbers messages from 1 again), and if
+   * not, fetch what it has. Own messages that were written before the
+   * connection broke but never echoed either show up among the missed ones
+   * (then they arrived) or are written again, in their original order.
+   */
+  async #resync(
+    welcome: Extract<ServerMessage, { type: "welcome" }>,
+    reconnect: boolean,
+    restartedAlready: boolean,
+    anchor: Anchor | null,
+  ): Promise<void> {
+    const generation = this.#generation;
+    const current = () => this.#generation === generation && this.#joined;
+    const historyLimit = Math.min(this.#options.historyLimit ?? 0, maxHistoryLimit);
+    if (!reconnect) {
+      this.#ids.firstJoin(welcome.last, historyLimit > 0);
+      if (historyLimit > 0) {
+        this.#sendControl({ type: "history", limit: historyLimit });
+      } else if (welcome.last > 0) {
+        // Not shown; only remembered, to recognise this server after a reconnect.
+        const page = await this.#requestHistory({ type: "history", limit: 1 });
+        const newest = page?.items.at(-1);
+        if (newest !== undefined && this.#ids.anchor === null) this.#ids.remember(newest);
+      }
+      if (!(await this.#roundTrip()) || !current()) return;
+    } else {
+      if (!(await this.#roundTrip()) || !current()) return;
+      let restarted = restartedAlready;
+      if (!restarted && anchor !== null && anchor.id <= welcome.last) {
+        const page = await this.#requestHistory({
+          type: "history",
+          before: anchor.id + 1,
+          limit: 1,
+        });
+        if (page === null || !current()) return;
+        const there = page.items.at(-1);
+        restarted = there !== undefined && there.id === anchor.id &&
+          (there.ts !== anchor.ts || there.from !== anchor.from || there.body !== anchor.body);
+      }
+      if (restarted) {
+        this.#emit({
+          type: "notice",
+          text: "the server restarted without its message history; showing what was said since",
+        });
+        this.#ids.restarted(welcome.last);
+        if (welcome.last > 0) this.#sendControl({ type: "history", limit: maxHistoryLimit });
+        if (!(await this.#roundTrip()) || !current()) return;
+      }
+    }
+    this.#closeWindow();
+  }
+
+  #closeWindow(): void {
+    const window = this.#ids.closeWindow();
+    this.#resyncing = false;
+    const ownReplays = window?.ownReplays ?? [];
+    if (window !== null && window.source === "missed") {
+      this.#emit({ type: "resumed", missed: window.shown });
+    }
+    for (const entry of [...this.#pending.values()]) {
+      if (entry.sentOn !== null && entry.sentOn !== this.#generation) {
+        const index = ownReplays.findIndex((replay) =>
+          replay.body === entry.body && replay.kind === entry.kind &&
+          (replay.to ?? null) === (entry.to ?? null)
+        );
+        if (index >= 0) {
+          ownReplays.splice(index, 1);
+          this.#delivered(entry.ref);
+          continue;
+        }
+      }
+      if (entry.sentOn !== this.#generation) this.#sendSay(entry);
+    }
+    this.#ready.resolve();
+  }
+
+  /** Pings the server and waits for the pong: every frame it sent before is then in hand. */
+  #roundTrip(): Promise<boolean> {
+    const n = `sync-${++this.#pingCount}`;
+    const answered = new Promise<boolean>((resolve) => this.#pongWaiters.set(n, resolve));
+    this.#sendControl({ type: "ping", n });
+    return answered;
+  }
+
+  /** Sends a `history` request whose answer is handed back here instead of being shown. */
+  #requestHistory(
+    request: { type: "history"; limit: number; before?: number },
+  ): Promise<HistoryPage | null> {
+    const answer = new Promise<HistoryPage | null>((resolve) => (this.#historyWaiter = resolve));
+    this.#sendControl(request);
+    return answer;
+  }
+
+  /** The connection is gone: nobody will answer the requests in flight. */
+  #abandonRequests(): void {
+    for (const resolve of this.#pongWaiters.values()) resolve(false);
+    this.#pongWaiters.clear();
+    this.#historyWaiter?.(null);
+    this.#historyWaiter = null;
+  }
+
+  // ---- the read loop and reconnecting -------------------------------------------
+
+  #runFrom(connection: Connection): void {
+    this.#run(connection).catch((error) => {
+      this.#finish({
+        kind: "gave_up",
+        message: `internal error: ${error instanceof Error ? error.message : String(error)}`,
+      });
+    });
+  }
+
+  async #run(first: Connection): Promise<void> {
+    let connection: Connection | null = first;
+    while (connection !== null) {
+      while (true) {
+        const message = await connection.next();
+        if (message === null) break;
+        this.#dispatch(message);
+      }
+      const reason = connection.closedReason ?? "closed";
+      await connection.close();
+      this.#joined = false;
+      this.#connection = null;
+      this.#toldQueued = false;
+      this.#abandonRequests();
+      if (this.#quitting) break;
+      this.#emit({ type: "lost", address: this.#address, reason });
+      connection = await this.#reconnect();
+    }
+    if (this.#quitting) this.#finish({ kind: "quit" });
+  }
+
+  async #reconnect(): Promise<Connection | null> {
+    const delays = this.#options.reconnectDelaysMs ?? [1000, 2000, 4000];
+    let attempt = 0;
+    for (const delayMs of delays) {
+      attempt++;
+      this.#emit({ type: "reconnecting", attempt, attempts: delays.length, delayMs });
+      await this.#sleep(delayMs);
+      if (this.#quitting) return null;
+      let connection: Connection | null = null;
+      try {
+        connection = await this.#open();
+        await this.#handshake(connection, true);
+        if (this.#quitting) {
+          await connection.close("quit");
+          return null;
+        }
+        return connection;
+      } catch (error) {
+        await connection?.close();
+        const reason = error instanceof ConnectError
+          ? error.reason
+          : error instanceof Error
+          ? error.message
+          : String(error);
+        this.#emit({ type: "reconnect_failed", attempt, attempts: delays.length, reason });
+        if (this.#quitting) return null;
+      }
+    }
+    const where = formatAddress(this.#address);
+    this.#finish({
+      kind: "gave_up",
+      message: `lost the connection to ${where} and ${delays.length} reconnect attempts failed. ` +
+        reachHint(this.#address, true),
+    });
+    return null;
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wakeSleep = () => {
+        this.#wakeSleep = null;
+        done();
+      };
+    });
+  }
+
+  #finish(end: SessionEnd): void {
+    this.#ready.resolve();
+    this.#ended.resolve(end);
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  // ---- incoming messages ---------------------------------------------------------
+
+  #dispatch(message: Incoming): void {
+    switch (message.type) {
+      case "malformed":
+        this.#emit({ type: "notice", text: `ignored a malformed message: ${message.problem}` });
+        return;
+      case "msg":
+        this.#onChat(message);
+        return;
+      case "history": {
+        if (this.#historyWaiter !== null) {
+          this.#historyWaiter(message);
+          this.#historyWaiter = null;
+          return;
+        }
+        for (const item of message.items) this.#onChat({ ...item, ref: undefined });
+        const window = this.#ids.window;
+        if (window?.announceEnd) {
+          this.#emit({ type: "history_end", shown: window.shown, more: message.more });
+          window.announceEnd = false;
+        }
+        return;
+      }
+      case "pong": {
+        const waiter = this.#pongWaiters.get(String(message.n));
+        this.#pongWaiters.delete(String(message.n));
+        waiter?.(true);
+        return;
+      }
+      case "users":
+        this.#emit({ type: "users", users: message.users });
+        return;
+      case "joined":
+        this.#emit({ type: "joined", nick: message.nick, ts: message.ts });
+        return;
+      case "left":
+        this.#emit({
+          type: "left",
+          nick: message.nick,
+          ts: message.ts,
+          ...(message.reason === undefined ? {} : { reason: message.reason }),
+        });
+        return;
+      case "renamed": {
+        const own = this.#nick !== null && nickKey(message.from) === nickKey(this.#nick);
+        if (own) this.#nick = message.to;
+        this.#emit({ type: "renamed", from: message.from, to: message.to, ts: message.ts, own });
+        return;
+      }
+      case "error":
+        this.#onError(message);
+        return;
+      case "welcome":
+      case "server":
+      case "results":
+      case "ping":
+        return; // Not expected here (pings are answered by the connection).
+    }
+  }
+
+  #onChat(message: ChatMessage): void {
+    if (message.ref !== undefined) this.#delivered(String(message.ref));
+    const source = this.#ids.classify(message.id);
+    if (source === null) return;
+    let text: string;
+    try {
+      text = decodeBody(message.body).text;
+    } catch {
+      this.#emit({ type: "notice", text: `ignored message ${message.id}: its body is not text` });
+      return;
+    }
+    this.#ids.remember(message);
+    const own = this.#nick !== null && nickKey(message.from) === nickKey(this.#nick);
+    if (own && source === "missed") this.#ids.window?.ownReplays.push(message);
+    this.#emit({ type: "message", message, text, own, source });
+  }
+
+  #onError(error: Extract<ServerMessage, { type: "error" }>): void {
+    const entry = error.ref === undefined ? undefined : this.#pending.get(String(error.ref));
+    if (entry === undefined) {
+      this.#emit({ type: "server_error", code: error.code, message: error.message });
+      return;
+    }
+    this.#pending.delete(entry.ref);
+    this.#emit({
+      type: "refused",
+      ref: entry.ref,
+      text: entry.text,
+      code: error.code,
+      message: error.message,
+    });
+    this.#settleIfIdle();
+  }
+
+  #delivered(ref: string): void {
+    if (!this.#pending.delete(ref)) return;
+    this.#emit({ type: "delivered", ref });
+    this.#settleIfIdle();
+  }
+
+  // ---- outgoing -------------------------------------------------------------------
+
+  #canSend(): boolean {
+    return this.#joined && !this.#resyncing && this.#connection !== null;
+  }
+
+  #sendSay(entry: PendingSay): Promise<void> {
+    const connection = this.#connection;
+    if (connection === null) return Promise.resolve();
+    entry.sentOn = this.#generation;
+    return connection.send({
+      type: "say",
+      body: entry.body,
+      kind: entry.kind,
+      ref: entry.ref,
+      ...(entry.to === undefined ? {} : { to: entry.to }),
+    }).catch(() => {
+      // The connection broke; the entry stays pending and is resolved after reconnecting.
+    });
+  }
+
+  #sendControl(
+    message:
+      | { type: "nick"; nick: string }
+      | { type: "users" }
+      | { type: "history"; limit: number; before?: number }
+      | { type: "ping"; n: string },
+  ): void {
+    const connection = this.#connection;
+    if (connection === null || !this.#joined) {
+      this.#emit({ type: "notice", text: "not connected right now; try again in a moment" });
+      return;
+    }
+    connection.send(message).catch(() => {});
+  }
+
+  #settleIfIdle(): void {
+    if (this.#pending.size > 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  #emit(event: SessionEvent): void {
+    this.#options.onEvent(event);
+  }
+}

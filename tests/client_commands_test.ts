@@ -1,0 +1,101 @@
+/** Tests of lib/client/commands.ts: splitting typed lines and the command registry. */
+import { assertEquals } from "./_assert.ts";
+import {
+  type CommandContext,
+  commands,
+  parseLine,
+  runLine,
+  splitArgs,
+} from "../lib/client/commands.ts";
+
+interface Recorded {
+  calls: string[];
+  context: CommandContext;
+}
+
+function recorder(): Recorded {
+  const calls: string[] = [];
+  return {
+    calls,
+    context: {
+      say: (text, options) =>
+        calls.push(`say ${JSON.stringify(text)} ${JSON.stringify(options ?? {})}`),
+      rename: (nick) => calls.push(`rename ${nick}`),
+      requestUsers: () => calls.push("users"),
+      quit: () => calls.push("quit"),
+      print: (text) => calls.push(`print ${text}`),
+    },
+  };
+}
+
+function run(line: string): string[] {
+  const { calls, context } = recorder();
+  runLine(line, context);
+  return calls;
+}
+
+Deno.test("parseLine tells chat text, commands, // escapes and blank lines apart", () => {
+  assertEquals(parseLine("hello /there"), { kind: "say", text: "hello /there" });
+  assertEquals(parseLine("  indented"), { kind: "say", text: "  indented" });
+  assertEquals(parseLine("//etc/hosts"), { kind: "say", text: "/etc/hosts" });
+  assertEquals(parseLine("/msg bob hi  there"), {
+    kind: "command",
+    name: "msg",
+    argsText: "bob hi  there",
+  });
+  assertEquals(parseLine("/quit"), { kind: "command", name: "quit", argsText: "" });
+  assertEquals(parseLine("   "), { kind: "empty" });
+});
+
+Deno.test("splitArgs keeps the spacing of the rest of the line", () => {
+  const args = splitArgs("bob  hi   there ");
+  assertEquals(args.words, ["bob", "hi", "there"]);
+  assertEquals(args.rest(1), "hi   there");
+  assertEquals(args.rest(0), "bob  hi   there");
+  assertEquals(args.rest(5), "");
+});
+
+Deno.test("runLine sends text, private messages and actions", () => {
+  assertEquals(run("hello"), ['say "hello" {}']);
+  assertEquals(run("//me is literal"), ['say "/me is literal" {}']);
+  assertEquals(run("/msg bob see  you"), ['say "see  you" {"to":"bob"}']);
+  assertEquals(run("/ME waves"), ['say "waves" {"kind":"action"}']);
+  assertEquals(run("/nick rob"), ["rename rob"]);
+  assertEquals(run("/users"), ["users"]);
+  assertEquals(run("/quit"), ["quit"]);
+  assertEquals(run(""), []);
+});
+
+Deno.test("runLine answers a bad command with its usage and does nothing else", () => {
+  assertEquals(run("/msg bob"), ["print ! usage: /msg NICK text"]);
+  assertEquals(run("/me"), ["print ! usage: /me text"]);
+  assertEquals(run("/nick"), ["print ! usage: /nick NEW"]);
+  assertEquals(run("/nick two words"), ["print ! a nick has no spaces; usage: /nick NEW"]);
+  assertEquals(run("/nick bad!"), [
+    "print ! a nick may hold only letters, digits, _, - and .; usage: /nick NEW",
+  ]);
+  assertEquals(run("/frobnicate"), [
+    "print ! unknown command /frobnicate; type /help for the list (or //text to send a line starting with /)",
+  ]);
+});
+
+Deno.test("/help lists every command of the registry, and explains one", () => {
+  const lines = run("/help");
+  assertEquals(lines.length, commands.length + 1);
+  for (const command of commands) {
+    assertEquals(
+      lines.some((line) => line.includes(command.usage) && line.includes(command.help)),
+      true,
+    );
+  }
+  assertEquals(run("/help /msg"), ["print /msg NICK text  send a private message to NICK"]);
+  assertEquals(run("/help nope"), ["print ! there is no command /nope; usage: /help [COMMAND]"]);
+});
+
+Deno.test("the registry has the required commands, each with usage and help", () => {
+  const names = commands.map((command) => command.name);
+  for (const name of ["msg", "me", "nick", "users", "quit", "help"]) {
+    assertEquals(names.includes(name), true, name);
+  }
+  assertEquals(new Set(names).size, names.length);
+});

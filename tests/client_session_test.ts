@@ -1,0 +1,199 @@
+/**
+ * Tests of lib/client/session.ts in-process against the real server
+ * (lib/server.ts) over loopback TCP: history on join, pings, messages typed
+ * while disconnected, and a server that restarts without its history.
+ */
+import { assert, assertEquals } from "./_assert.ts";
+import { startServer } from "../lib/server.ts";
+import { MemoryHistory } from "../lib/history.ts";
+import { ChatSession, type SessionEvent } from "../lib/client/session.ts";
+import { RawClient } from "./fixtures/client_raw.ts";
+
+/** Collects session events and waits for one with a deadline. */
+class Events {
+  readonly all: SessionEvent[] = [];
+  #listeners = new Set<() => void>();
+
+  readonly push = (event: SessionEvent): void => {
+    this.all.push(event);
+    for (const listener of [...this.#listeners]) listener();
+  };
+
+  async waitFor<T extends SessionEvent>(
+    predicate: (event: SessionEvent) => event is T,
+    timeoutMs?: number,
+  ): Promise<T>;
+  async waitFor(
+    predicate: (event: SessionEvent) => boolean,
+    timeoutMs?: number,
+  ): Promise<SessionEvent>;
+  async waitFor(
+    predicate: (event: SessionEvent) => boolean,
+    timeoutMs = 10_000,
+  ): Promise<SessionEvent> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let listener: (() => void) | undefined;
+    try {
+      return await new Promise<SessionEvent>((resolve, reject) => {
+        listener = () => {
+          const found = this.all.find(predicate);
+          if (found !== undefined) resolve(found);
+        };
+        this.#listeners.add(listener);
+        listener();
+        timer = setTimeout(() => {
+          reject(new Error(`no such event within ${timeoutMs} ms; got:\n${this.describe()}`));
+        }, timeoutMs);
+      });
+    } finally {
+      clearTimeout(timer);
+      if (listener !== undefined) this.#listeners.delete(listener);
+    }
+  }
+
+  /** Texts of the message events, in order. */
+  texts(): string[] {
+    return this.all.flatMap((event) => (event.type === "message" ? [event.text] : []));
+  }
+
+  describe(): string {
+    return this.all.map((event) => `  ${JSON.stringify(event).slice(0, 200)}`).join("\n");
+  }
+}
+
+Deno.test("session shows the requested history once, then live messages", async () => {
+  await using server = await startServer({ host: "127.0.0.1", port: 0 });
+  await using observer = await RawClient.join(server.port, "old");
+  for (let index = 1; index <= 5; index++) await observer.say(`old ${index}`);
+  await observer.waitForMessages(() => true, 5);
+
+  const events = new Events();
+  const session = new ChatSession({
+    address: { host: "127.0.0.1", port: server.port },
+    nick: "ana",
+    historyLimit: 3,
+    onEvent: events.push,
+  });
+  try {
+    await session.start();
+    const end = await events.waitFor((event) => event.type === "history_end");
+    assertEquals(end, { type: "history_end", shown: 3, more: true });
+    await observer.say("live one");
+    await events.waitFor((event) => event.type === "message" && event.text === "live one");
+    assertEquals(events.texts(), ["old 3", "old 4", "old 5", "live one"]);
+    const sources = events.all.flatMap((event) => event.type === "message" ? [event.source] : []);
+    assertEquals(sources, ["history", "history", "history", "live"]);
+  } finally {
+    await session.quit();
+  }
+});
+
+Deno.test("session answers the server's pings and stays in the room", async () => {
+  await using server = await startServer({
+    host: "127.0.0.1",
+    port: 0,
+    tickMs: 10,
+    limits: { pingAfterMs: 40, idleTimeoutMs: 200 },
+  });
+  await using observer = await RawClient.join(server.port, "watcher");
+  const events = new Events();
+  const session = new ChatSession({
+    address: { host: "127.0.0.1", port: server.port },
+    nick: "quiet",
+    onEvent: events.push,
+  });
+  try {
+    await session.start();
+    // The observer is as silent as the session; once it has been pinged many
+    // times, idleTimeoutMs has passed several times over for the session too.
+    await observer.waitForPings(8);
+    assert(
+      !observer.received.some((message) => message.type === "left" && message.nick === "quiet"),
+      "the session was dropped",
+    );
+    assertEquals(events.all.some((event) => event.type === "lost"), false);
+    await session.say("still here");
+    await observer.waitForMessages((message) => message.text === "still here", 1);
+  } finally {
+    await session.quit();
+  }
+});
+
+Deno.test("session sends what was typed while disconnected once it is back", async () => {
+  const history = new MemoryHistory();
+  let server = await startServer({ host: "127.0.0.1", port: 0, history });
+  const port = server.port;
+  const events = new Events();
+  const session = new ChatSession({
+    address: { host: "127.0.0.1", port },
+    nick: "ana",
+    reconnectDelaysMs: [200, 400, 800],
+    onEvent: events.push,
+  });
+  try {
+    await session.start();
+    await server.close();
+    await events.waitFor((event) => event.type === "lost");
+    const ref = await session.say("typed while away");
+    assertEquals(session.pendingCount, 1);
+    server = await startServer({ host: "127.0.0.1", port });
+    await using observer = await RawClient.join(port, "watcher");
+    await events.waitFor((event) => event.type === "delivered" && event.ref === ref, 10_000);
+    const seen = await observer.waitForMessages((message) => message.from === "ana", 1);
+    assertEquals(seen.map((message) => message.text), ["typed while away"]);
+    assertEquals(session.pendingCount, 0);
+  } finally {
+    await session.quit();
+    await server.close();
+  }
+});
+
+Deno.test("session notices a server restarted without history and shows its messages once", async () => {
+  // Both servers number messages from 1, as a server without storage might.
+  let server = await startServer({
+    host: "127.0.0.1",
+    port: 0,
+    history: new MemoryHistory({ firstId: 1 }),
+  });
+  const port = server.port;
+  const events = new Events();
+  const session = new ChatSession({
+    address: { host: "127.0.0.1", port },
+    nick: "stay",
+    reconnectDelaysMs: [300, 600, 1200],
+    onEvent: events.push,
+  });
+  try {
+    await session.start();
+    {
+      await using before = await RawClient.join(port, "before");
+      await before.say("before the restart");
+      await events.waitFor((event) =>
+        event.type === "message" && event.text === "before the restart"
+      );
+    }
+    await server.close();
+    await events.waitFor((event) => event.type === "lost");
+    server = await startServer({
+      host: "127.0.0.1",
+      port,
+      history: new MemoryHistory({ firstId: 1 }),
+    });
+    await using after = await RawClient.join(port, "after");
+    await after.say("new 1");
+    await after.say("new 2");
+    await after.waitForMessages(() => true, 2);
+    await events.waitFor((event) => event.type === "resumed", 10_000);
+    await after.say("new 3");
+    await events.waitFor((event) => event.type === "message" && event.text === "new 3");
+    assertEquals(
+      events.all.some((event) => event.type === "notice" && /restarted without/.test(event.text)),
+      true,
+      events.describe(),
+    );
+    assertEquals(events.texts().toSorted(), ["before the restart", "new 1", "new 2", "new 3"]);
+  } finally {
+    await session.quit();
+    await server.close();
+  }
+});
