@@ -5,7 +5,11 @@
  * Owns: the start banner, start-up error messages and signal handling.
  * Server behaviour itself lives in server.ts.
  */
+import { StorageError } from "./errors.ts";
+import { openSqliteHistory } from "./history_sqlite.ts";
+import type { SqliteHistory } from "./history_sqlite.ts";
 import { isLoopbackHost, lanAddresses } from "./lan_addresses.ts";
+import { startRetention } from "./retention.ts";
 import { startServer } from "./server.ts";
 import type { RunningServer } from "./server.ts";
 
@@ -15,7 +19,10 @@ export interface ServeFlags {
   port: number;
   name?: string;
   maxUsers: number;
+  /** History file, or ":memory:". */
   db: string;
+  /** Delete messages older than this many days (none when undefined). */
+  keepDays?: number;
   web: boolean;
   webPort: number;
   discovery: boolean;
@@ -29,29 +36,43 @@ function timestamp(): string {
 /** Runs the server until a signal stops it; returns the exit code. */
 export async function runServe(flags: ServeFlags): Promise<number> {
   const log = flags.quiet ? () => {} : (line: string) => console.log(`${timestamp()} ${line}`);
+  let history: SqliteHistory;
+  try {
+    history = openSqliteHistory(flags.db);
+  } catch (error) {
+    if (!(error instanceof StorageError)) throw error;
+    console.error(`lanchat: ${error.message}\n  ${error.hint}`);
+    return 1;
+  }
   let server: RunningServer;
   try {
     server = await startServer({
       host: flags.host,
       port: flags.port,
       maxUsers: flags.maxUsers,
+      history,
       ...(flags.name === undefined ? {} : { name: flags.name }),
       log,
     });
   } catch (error) {
+    await history.close();
     console.error(startFailure(error, flags));
     return 1;
   }
-  printBanner(server, flags);
-
+  const retention = flags.keepDays === undefined ? null : startRetention(history, flags.keepDays, {
+    log: (line) => console.log(`${timestamp()} ${line}`),
+  });
+  // Listen for signals before the banner: whoever reads it may stop us at once.
   const stopped = Promise.withResolvers<void>();
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   const onSignal = () => stopped.resolve();
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  printBanner(server, flags);
   await stopped.promise;
   console.log(
     `${timestamp()} shutting down: telling ${server.room.size} users, closing connections`,
   );
+  retention?.stop();
   await server.close();
   for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
   console.log(`${timestamp()} stopped`);

@@ -1,0 +1,101 @@
+/**
+ * lanchat's command line: parse flags, call the subcommand, one top-level catch.
+ *
+ * Owns: subcommand and flag definitions, --help texts, exit codes.
+ * Behaviour lives in lib/; nothing here talks to a socket.
+ */
+import { Command, CommanderError, Option } from "commander";
+import denoConfig from "./deno.json" with { type: "json" };
+import { StorageError } from "./lib/errors.ts";
+import { parsePort, parsePositiveInt } from "./lib/cli_values.ts";
+import { runServe } from "./lib/serve_command.ts";
+import { defaultDbPath } from "./lib/data_dir.ts";
+import { runHistoryCommand } from "./lib/history_cli.ts";
+import { join, parseAddress } from "./lib/client/join.ts";
+
+const program = new Command()
+  .name("lanchat")
+  .description("Self-hosted chat for a local network: one server, terminal and browser clients.")
+  .version(denoConfig.version, "-V, --version", "print the lanchat version")
+  .showSuggestionAfterError()
+  .exitOverride()
+  .addHelpText(
+    "after",
+    `
+Examples:
+  lanchat serve                      start a room on port 9000 (web page on 9001)
+  lanchat join 192.168.1.20          join the room on that machine
+  lanchat join 192.168.1.20:9100 --nick ana`,
+  );
+
+program.command("serve")
+  .description("Run a chat room that people on your network can join.")
+  .option("--host <address>", "address to listen on (0.0.0.0 = every interface)", "0.0.0.0")
+  .option("-p, --port <port>", "TCP chat port", parsePort, 9000)
+  .option("--name <name>", "room name shown to people who join (default: this machine's name)")
+  .option("--max-users <n>", "most users online at once", parsePositiveInt, 1000)
+  .option("--db <path>", "history database file, or :memory: to keep nothing", defaultDbPath())
+  .option(
+    "--keep-days <n>",
+    "delete messages older than N days (default: keep all)",
+    parsePositiveInt,
+  )
+  .option("--web-port <port>", "port of the web page and its WebSocket", parsePort, 9001)
+  .option("--no-web", "do not serve the web page")
+  .option("--no-discovery", "do not answer LAN discovery broadcasts")
+  .option("-q, --quiet", "do not log joins and leaves", false)
+  .action(async (flags) => {
+    Deno.exitCode = await runServe(flags);
+  });
+
+program.command("join")
+  .description("Join a chat room from this terminal. Piped input posts each line and exits.")
+  .argument("[address]", "server as HOST or HOST:PORT", undefined)
+  .option("-n, --nick <nick>", "your nick (asked for when missing)")
+  .addOption(
+    new Option("-p, --port <port>", "server port when ADDRESS has none").argParser(parsePort)
+      .default(9000),
+  )
+  .addHelpText(
+    "after",
+    `
+Examples:
+  lanchat join 192.168.1.20                 asks for your nick, then chats
+  lanchat join 192.168.1.20:9000 --nick ana
+  printf 'build done\\n' | lanchat join 192.168.1.20 --nick ci    post from a script`,
+  )
+  .action(async (address: string | undefined, flags: { nick?: string; port: number }) => {
+    const target = parseAddress(address, flags.port);
+    Deno.exitCode = await join({
+      ...target,
+      ...(flags.nick === undefined ? {} : { nick: flags.nick }),
+    });
+  });
+
+program.command("history")
+  .description("Read the chat history without a running server (or beside one).")
+  .option("--db <path>", "history database file", defaultDbPath())
+  .option("--since <time>", "from this time: 2026-11-25, 2026-11-25T14:00, or 2h / 3d / 1w ago")
+  .option("--until <time>", "before this time (same forms as --since)")
+  .option("--with <nick>", "only messages from or to NICK (public and private)")
+  .option("--search <text>", "only messages containing TEXT (any case)")
+  .option("--limit <n>", "show the newest N matches", parsePositiveInt, 100)
+  .option("--json", "one JSON object per line", false)
+  .action(async (flags) => {
+    await runHistoryCommand(flags, (line) => console.log(line));
+  });
+
+try {
+  await program.parseAsync(Deno.args, { from: "user" });
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Commander has printed the help, the version, or what was wrong with the flags.
+    Deno.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else if (error instanceof StorageError) {
+    console.error(`lanchat: ${error.message}\n  ${error.hint}`);
+    Deno.exitCode = 1;
+  } else {
+    console.error(`lanchat: ${error instanceof Error ? error.message : String(error)}`);
+    Deno.exitCode = 1;
+  }
+}
