@@ -1,0 +1,49 @@
+/**
+ * Builds the single lanchat binary: `deno task compile [--target T] [--output F]`.
+ *
+ * Owns: the one list of permissions and embedded files the binary needs, so
+ * the release workflow and a developer build the same thing.
+ * `deno compile` downloads its base runtime (denort) from Deno's servers;
+ * where they are unreachable, set DENORT_BIN to a local denort binary.
+ */
+import { Command } from "commander";
+
+/** Permissions baked into the binary: what `serve` and `join` use, nothing more. */
+const permissions = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys"];
+/** Files read at run time that must travel inside the binary. */
+const embedded = ["deno.json"];
+
+const options = new Command()
+  .name("deno task compile")
+  .description("Build the single lanchat binary")
+  .option(
+    "--target <triple>",
+    "cross-compile target, e.g. aarch64-apple-darwin (default: this machine)",
+  )
+  .option("--output <file>", "where to write the binary", "dist/lanchat")
+  .parse(Deno.args, { from: "user" })
+  .opts<{ target?: string; output: string }>();
+
+const args = [
+  "compile",
+  ...permissions,
+  ...embedded.flatMap((path) => ["--include", path]),
+  ...(options.target === undefined ? [] : ["--target", options.target]),
+  "--output",
+  options.output,
+  "main.ts",
+];
+console.log(`deno ${args.join(" ")}`);
+const { code } = await new Deno.Command(Deno.execPath(), {
+  args,
+  stdout: "inherit",
+  stderr: "inherit",
+})
+  .output();
+if (code !== 0) {
+  console.error(
+    "compile failed. If it could not download denort (Deno's base runtime), this machine cannot " +
+      "reach Deno's servers: build on one that can, or set DENORT_BIN to a denort binary.",
+  );
+}
+Deno.exit(code);
