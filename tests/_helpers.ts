@@ -67,7 +67,9 @@ export class TestClient implements AsyncDisposable {
 
   async #readLoop(): Promise<void> {
     const decoder = new FrameDecoder();
-    const buffer = new Uint8Array(8192);
+    // Large reads: the test clients share one event loop with the server they test,
+    // and must not be the ones that fall behind when tests push megabytes.
+    const buffer = new Uint8Array(64 * 1024);
     try {
       for (;;) {
         const count = await this.conn.read(buffer);

@@ -173,7 +173,18 @@ Deno.test("a client that never reads is dropped as slow while the others keep lo
       await ana.say(chunk);
     }
     for (let index = 0; index < perRound; index++) {
-      await bo.next("msg", 5000);
+      try {
+        await bo.next("msg", 5000);
+      } catch (error) {
+        const dropped = bo.all("left").map((m) => `${m.nick}:${m.reason}`).join(",");
+        throw new Error(
+          `round ${round}, message ${index}: ${bo.all("msg").length} delivered to bo, ` +
+            `${
+              ana.all("msg").length
+            } echoed to ana, left: [${dropped}], connections ${server.connections}`,
+          { cause: error },
+        );
+      }
       latencies.push(performance.now() - sentAt[index]!);
     }
   }
