@@ -73,7 +73,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
   let stopping = false;
 
   const ticker = setInterval(() => {
-    const now = Date.now();
+    const now = performance.now();
     for (const session of sessions.keys()) session.tick(now);
   }, options.tickMs ?? 1000);
 

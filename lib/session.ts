@@ -14,7 +14,10 @@ import { toWire } from "./room.ts";
 import type { Member, Room } from "./room.ts";
 import type { Transport } from "./transport.ts";
 
-/** Per-connection limits and deadlines. Every field documents its default. */
+/**
+ * Per-connection limits and deadlines. Every field documents its default.
+ * Deadlines and flood control run on the monotonic clock (performance.now).
+ */
 export interface SessionLimits {
   /** A connection that has not joined by then is closed. Default 10,000 ms. */
   helloTimeoutMs: number;
@@ -63,8 +66,8 @@ export class Session implements Member {
 
   readonly #transport: Transport;
   readonly #context: SessionContext;
-  readonly #openedAt = Date.now();
-  #lastHeardAt = Date.now();
+  readonly #openedAt = performance.now();
+  #lastHeardAt = performance.now();
   #pingedAt = 0;
   #pingCounter = 0;
   #joined = false;
@@ -81,7 +84,7 @@ export class Session implements Member {
   #leaveReason: LeaveReason | null = null;
 
   #floodTokens: number;
-  #floodRefilledAt = Date.now();
+  #floodRefilledAt = performance.now();
 
   constructor(transport: Transport, context: SessionContext) {
     this.#transport = transport;
@@ -105,7 +108,7 @@ export class Session implements Member {
     });
     try {
       for await (const payload of this.#transport.payloads()) {
-        this.#lastHeardAt = Date.now();
+        this.#lastHeardAt = performance.now();
         this.#pingedAt = 0;
         await this.#throttle();
         if (this.#closing) break;
@@ -126,7 +129,11 @@ export class Session implements Member {
     }
   }
 
-  /** Called about once a second by the server: pings, hello and idle deadlines. */
+  /**
+   * Called about once a second by the server with `performance.now()`
+   * (monotonic, so a wall-clock step never times anyone out): pings, hello
+   * and idle deadlines.
+   */
   tick(now: number): void {
     if (this.#closing) return;
     const limits = this.#context.limits;
@@ -315,10 +322,10 @@ export class Session implements Member {
   async #throttle(): Promise<void> {
     const { floodBurst, floodPerSecond } = this.#context.limits;
     for (let attempt = 0; attempt < 1000; attempt++) {
-      const now = Date.now();
+      const now = performance.now();
       this.#floodTokens = Math.min(
         floodBurst,
-        this.#floodTokens + (now - this.#floodRefilledAt) * floodPerSecond / 1000,
+        this.#floodTokens + Math.max(0, now - this.#floodRefilledAt) * floodPerSecond / 1000,
       );
       this.#floodRefilledAt = now;
       if (this.#floodTokens >= 1 || this.#closing) break;
