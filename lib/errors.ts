@@ -74,3 +74,23 @@ export class StorageError extends Error {
     this.hint = hint;
   }
 }
+
+/** A port could not be bound at start; `role` says which of the server's ports. */
+export class ListenError extends Error {
+  override name = "ListenError";
+  readonly role: "chat" | "web";
+  readonly port: number;
+
+  constructor(role: "chat" | "web", port: number, cause: unknown) {
+    super(
+      `cannot listen on the ${role} port ${port}: ${
+        cause instanceof Error ? cause.message : String(cause)
+      }`,
+      {
+        cause,
+      },
+    );
+    this.role = role;
+    this.port = port;
+  }
+}

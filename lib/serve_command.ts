@@ -5,7 +5,7 @@
  * Owns: the start banner, start-up error messages and signal handling.
  * Server behaviour itself lives in server.ts.
  */
-import { StorageError } from "./errors.ts";
+import { ListenError, StorageError } from "./errors.ts";
 import { openSqliteHistory } from "./history_sqlite.ts";
 import type { SqliteHistory } from "./history_sqlite.ts";
 import { isLoopbackHost, lanAddresses } from "./lan_addresses.ts";
@@ -50,6 +50,7 @@ export async function runServe(flags: ServeFlags): Promise<number> {
       host: flags.host,
       port: flags.port,
       maxUsers: flags.maxUsers,
+      webPort: flags.web ? flags.webPort : null,
       history,
       ...(flags.name === undefined ? {} : { name: flags.name }),
       log,
@@ -82,12 +83,18 @@ export async function runServe(flags: ServeFlags): Promise<number> {
 function printBanner(server: RunningServer, flags: ServeFlags): void {
   const lines = [`lanchat is serving room "${server.name}"`];
   lines.push(`  chat (TCP): listening on ${server.host}:${server.port}`);
+  if (server.webPort !== null) {
+    lines.push(`  web page:   listening on ${server.host}:${server.webPort}`);
+  }
   if (isLoopbackHost(server.host)) {
     lines.push(
       `  warning: bound to ${server.host}, so only this machine can join.`,
       `           Use --host 0.0.0.0 to let others on your network in.`,
       `  join it with:  lanchat join ${server.host}:${server.port}`,
     );
+    if (server.webPort !== null) {
+      lines.push(`  or open:       http://${server.host}:${server.webPort}/`);
+    }
   } else {
     const addresses = lanAddresses();
     if (addresses.length === 0) {
@@ -96,6 +103,12 @@ function printBanner(server: RunningServer, flags: ServeFlags): void {
       lines.push("  people on your network can join with:");
       for (const address of addresses) {
         lines.push(`    lanchat join ${address.address}:${server.port}    (${address.interface})`);
+      }
+      if (server.webPort !== null) {
+        lines.push("  or open in a browser:");
+        for (const address of addresses) {
+          lines.push(`    http://${address.address}:${server.webPort}/`);
+        }
       }
     }
   }
@@ -110,20 +123,23 @@ function printBanner(server: RunningServer, flags: ServeFlags): void {
 
 /** A start-up failure as a sentence that says what to do. */
 export function startFailure(error: unknown, flags: ServeFlags): string {
-  const where = `${flags.host}:${flags.port}`;
-  if (error instanceof Deno.errors.AddrInUse) {
-    return `lanchat: port ${flags.port} is already in use on ${flags.host} (another lanchat serve?). ` +
-      `Stop it, or pick another port with --port.`;
+  if (!(error instanceof ListenError)) {
+    return `lanchat: could not start: ${error instanceof Error ? error.message : String(error)}`;
   }
-  if (error instanceof Deno.errors.PermissionDenied) {
-    return `lanchat: not allowed to listen on ${where}. Ports below 1024 need admin rights; ` +
-      `use --port 9000 or higher.`;
+  const flag = error.role === "chat" ? "--port" : "--web-port";
+  const what = error.role === "chat" ? "chat port" : "web port";
+  const cause = error.cause;
+  if (cause instanceof Deno.errors.AddrInUse) {
+    return `lanchat: the ${what} ${error.port} is already in use on ${flags.host} (another lanchat serve?). ` +
+      `Stop it, or pick another port with ${flag}${error.role === "web" ? " (or --no-web)" : ""}.`;
   }
-  if (error instanceof Deno.errors.AddrNotAvailable) {
+  if (cause instanceof Deno.errors.PermissionDenied) {
+    return `lanchat: not allowed to listen on ${what} ${error.port}. Ports below 1024 need admin rights; ` +
+      `use ${flag} with a port of 1024 or higher.`;
+  }
+  if (cause instanceof Deno.errors.AddrNotAvailable) {
     return `lanchat: ${flags.host} is not an address of this machine. Use --host 0.0.0.0 ` +
       `(every interface) or one of its own addresses.`;
   }
-  return `lanchat: could not start on ${where}: ${
-    error instanceof Error ? error.message : String(error)
-  }`;
+  return `lanchat: ${error.message}`;
 }

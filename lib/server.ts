@@ -4,12 +4,17 @@
  * Owns: listening sockets and the set of live sessions. Chat rules live in
  * room.ts, per-connection rules in session.ts; this module only wires them.
  */
+import { ListenError } from "./errors.ts";
 import { MemoryHistory } from "./history.ts";
 import type { History } from "./history.ts";
 import { Room } from "./room.ts";
 import { defaultSessionLimits, Session } from "./session.ts";
 import type { SessionLimits } from "./session.ts";
 import { TcpTransport } from "./transport.ts";
+import type { Transport } from "./transport.ts";
+import { startWebServer } from "./web_server.ts";
+import type { RunningWebServer } from "./web_server.ts";
+import { WebSocketTransport } from "./ws_transport.ts";
 
 /** Options of startServer. Every field documents its default. */
 export interface ServerOptions {
@@ -17,6 +22,8 @@ export interface ServerOptions {
   host?: string;
   /** TCP chat port; 0 picks a free one. Default 9000. */
   port?: number;
+  /** Port of the web page and `/ws`; 0 picks a free one; null serves no web. Default null. */
+  webPort?: number | null;
   /** Room name shown to clients. Default: this machine's hostname. */
   name?: string;
   /** Most users online at once. Default 1000. */
@@ -39,6 +46,8 @@ export interface RunningServer extends AsyncDisposable {
   readonly name: string;
   /** The bound TCP port (the real one when 0 was asked). */
   readonly port: number;
+  /** The bound web port, or null without the web page. */
+  readonly webPort: number | null;
   readonly room: Room;
   /** Connections currently open (joined or not). */
   readonly connections: number;
@@ -50,8 +59,9 @@ export interface RunningServer extends AsyncDisposable {
 const acceptRetryMs = 100;
 
 /**
- * Starts a lanchat server. Throws (synchronously) Deno.errors.AddrInUse,
- * PermissionDenied, etc. when the port cannot be bound.
+ * Starts a lanchat server. Throws (synchronously) a ListenError, whose
+ * cause is Deno.errors.AddrInUse, PermissionDenied, etc., when a port cannot
+ * be bound.
  *
  * @example
  * await using server = await startServer({ host: "127.0.0.1", port: 0 });
@@ -61,7 +71,13 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
   const history = options.history ?? new MemoryHistory();
   const room = new Room({ history, maxUsers: options.maxUsers ?? 1000 });
   const log = options.log ?? (() => {});
-  const listener = Deno.listen({ hostname: options.host ?? "0.0.0.0", port: options.port ?? 9000 });
+  const host = options.host ?? "0.0.0.0";
+  let listener: Deno.TcpListener;
+  try {
+    listener = Deno.listen({ hostname: host, port: options.port ?? 9000 });
+  } catch (error) {
+    throw new ListenError("chat", options.port ?? 9000, error);
+  }
   const context = {
     room,
     serverName: options.name ?? Deno.hostname(),
@@ -77,6 +93,32 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     for (const session of sessions.keys()) session.tick(now);
   }, options.tickMs ?? 1000);
 
+  /** Plugs one connection, TCP or WebSocket, into the room. */
+  const adopt = (transport: Transport) => {
+    const session = new Session(transport, context);
+    const running = session.run().finally(() => sessions.delete(session));
+    sessions.set(session, running);
+  };
+
+  let web: RunningWebServer | null = null;
+  if (options.webPort !== undefined && options.webPort !== null) {
+    try {
+      web = startWebServer({
+        host,
+        port: options.webPort,
+        log,
+        onSocket: (socket, remote) => {
+          if (stopping) socket.close();
+          else adopt(new WebSocketTransport(socket, remote));
+        },
+      });
+    } catch (error) {
+      listener.close();
+      clearInterval(ticker);
+      throw new ListenError("web", options.webPort, error);
+    }
+  }
+
   const acceptLoop = (async () => {
     while (!stopping) {
       let conn: Deno.TcpConn;
@@ -88,16 +130,12 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
         await new Promise((resolve) => setTimeout(resolve, acceptRetryMs));
         continue;
       }
-      let session: Session;
       try {
-        session = new Session(new TcpTransport(conn), context);
+        adopt(new TcpTransport(conn));
       } catch (error) {
         log(`could not set up a connection: ${String(error)}`);
         conn.close();
-        continue;
       }
-      const running = session.run().finally(() => sessions.delete(session));
-      sessions.set(session, running);
     }
   })();
 
@@ -109,9 +147,11 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
       clearInterval(ticker);
       listener.close();
       await acceptLoop;
+      const webClosed = web?.close();
       room.clear();
       for (const session of sessions.keys()) session.shutdown();
       await Promise.all(sessions.values());
+      await webClosed;
       await history.close();
     })();
 
@@ -119,6 +159,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     host: address.hostname,
     name: context.serverName,
     port: address.port,
+    webPort: web?.port ?? null,
     room,
     get connections() {
       return sessions.size;

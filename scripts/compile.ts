@@ -11,7 +11,7 @@ import { Command } from "commander";
 /** Permissions baked into the binary: what `serve` and `join` use, nothing more. */
 const permissions = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys"];
 /** Files read at run time that must travel inside the binary. */
-const embedded = ["deno.json"];
+const embedded = ["lib/web"];
 
 const options = new Command()
   .name("deno task compile")

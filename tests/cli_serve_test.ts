@@ -12,14 +12,16 @@ async function tempDir(): Promise<string & AsyncDisposable> {
 
 Deno.test("serve prints where to join, and SIGTERM tells everyone, closes and exits 0", async () => {
   await using dir = await tempDir();
-  await using server = lanchat(["serve", "--port", "0", "--db", `${dir}/h.db`]);
-  const listening = await server.waitForLine(/listening on (\S+):(\d+)/);
+  await using server = lanchat(["serve", "--port", "0", "--web-port", "0", "--db", `${dir}/h.db`]);
+  const listening = await server.waitForLine(/chat \(TCP\): listening on (\S+):(\d+)/);
   assertEquals(listening[1], "0.0.0.0");
   const port = Number(listening[2]);
   await server.waitForLine(/history: .*h\.db/);
   const joinLines = server.output("stdout").filter((line) => line.includes("lanchat join"));
   assert(joinLines.length > 0, "a `lanchat join ADDRESS:PORT` line for people to copy");
   for (const line of joinLines) assertMatch(line, new RegExp(`lanchat join [\\d.]+:${port}\\b`));
+  const webPort = Number((await server.waitForLine(/web page: +listening on \S+:(\d+)/))[1]);
+  await server.waitForLine(new RegExp(`http://[\\d.]+:${webPort}/`));
   await using ana = await TestClient.joined(port, "ana");
   server.kill("SIGTERM");
   assertEquals((await ana.next("error")).code, "shutting_down");
@@ -28,7 +30,16 @@ Deno.test("serve prints where to join, and SIGTERM tells everyone, closes and ex
 });
 
 Deno.test("serve on loopback warns that only this machine can join", async () => {
-  await using server = lanchat(["serve", "--host", "127.0.0.1", "--port", "0", "--db", ":memory:"]);
+  await using server = lanchat([
+    "serve",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--no-web",
+    "--db",
+    ":memory:",
+  ]);
   await server.waitForLine(/only this machine can join/);
   await server.waitForLine(/history: in memory only/);
   server.kill("SIGINT");
@@ -49,7 +60,22 @@ Deno.test("serve explains a busy port, a bad flag and an unusable database, with
       ":memory:",
     ]);
     assertEquals((await taken.waitForExit()).code, 1);
-    assertMatch(taken.output("stderr").join("\n"), /already in use.*--port/);
+    assertMatch(taken.output("stderr").join("\n"), /chat port \d+ is already in use.*--port/);
+    await using webTaken = lanchat([
+      ...[
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--web-port",
+        String(busy.addr.port),
+        "--db",
+        ":memory:",
+      ],
+    ]);
+    assertEquals((await webTaken.waitForExit()).code, 1);
+    assertMatch(webTaken.output("stderr").join("\n"), /web port \d+ is already in use.*--web-port/);
   } finally {
     busy.close();
   }
@@ -57,7 +83,7 @@ Deno.test("serve explains a busy port, a bad flag and an unusable database, with
   assertEquals((await badFlag.waitForExit()).code, 2);
   assertMatch(badFlag.output("stderr").join("\n"), /0 to 65535/);
   await Deno.writeFile(`${dir}/junk.db`, crypto.getRandomValues(new Uint8Array(4096)));
-  await using corrupt = lanchat(["serve", "--port", "0", "--db", `${dir}/junk.db`]);
+  await using corrupt = lanchat(["serve", "--port", "0", "--no-web", "--db", `${dir}/junk.db`]);
   assertEquals((await corrupt.waitForExit()).code, 1);
   const said = corrupt.output("stderr").join("\n");
   assert(!said.includes("    at "), `no stack trace: ${said}`);
@@ -68,7 +94,16 @@ Deno.test("history written by a real server is read back by `lanchat history`, f
   await using dir = await tempDir();
   const db = `${dir}/h.db`;
   {
-    await using server = lanchat(["serve", "--host", "127.0.0.1", "--port", "0", "--db", db]);
+    await using server = lanchat([
+      "serve",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--no-web",
+      "--db",
+      db,
+    ]);
     const port = Number((await server.waitForLine(/listening on \S+:(\d+)/))[1]);
     await using ana = await TestClient.joined(port, "ana");
     await using bo = await TestClient.joined(port, "bo");
