@@ -121,7 +121,8 @@ export interface UserEntry {
 export type ServerMessage =
   | { type: "server"; proto: number; name: string; secure: SecureParams | null }
   | { type: "welcome"; nick: string; last: number; motd?: string }
-  | { type: "users"; users: UserEntry[] }
+  /** `more`: this is one part of a list too long for one frame; more parts follow. */
+  | { type: "users"; users: UserEntry[]; more?: boolean }
   | { type: "joined"; nick: string; ts: number }
   | { type: "left"; nick: string; ts: number; reason?: LeaveReason }
   | { type: "renamed"; from: string; to: string; ts: number }

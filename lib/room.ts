@@ -23,6 +23,8 @@ import type {
 } from "./protocol.ts";
 import { maxPayloadBytes } from "./frame.ts";
 
+const utf8 = new TextEncoder();
+
 /** Room left in a frame for the 16-byte tag of an encrypted (Noise) payload. */
 const maxAnswerBytes = maxPayloadBytes - 16;
 
@@ -51,6 +53,13 @@ export interface RoomOptions {
   now?: () => number;
   /** Shown to each member in `welcome`, when set. */
   motd?: string;
+  /**
+   * Joins and leaves are announced while at most this many users are online.
+   * Above it, as chat services do for large rooms (Twitch's IRC stops JOIN/PART
+   * at 1,000), they are not: announcing every join to everyone costs O(n²).
+   * Clients refresh the list with `users`. Default 1000.
+   */
+  presenceLimit?: number;
 }
 
 /** Turns a stored message into its wire form (`ref` never included). */
@@ -73,14 +82,23 @@ export class Room {
   readonly maxUsers: number;
   readonly #now: () => number;
   readonly #motd: string | undefined;
+  readonly #presenceLimit: number;
   /** Online members by nick key (unique without regard to case). */
   readonly #members = new Map<string, Member>();
+  /**
+   * The `users` list as JSON, in chunks that each fit one frame (entries
+   * comma-separated, oldest member first); null when a leave or rename made it
+   * stale. A join appends to the last chunk, so answering each joiner costs a
+   * copy instead of encoding every user again.
+   */
+  #userChunks: UserChunk[] | null = [];
 
   constructor(options: RoomOptions) {
     this.history = options.history;
     this.maxUsers = options.maxUsers ?? 1000;
     this.#now = options.now ?? Date.now;
     this.#motd = options.motd;
+    this.#presenceLimit = options.presenceLimit ?? 1000;
   }
 
   /** How many members are online. */
@@ -99,6 +117,26 @@ export class Room {
       nick: member.nick,
       since: member.since,
     }));
+  }
+
+  /**
+   * The `users` answer: one message, or several when the list does not fit one
+   * frame (PROTOCOL.md is silent on that): every part but the last carries
+   * `"more": true`, and a client gathers parts until one has no `more`.
+   */
+  usersMessages(): Outgoing[] {
+    if (this.#userChunks === null) {
+      this.#userChunks = [];
+      for (const user of this.users()) appendUser(this.#userChunks, JSON.stringify(user));
+    }
+    const chunks = this.#userChunks.length === 0 ? [{ json: "", bytes: 0 }] : this.#userChunks;
+    return chunks.map((chunk, index) =>
+      new Outgoing(utf8.encode(
+        `{"type":"users","users":[${chunk.json}]${
+          index < chunks.length - 1 ? ',"more":true' : ""
+        }}`,
+      ))
+    );
   }
 
   /**
@@ -127,19 +165,28 @@ export class Room {
     // Messages committed but not yet broadcast are covered by the replay, not live delivery.
     member.resumedUpTo = hello.after === undefined ? 0 : last;
     this.#members.set(key, member);
+    if (this.#userChunks !== null) {
+      appendUser(this.#userChunks, JSON.stringify({ nick: member.nick, since: member.since }));
+    }
     const welcome: ServerMessage = { type: "welcome", nick: member.nick, last };
     if (this.#motd !== undefined) welcome.motd = this.#motd;
     member.deliver(Outgoing.of(welcome));
-    member.deliver(Outgoing.of({ type: "users", users: this.users() }));
-    this.#broadcast(Outgoing.of({ type: "joined", nick: member.nick, ts: now }), member);
+    for (const part of this.usersMessages()) member.deliver(part);
+    if (this.#members.size <= this.#presenceLimit) {
+      this.#broadcast(Outgoing.of({ type: "joined", nick: member.nick, ts: now }), member);
+    }
     return hello.after === undefined ? null : { replayAfter: hello.after, replayUpTo: last };
   }
 
   /** Removes `member` (if present) and tells the others why it left. */
   leave(member: Member, reason: LeaveReason): void {
     if (!this.has(member)) return;
+    const announce = this.#members.size <= this.#presenceLimit;
     this.#members.delete(nickKey(member.nick));
-    this.#broadcast(Outgoing.of({ type: "left", nick: member.nick, ts: this.#now(), reason }));
+    this.#userChunks = null;
+    if (announce) {
+      this.#broadcast(Outgoing.of({ type: "left", nick: member.nick, ts: this.#now(), reason }));
+    }
   }
 
   /** Renames `member`; everyone (it included) gets `renamed`. */
@@ -155,6 +202,7 @@ export class Room {
     this.#members.delete(oldKey);
     member.nick = nick;
     this.#members.set(newKey, member);
+    this.#userChunks = null;
     this.#broadcast(Outgoing.of({ type: "renamed", from, to: nick, ts: this.#now() }));
   }
 
@@ -223,6 +271,27 @@ export class Room {
     for (const member of this.#members.values()) {
       if (member !== except) member.deliver(message);
     }
+  }
+}
+
+/** Part of the users list: JSON entries, comma-separated, and their UTF-8 size. */
+interface UserChunk {
+  json: string;
+  bytes: number;
+}
+
+/** Room for the `users` wrapper around a chunk's entries. */
+const maxUserChunkBytes = maxAnswerBytes - 64;
+
+/** Appends one user's JSON entry to the last chunk, or starts a new chunk when it is full. */
+function appendUser(chunks: UserChunk[], entry: string): void {
+  const bytes = utf8.encode(entry).length + 1;
+  const last = chunks.at(-1);
+  if (last !== undefined && last.bytes + bytes <= maxUserChunkBytes) {
+    last.json = `${last.json},${entry}`;
+    last.bytes += bytes;
+  } else {
+    chunks.push({ json: entry, bytes });
   }
 }
 

@@ -74,10 +74,15 @@ export class Session implements Member {
 
   /** Outbox: messages waiting for the writer; bounded by limits.maxOutboxBytes. */
   #queue: Outgoing[] = [];
+  /** Bytes in #queue, #held and the write in flight. */
   #queuedBytes = 0;
+  /** Bytes of #queue alone. */
+  #queueBytes = 0;
   /** While a resume replay runs, live messages wait here (still counted in #queuedBytes). */
   #held: Outgoing[] | null = null;
-  #wakeWriter: (() => void) | null = null;
+  /** The single writer: true while one write is in flight. */
+  #writing = false;
+  #flushScheduled = false;
   #drainWaiters: (() => void)[] = [];
   #closing = false;
   #closed = false;
@@ -99,7 +104,6 @@ export class Session implements Member {
 
   /** Runs the connection to its end. Never throws. */
   async run(): Promise<void> {
-    const writer = this.#writeLoop();
     this.#send({
       type: "server",
       proto: protocolVersion,
@@ -107,12 +111,17 @@ export class Session implements Member {
       secure: this.#context.secure,
     });
     try {
-      for await (const payload of this.#transport.payloads()) {
+      reading: for (;;) {
+        const payloads = await this.#transport.read();
+        if (payloads === null) break;
         this.#lastHeardAt = performance.now();
         this.#pingedAt = 0;
-        await this.#throttle();
-        if (this.#closing) break;
-        this.#handlePayload(payload);
+        for (const payload of payloads) {
+          const waitMs = this.#takeFloodToken();
+          if (waitMs > 0) await this.#throttle(waitMs);
+          if (this.#closing) break reading;
+          this.#handlePayload(payload);
+        }
       }
       this.#leaveReason ??= "quit";
     } catch (error) {
@@ -125,7 +134,7 @@ export class Session implements Member {
     } finally {
       this.#finishInRoom();
       this.closeAfterFlush(this.#leaveReason ?? "quit");
-      await writer;
+      await this.#whenDrained();
     }
   }
 
@@ -173,7 +182,8 @@ export class Session implements Member {
       return;
     }
     this.#queue.push(message);
-    this.#wakeWriter?.();
+    this.#queueBytes += size;
+    this.#scheduleFlush();
   }
 
   /** Tells the peer the server is going away, then closes after the outbox is flushed. */
@@ -195,7 +205,6 @@ export class Session implements Member {
     this.#leaveReason ??= reason;
     if (this.#closing) return;
     this.#closing = true;
-    this.#wakeWriter?.();
     const timer = setTimeout(() => this.#closeTransport(), flushDeadlineMs);
     this.#whenDrained().then(() => {
       clearTimeout(timer);
@@ -259,7 +268,7 @@ export class Session implements Member {
         return;
       }
       case "users":
-        this.#send({ type: "users", users: room.users() });
+        for (const part of room.usersMessages()) this.deliver(part);
         return;
       case "history":
         this.deliver(room.historyPage(this, message));
@@ -302,9 +311,10 @@ export class Session implements Member {
           // Replay pages bypass the outbox bound: one page at a time, then wait for the drain.
           const message = Outgoing.of(toWire(item));
           this.#queuedBytes += message.payload.length + 4;
+          this.#queueBytes += message.payload.length + 4;
           this.#queue.push(message);
         }
-        this.#wakeWriter?.();
+        this.#scheduleFlush();
         const last = items.at(-1);
         if (last === undefined || items.length < replayPageSize) break;
         cursor = last.id;
@@ -313,57 +323,88 @@ export class Session implements Member {
     } finally {
       const held = this.#held;
       this.#held = null;
-      this.#queue.push(...held);
-      this.#wakeWriter?.();
+      for (const message of held) {
+        this.#queue.push(message);
+        this.#queueBytes += message.payload.length + 4;
+      }
+      this.#scheduleFlush();
     }
   }
 
-  /** Flood control ("fakelag"): a sender past its burst waits; nothing is dropped. */
-  async #throttle(): Promise<void> {
+  /**
+   * Flood control ("fakelag"): takes a token from the sender's bucket and
+   * returns how long to wait first (0 almost always). A sender past its burst
+   * waits; nothing is dropped.
+   */
+  #takeFloodToken(): number {
     const { floodBurst, floodPerSecond } = this.#context.limits;
-    for (let attempt = 0; attempt < 1000; attempt++) {
-      const now = performance.now();
-      this.#floodTokens = Math.min(
-        floodBurst,
-        this.#floodTokens + Math.max(0, now - this.#floodRefilledAt) * floodPerSecond / 1000,
-      );
-      this.#floodRefilledAt = now;
-      if (this.#floodTokens >= 1 || this.#closing) break;
-      const waitMs = Math.max(1, Math.ceil((1 - this.#floodTokens) * 1000 / floodPerSecond));
-      await new Promise((resolve) => setTimeout(resolve, waitMs));
-    }
+    const now = performance.now();
+    this.#floodTokens = Math.min(
+      floodBurst,
+      this.#floodTokens + Math.max(0, now - this.#floodRefilledAt) * floodPerSecond / 1000,
+    );
+    this.#floodRefilledAt = now;
     this.#floodTokens -= 1;
+    return this.#floodTokens >= 0 ? 0 : Math.ceil(-this.#floodTokens * 1000 / floodPerSecond);
   }
 
-  /** The single writer: everything queued goes out in one coalesced write. */
-  async #writeLoop(): Promise<void> {
-    for (;;) {
-      if (this.#queue.length === 0) {
-        for (const resolve of this.#drainWaiters.splice(0)) resolve();
-        if (this.#closed) return;
-        await new Promise<void>((resolve) => this.#wakeWriter = resolve);
-        this.#wakeWriter = null;
-        continue;
-      }
-      const batch = this.#queue;
-      this.#queue = [];
-      let bytes = 0;
-      for (const message of batch) bytes += message.payload.length + 4;
-      try {
-        await this.#transport.write(batch);
-      } catch {
-        this.close("error");
-      }
-      this.#queuedBytes -= bytes;
-      if (this.#closed) {
-        for (const resolve of this.#drainWaiters.splice(0)) resolve();
-        return;
-      }
+  /** Waits out a flood-control delay; a closing session stops waiting at once. */
+  async #throttle(waitMs: number): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+  }
+
+  /**
+   * Starts the writer on the next microtask, so that everything delivered in
+   * this tick (many broadcasts under load) goes out in one write.
+   */
+  #scheduleFlush(): void {
+    if (this.#writing || this.#flushScheduled || this.#closed) return;
+    this.#flushScheduled = true;
+    queueMicrotask(this.#flush);
+  }
+
+  /** The single writer: writes the whole queue at once; the next write starts when it is done. */
+  readonly #flush = (): void => {
+    this.#flushScheduled = false;
+    if (this.#writing) return;
+    if (this.#queue.length === 0 || this.#closed) {
+      this.#resolveDrained();
+      return;
     }
+    const batch = this.#queue, bytes = this.#queueBytes;
+    this.#queue = [];
+    this.#queueBytes = 0;
+    this.#writing = true;
+    let written: Promise<void>;
+    try {
+      written = this.#transport.write(batch);
+    } catch (error) {
+      // A bug here must cost this connection only, never the process.
+      this.#context.log(`internal error writing to ${this.#describe()}: ${String(error)}`);
+      written = Promise.reject(error);
+    }
+    written.then(
+      () => {
+        this.#writing = false;
+        this.#queuedBytes -= bytes;
+        this.#flush();
+      },
+      () => {
+        this.#writing = false;
+        this.#queuedBytes -= bytes;
+        this.close("error");
+        this.#resolveDrained();
+      },
+    );
+  };
+
+  #resolveDrained(): void {
+    for (const resolve of this.#drainWaiters.splice(0)) resolve();
   }
 
+  /** Resolves once everything queued is written, or the connection is closed. */
   #whenDrained(): Promise<void> {
-    if (this.#queue.length === 0 || this.#closed) return Promise.resolve();
+    if ((this.#queue.length === 0 && !this.#writing) || this.#closed) return Promise.resolve();
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
@@ -380,7 +421,8 @@ export class Session implements Member {
     this.#closed = true;
     this.#closing = true;
     this.#transport.close();
-    this.#wakeWriter?.();
+    // A closed session has nothing left to drain, even with a write still pending.
+    this.#resolveDrained();
   }
 
   #describe(): string {

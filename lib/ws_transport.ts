@@ -69,15 +69,15 @@ export class WebSocketTransport implements Transport {
     socket.addEventListener("error", end);
   }
 
-  async *payloads(): AsyncGenerator<Uint8Array> {
+  async read(): Promise<Uint8Array[] | null> {
     for (;;) {
-      const next = this.#inbox.shift();
-      if (next instanceof FrameError) throw next;
-      if (next !== undefined) {
-        yield next;
-        continue;
+      if (this.#inbox.length > 0) {
+        const errorAt = this.#inbox.findIndex((item) => item instanceof FrameError);
+        if (errorAt === 0) throw this.#inbox.shift();
+        // Payloads before a bad message are handled; the error comes with the next read.
+        return this.#inbox.splice(0, errorAt < 0 ? this.#inbox.length : errorAt) as Uint8Array[];
       }
-      if (this.#ended) return;
+      if (this.#ended) return null;
       await new Promise<void>((resolve) => this.#wake = resolve);
       this.#wake = null;
     }

@@ -405,3 +405,41 @@ Deno.test("closing the server tells everyone shutting_down and closes every conn
   }
   assertEquals(ana.all("left").length, 0);
 });
+
+Deno.test("above the presence limit joins and leaves are not announced; users stays exact", async () => {
+  await using server = await startTestServer({ presenceLimit: 2 });
+  await using ana = await TestClient.joined(server.port, "ana");
+  await using _bo = await TestClient.joined(server.port, "bo");
+  assertEquals((await ana.next("joined")).nick, "bo");
+  const cy = await TestClient.joined(server.port, "cy"); // the third: over the limit
+  await cy[Symbol.asyncDispose]();
+  await using dee = await TestClient.joined(server.port, "dee");
+  await ana.send({ type: "users" });
+  const users = (await ana.next("users")).users as { nick: string }[];
+  assertEquals(users.map((user) => user.nick), ["ana", "bo", "dee"]);
+  assertEquals(
+    ana.received.filter((m) => (m.type === "joined" || m.type === "left") && m.nick !== "bo")
+      .length,
+    0,
+    "cy and dee came and went unannounced",
+  );
+  await dee.say("hi");
+  assertEquals(text(await ana.next("msg")), "hi");
+});
+
+Deno.test("the users list stays right through joins, renames and leaves", async () => {
+  await using server = await startTestServer();
+  await using ana = await TestClient.joined(server.port, "ana");
+  const bo = await TestClient.joined(server.port, "bo");
+  await using _cy = await TestClient.joined(server.port, "cy", {});
+  await bo.send({ type: "nick", nick: "bob" });
+  await ana.next("renamed");
+  await bo[Symbol.asyncDispose]();
+  await ana.next("left");
+  await using dee = await TestClient.connect(server.port);
+  await dee.next("server");
+  await dee.send({ type: "hello", nick: "dee" });
+  const list = (await dee.next("users")).users as { nick: string; since: number }[];
+  assertEquals(list.map((user) => user.nick), ["ana", "cy", "dee"]);
+  assert(list.every((user) => Number.isInteger(user.since)));
+});

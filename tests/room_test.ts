@@ -1,0 +1,48 @@
+/** The room without sockets: members are plain objects that record what they are sent. */
+import { assert, assertEquals } from "./_assert.ts";
+import { Room } from "../lib/room.ts";
+import type { Member } from "../lib/room.ts";
+import { MemoryHistory } from "../lib/history.ts";
+import type { Outgoing } from "../lib/outgoing.ts";
+import { maxPayloadBytes } from "../lib/frame.ts";
+
+class RecordingMember implements Member {
+  nick = "";
+  since = 0;
+  resumedUpTo = 0;
+  readonly got: Outgoing[] = [];
+  deliver(message: Outgoing): void {
+    this.got.push(message);
+  }
+  messages(): Record<string, unknown>[] {
+    return this.got.map((message) => JSON.parse(new TextDecoder().decode(message.payload)));
+  }
+}
+
+Deno.test("a users list too big for one frame comes in parts marked more, and nothing is lost", () => {
+  const room = new Room({ history: new MemoryHistory(), maxUsers: 5000, presenceLimit: 10 });
+  const nick = (index: number) => `${"龙".repeat(27)}${String(index).padStart(5, "0")}`; // 32 code points
+  for (let index = 0; index < 2000; index++) {
+    room.join(new RecordingMember(), { type: "hello", nick: nick(index) });
+  }
+  const last = new RecordingMember();
+  room.join(last, { type: "hello", nick: "last" });
+  const parts = last.messages().filter((message) => message.type === "users");
+  assert(parts.length > 1, `expected several parts, got ${parts.length}`);
+  for (const part of last.got.slice(1)) assert(part.payload.length <= maxPayloadBytes - 16);
+  assertEquals(parts.map((part) => part.more === true), [...parts.slice(1).map(() => true), false]);
+  const nicks = parts.flatMap((part) =>
+    (part.users as { nick: string }[]).map((user) => user.nick)
+  );
+  assertEquals(nicks, [...Array.from({ length: 2000 }, (_, index) => nick(index)), "last"]);
+});
+
+Deno.test("a users list that fits is one message without more", () => {
+  const room = new Room({ history: new MemoryHistory() });
+  const ana = new RecordingMember();
+  room.join(ana, { type: "hello", nick: "ana" });
+  const users = ana.messages().filter((message) => message.type === "users");
+  assertEquals(users.length, 1);
+  assertEquals("more" in users[0]!, false);
+  assertEquals((users[0]!.users as { nick: string }[]).map((user) => user.nick), ["ana"]);
+});
