@@ -108,7 +108,8 @@ Deno.test("history written by a real server is read back by `lanchat history`, f
     await using ana = await TestClient.joined(port, "ana");
     await using bo = await TestClient.joined(port, "bo");
     await ana.say("Deploy finished", { ref: 1 });
-    await bo.say("大家你好啊");
+    await bo.say("大家你好啊", { ref: "b" });
+    await bo.next((m) => m.ref === "b"); // accepted before the next one is sent
     await ana.say("just for bo", { to: "bo", ref: 2 });
     await ana.next((m) => m.ref === 2);
     assertEquals(text(await bo.next((m) => m.to === "bo")), "just for bo");
