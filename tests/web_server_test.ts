@@ -107,3 +107,13 @@ Deno.test("the page is served with a strict content security policy; nothing out
   await plain.body?.cancel();
   assertEquals(plain.status, 426);
 });
+
+Deno.test("a WebSocket member is told shutting_down when the server stops", async () => {
+  const server = await startTestServer({ webPort: 0 });
+  await using web = new WsClient(`ws://127.0.0.1:${server.webPort}/ws`);
+  await web.next((m) => m.type === "server");
+  web.send({ type: "hello", nick: "webby" });
+  await web.next((m) => m.type === "welcome");
+  await withDeadline(server.close(), 3000, "server.close()");
+  assertEquals((await web.next((m) => m.type === "error")).code, "shutting_down");
+});

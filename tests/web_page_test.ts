@@ -1,0 +1,422 @@
+/**
+ * The web page (lib/web/) in a real browser: Debian's Chromium driven by
+ * playwright-core, against an in-process server on port 0, beside raw TCP
+ * clients. Without /usr/bin/chromium these tests are ignored loudly, and fail
+ * when CI=true.
+ */
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { startTestServer, TestClient, text, withDeadline } from "./_helpers.ts";
+import { nickKey } from "../lib/protocol.ts";
+import { startWebServer } from "../lib/web_server.ts";
+import {
+  activePanel,
+  haveChromium,
+  join,
+  messageRows,
+  pageDeadlineMs,
+  screenshot,
+  send,
+  tab,
+  TestBrowser,
+  userButton,
+  waitForStatus,
+} from "./fixtures/web_browser.ts";
+
+const webDir = new URL("../lib/web/", import.meta.url);
+const onCi = Deno.env.get("CI") === "true";
+const chromiumMissing = !haveChromium();
+if (chromiumMissing && !onCi) {
+  console.error(
+    "\n!!! web page tests IGNORED: /usr/bin/chromium is missing. " +
+      "Install Debian's chromium package to run them (CI fails without it). !!!\n",
+  );
+}
+
+/** A test that needs Chromium: ignored without it, failed without it on CI. */
+function browserTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({
+    name,
+    ignore: chromiumMissing && !onCi,
+    fn: async () => {
+      if (chromiumMissing) {
+        throw new Error("CI=true but /usr/bin/chromium is missing: install the chromium package");
+      }
+      await fn();
+    },
+  });
+}
+
+Deno.test("the page's scripts type-check as browser code", async () => {
+  const files = [...Deno.readDirSync(webDir)].filter((entry) => entry.name.endsWith(".js"))
+    .map((entry) => new URL(entry.name, webDir).pathname);
+  assert(files.length > 0);
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["check", ...files],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assertEquals(code, 0, new TextDecoder().decode(stderr));
+});
+
+Deno.test("the page's files are small and refer to nothing outside the server", async () => {
+  let bytes = 0;
+  for (const entry of Deno.readDirSync(webDir)) {
+    const content = await Deno.readTextFile(new URL(entry.name, webDir));
+    bytes += new TextEncoder().encode(content).length;
+    // No absolute URL to anywhere (the SVG's XML namespace is a name, not a request).
+    const urls = content.match(/(https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}[^\s"')]*/gi) ?? [];
+    assertEquals(urls.filter((url) => url !== "http://www.w3.org/2000/svg"), [], entry.name);
+  }
+  console.log(`page size: ${(bytes / 1024).toFixed(1)} KB in lib/web/ (uncompressed)`);
+  assert(bytes < 96 * 1024, `the page grew to ${bytes} bytes; keep it small`);
+});
+
+browserTest("two pages and a terminal client chat in public and in private", async () => {
+  await using server = await startTestServer({ webPort: 0 });
+  const origin = `http://127.0.0.1:${server.webPort}`;
+  await using browser = await TestBrowser.launch();
+  await using term = await TestClient.joined(server.port, "term");
+
+  const { page: ana } = await browser.open(origin);
+  // A nick already online, in other letter case, is refused with the server's reason.
+  await ana.locator("#nick-input").fill("TERM");
+  await ana.locator("#nick-input").press("Enter");
+  await ana.locator("#nick-error").filter({ hasText: /already online/ }).waitFor({
+    timeout: pageDeadlineMs,
+  });
+  await join(ana, "ana");
+  const { page: bob } = await browser.open(origin);
+  await join(bob, "bob");
+  await userButton(ana, "bob").waitFor({ timeout: pageDeadlineMs });
+  await userButton(ana, "term").waitFor({ timeout: pageDeadlineMs });
+
+  // Public: Shift+Enter makes a second line, Enter sends.
+  await send(ana, "hello from ana\nsecond line 你好");
+  const fromAna = await term.next((m) => m.type === "msg" && m.from === "ana");
+  assertEquals(text(fromAna), "hello from ana\nsecond line 你好");
+  assertEquals(fromAna.to, undefined);
+  await messageRows(bob, "hello from ana").waitFor({ timeout: pageDeadlineMs });
+  await term.say("hi from the terminal");
+  await messageRows(ana, "hi from the terminal").waitFor({ timeout: pageDeadlineMs });
+  await messageRows(bob, "hi from the terminal").waitFor({ timeout: pageDeadlineMs });
+  await send(ana, "/me waves");
+  const action = await term.next((m) => m.type === "msg" && m.kind === "action");
+  assertEquals([action.from, text(action)], ["ana", "waves"]);
+  await bob.locator(".row.msg.action").filter({ hasText: "* ana waves" }).waitFor({
+    timeout: pageDeadlineMs,
+  });
+
+  // Private, opened by a double-click on the online list.
+  await userButton(bob, "ana").dblclick();
+  await tab(bob, "@ ana").and(bob.locator("[aria-selected=true]")).waitFor({
+    timeout: pageDeadlineMs,
+  });
+  assertEquals(await bob.evaluate("document.activeElement?.id"), "composer-input");
+  await send(bob, "psst ana");
+  await tab(ana, "@ bob").locator(".badge").filter({ hasText: /^1$/ }).waitFor({
+    timeout: pageDeadlineMs,
+  });
+  assertMatch(await ana.title(), /^\(1\) /);
+  await tab(ana, "@ bob").click();
+  await messageRows(ana, "psst ana").waitFor({ timeout: pageDeadlineMs });
+  assert(await tab(ana, "@ bob").locator(".badge").isHidden());
+  assertEquals(await ana.title(), "test room · lanchat");
+
+  // The terminal client writes privately to bob; /msg answers it from ana.
+  await term.say("just for bob", { to: "bob" });
+  await tab(bob, "@ term").waitFor({ timeout: pageDeadlineMs });
+  await send(ana, "/msg term reply from ana");
+  const reply = await term.next((m) => m.type === "msg" && m.from === "ana" && m.to === "term");
+  assertEquals(text(reply), "reply from ana");
+  await tab(ana, "@ term").and(ana.locator("[aria-selected=true]")).waitFor({
+    timeout: pageDeadlineMs,
+  });
+
+  // Nobody else saw the private messages: a public marker arrives after them everywhere.
+  await term.say("public marker");
+  await term.next((m) => m.type === "msg" && text(m) === "public marker");
+  await messageRows(ana, "public marker").waitFor({ state: "attached", timeout: pageDeadlineMs });
+  assert(!term.all("msg").some((m) => text(m) === "psst ana"), "term saw a private message");
+  assertEquals(await messageRows(ana, "just for bob").count(), 0);
+  assertEquals(await messageRows(ana, "hello from ana").count(), 1);
+  browser.assertClean(origin);
+});
+
+browserTest("a message with HTML in it is shown as text and runs nothing", async () => {
+  await using server = await startTestServer({ webPort: 0 });
+  const origin = `http://127.0.0.1:${server.webPort}`;
+  await using browser = await TestBrowser.launch();
+  await using term = await TestClient.joined(server.port, "term");
+  const { page } = await browser.open(origin);
+  await join(page, "ana");
+  const attack = "<img src=x onerror=alert(1)>";
+  await term.say(attack);
+  await send(page, `${attack}<script>alert(2)</script>`);
+  await term.next((m) => m.type === "msg" && m.from === "ana");
+  await messageRows(page, `${attack}<script>alert(2)</script>`).waitFor({
+    timeout: pageDeadlineMs,
+  });
+  assertEquals(await messageRows(page, attack).count(), 2);
+  assertEquals(await page.locator(".rows .text").first().textContent(), attack);
+  assertEquals(await page.locator("img, .rows script").count(), 0);
+  await page.locator("#search-input").fill("onerror");
+  await page.locator("#search-input").press("Enter");
+  await page.locator(".log:not([hidden]) .row.msg").nth(1).waitFor({ timeout: pageDeadlineMs });
+  assertEquals(await page.locator("img, .rows script").count(), 0);
+  browser.assertClean(origin); // no dialog opened
+});
+
+browserTest(
+  "after the server restarts the page reconnects and shows missed messages once",
+  async () => {
+    const first = await startTestServer({ webPort: 0 });
+    await using _first = first;
+    const { port, webPort } = first;
+    const origin = `http://127.0.0.1:${webPort}`;
+    await using browser = await TestBrowser.launch();
+    const { page } = await browser.open(origin);
+    await join(page, "ana");
+    {
+      await using term = await TestClient.joined(port, "term");
+      await term.say("before the restart");
+      await messageRows(page, "before the restart").waitFor({ timeout: pageDeadlineMs });
+    }
+    await first.close();
+    await waitForStatus(page, /Offline|Reconnecting/);
+    await screenshot(page, "web-reconnecting-1280x800-light");
+
+    // Same ports; MemoryHistory's ids start at the start time, above the old ones.
+    await using second = await startTestServer({ port, webPort: webPort ?? 0 });
+    await using term = await TestClient.joined(port, "term");
+    await term.say("while you were away");
+    await term.next((m) => m.type === "msg" && text(m) === "while you were away");
+    assert(
+      !second.room.users().some((user) => nickKey(user.nick) === "ana"),
+      "the page came back before the missed message was sent, so this run tested nothing",
+    );
+    await messageRows(page, "while you were away").waitFor({ timeout: 15_000 });
+    await waitForStatus(page, /^Online$/);
+    await term.say("after the reconnect");
+    await messageRows(page, "after the reconnect").waitFor({ timeout: pageDeadlineMs });
+    for (const line of ["before the restart", "while you were away", "after the reconnect"]) {
+      assertEquals(await messageRows(page, line).count(), 1, line);
+    }
+    browser.assertClean(origin);
+  },
+);
+
+browserTest("older messages load on scrolling up, and search finds them", async () => {
+  await using server = await startTestServer({ webPort: 0, limits: { floodBurst: 1000 } });
+  const origin = `http://127.0.0.1:${server.webPort}`;
+  await using term = await TestClient.joined(server.port, "term");
+  const total = 130;
+  for (let index = 1; index <= total; index++) await term.say(`old message ${index}`);
+  await term.next((m) => m.type === "msg" && text(m) === `old message ${total}`, 10_000);
+  await using browser = await TestBrowser.launch();
+  const { page } = await browser.open(origin);
+  await join(page, "ana");
+  await messageRows(page, /^.*old message 81$/).waitFor({ timeout: pageDeadlineMs });
+  assertEquals(await page.locator(".row.msg").count(), 50);
+  // The view starts at the bottom.
+  const panel = activePanel(page);
+  assert(await panel.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight < 48));
+
+  for (let round = 0; round < 10 && (await page.locator(".row.msg").count()) < total; round++) {
+    const before = await page.locator(".row.msg").count();
+    await panel.evaluate((el) => el.scrollTop = 0);
+    await page.locator(".row.msg").nth(before).waitFor({
+      state: "attached",
+      timeout: pageDeadlineMs,
+    });
+    // The rows that were on screen stay on screen: the view moved down with the new ones.
+    assert(await panel.evaluate((el) => el.scrollTop > 0));
+  }
+  assertEquals(await page.locator(".row.msg").count(), total);
+  const order = await page.locator(".row.msg .text").allTextContents();
+  assertEquals(order, Array.from({ length: total }, (_, index) => `old message ${index + 1}`));
+
+  // Scrolled up, a new message does not move the view: the "new messages" marker shows.
+  await term.say("fresh news");
+  await messageRows(page, "fresh news").waitFor({ state: "attached", timeout: pageDeadlineMs });
+  await page.locator("#new-messages").click({ timeout: pageDeadlineMs });
+  await messageRows(page, "fresh news").waitFor({ timeout: pageDeadlineMs });
+  assert(await page.locator("#new-messages").isHidden());
+  assert(await panel.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight < 48));
+
+  await page.locator("#search-input").fill("MESSAGE 12");
+  await page.locator("#search-input").press("Enter");
+  await tab(page, "Search: MESSAGE 12").waitFor({ timeout: pageDeadlineMs });
+  await activePanel(page).locator(".row.msg").nth(10).waitFor({ timeout: pageDeadlineMs });
+  assertEquals(await activePanel(page).locator(".row.msg").count(), 11); // 12, 120..129
+  assertEquals(await page.locator(".row.msg").filter({ hasText: "fresh news" }).count(), 1);
+  browser.assertClean(origin);
+});
+
+browserTest("a room with a password gets a clear notice, and no hello", async () => {
+  const received: string[] = [];
+  const sockets: WebSocket[] = [];
+  // A stand-in server: the page's files, and a /ws that greets like a secure room.
+  const web = startWebServer({
+    host: "127.0.0.1",
+    port: 0,
+    onSocket: (socket) => {
+      sockets.push(socket);
+      socket.onopen = () =>
+        socket.send(JSON.stringify({
+          type: "server",
+          proto: 1,
+          name: "vault",
+          secure: {
+            noise: "Noise_NNpsk0_25519_ChaChaPoly_SHA256",
+            kdf: "scrypt",
+            salt: "AAAAAAAAAAAAAAAAAAAAAA==",
+            N: 32768,
+            r: 8,
+            p: 1,
+          },
+        }));
+      socket.onmessage = (event) => received.push(String(event.data));
+    },
+  });
+  const closed = () =>
+    Promise.all(
+      sockets.map((socket) =>
+        socket.readyState === WebSocket.CLOSED
+          ? Promise.resolve()
+          : new Promise((resolve) => socket.addEventListener("close", resolve))
+      ),
+    );
+  try {
+    const origin = `http://127.0.0.1:${web.port}`;
+    await using browser = await TestBrowser.launch();
+    const { page, context } = await browser.open(origin);
+    // The prompt comes first (a first visit); the notice comes once the server greets.
+    await page.locator("#nick-input").fill("ana");
+    await page.locator("#nick-input").press("Enter");
+    await page.locator("#notice").filter({ hasText: /protected by a password/ }).waitFor({
+      timeout: pageDeadlineMs,
+    });
+    await waitForStatus(page, /Not connected/);
+    await screenshot(page, "web-password-room-1280x800-light");
+    assertEquals(received, []);
+    browser.assertClean(origin);
+    await context.close();
+  } finally {
+    await withDeadline(closed(), pageDeadlineMs, "the page's WebSocket to close");
+    await web.close();
+  }
+});
+
+browserTest("the page is usable by keyboard alone and remembers the nick", async () => {
+  await using server = await startTestServer({ webPort: 0 });
+  const origin = `http://127.0.0.1:${server.webPort}`;
+  await using browser = await TestBrowser.launch();
+  await using bob = await TestClient.joined(server.port, "bob");
+  const first = await browser.open(origin);
+  await first.page.keyboard.type("ana"); // the prompt has the focus
+  await first.page.keyboard.press("Enter");
+  await waitForStatus(first.page, /^Online$/);
+  await first.page.keyboard.type("typed without a mouse");
+  await first.page.keyboard.press("Enter");
+  assertEquals(text(await bob.next((m) => m.type === "msg")), "typed without a mouse");
+  // Tab to bob in the online list, Enter opens the private conversation.
+  for (let presses = 0; presses < 40; presses++) {
+    if (await first.page.evaluate("document.activeElement?.textContent === 'bob'")) break;
+    await first.page.keyboard.press("Tab");
+  }
+  await first.page.keyboard.press("Enter");
+  await first.page.keyboard.type("private by keyboard");
+  await first.page.keyboard.press("Enter");
+  const secret = await bob.next((m) => m.type === "msg" && m.to === "bob");
+  assertEquals(text(secret), "private by keyboard");
+  await first.page.close();
+  await bob.next((m) => m.type === "left" && m.nick === "ana");
+
+  // Same browser profile: no prompt, and the time to the first message is measured.
+  const started = performance.now();
+  const again = await browser.open(origin, { context: first.context });
+  await messageRows(again.page, "typed without a mouse").waitFor({ timeout: pageDeadlineMs });
+  const elapsed = performance.now() - started;
+  // The page marks the moment it shows its first message (User Timing).
+  const inPage = Number(
+    await again.page.evaluate(
+      "performance.getEntriesByName('lanchat:first-message')[0]?.startTime ?? NaN",
+    ),
+  );
+  console.log(
+    `time to first message: ${elapsed.toFixed(0)} ms from opening the page ` +
+      `to the row on screen; the page inserted it ${inPage.toFixed(0)} ms after navigation start`,
+  );
+  assert(await again.page.locator("#nick-dialog").isHidden());
+  assertEquals(
+    await again.page.evaluate("localStorage.getItem('lanchat.nick')"),
+    "ana",
+  );
+  browser.assertClean(origin);
+});
+
+const layouts = [
+  { name: "1280x800", viewport: { width: 1280, height: 800 } },
+  { name: "390x844", viewport: { width: 390, height: 844 } },
+] as const;
+
+browserTest("screenshots at desktop and phone sizes, light and dark", async () => {
+  await using browser = await TestBrowser.launch();
+  for (const layout of layouts) {
+    for (const colorScheme of ["light", "dark"] as const) {
+      const suffix = `${layout.name}-${colorScheme}`;
+      await using server = await startTestServer({ webPort: 0, name: "office-pc" });
+      const origin = `http://127.0.0.1:${server.webPort}`;
+      await using bob = await TestClient.joined(server.port, "bob");
+      await using chen = await TestClient.joined(server.port, "陈伟");
+      await using dana = await TestClient.joined(server.port, "dana.k");
+      const lines: [TestClient, string, Record<string, unknown>?][] = [
+        [bob, "morning all, the build server is back up"],
+        [chen, "谢谢! 我刚才试过了，可以用了。"],
+        [dana, "is the printer on the 2nd floor fixed yet?"],
+        [bob, "yes, toner replaced"],
+        [dana, "grabs coffee", { kind: "action" }],
+        [
+          bob,
+          "Release checklist for Friday:\n1. tag v0.4\n2. run the full test suite\n3. post notes",
+        ],
+        [chen, "a very long line without spaces: " + "abcdefghij".repeat(12)],
+      ];
+      for (const [client, line, extra] of lines) await client.say(line, extra ?? {});
+      await bob.next((m) => m.type === "msg" && text(m).startsWith("a very long line"));
+
+      const watched = await browser.open(origin, {
+        viewport: layout.viewport,
+        colorScheme,
+        hasTouch: layout.name === "390x844",
+      });
+      const page = watched.page;
+      await page.locator("#nick-input").fill("ana");
+      await screenshot(page, `web-nick-prompt-${suffix}`);
+      await join(page, "ana");
+      await messageRows(page, "a very long line").waitFor({ timeout: pageDeadlineMs });
+      await send(page, "on my way, 5 minutes");
+      await messageRows(page, "on my way").waitFor({ timeout: pageDeadlineMs });
+      await bob.say("can you review my PR after lunch?", { to: "ana" });
+      await tab(page, "@ bob").locator(".badge").waitFor({ timeout: pageDeadlineMs });
+      await screenshot(page, `web-chat-${suffix}`);
+      const overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth",
+      );
+      assertEquals(overflow, 0, `the page scrolls sideways at ${layout.name}`);
+      if (layout.name === "390x844") {
+        assert(await page.locator("#people").isHidden(), "the online list should be a drawer");
+        await page.locator("#people-toggle").click();
+        await userButton(page, "dana.k").waitFor({ timeout: pageDeadlineMs });
+        await screenshot(page, `web-drawer-${suffix}`);
+        await userButton(page, "bob").tap(); // a tap opens at once on a touch screen
+      } else {
+        await userButton(page, "bob").dblclick();
+      }
+      await messageRows(page, "review my PR").waitFor({ timeout: pageDeadlineMs });
+      await screenshot(page, `web-private-${suffix}`);
+      browser.assertClean(origin, [watched]);
+      await page.context().close();
+    }
+  }
+});
