@@ -21,7 +21,25 @@ export interface CommandContext {
   quit(): void;
   /** Shows a local line to the person typing (help, usage, mistakes). */
   print(text: string): void;
+  /** Sends every later line privately to `nick`, or to the room again when null. */
+  query?(nick: string | null): void;
+  /** Shows the last `count` messages (of the query, when one is open). */
+  history?(count: number): void;
+  /** Shows the messages that contain `text`. */
+  search?(text: string): void;
+  /** Empties the screen's message log. */
+  clear?(): void;
 }
+
+/** The capabilities a client may lack; such a command then says where it works. */
+type OptionalCapability = "query" | "history" | "search" | "clear";
+
+function unavailable(name: OptionalCapability): string {
+  return `/${name} works only in the interactive client`;
+}
+
+/** Messages /history shows when no count is given. */
+export const defaultHistoryCount = 20;
 
 /** A parsed command line: the words after the name, and the raw text after word `n`. */
 export interface CommandArgs {
@@ -58,6 +76,22 @@ export const commands: readonly Command[] = [
     },
   },
   {
+    name: "query",
+    usage: "/query [NICK]",
+    help: "send every line privately to NICK; /query alone goes back to the room",
+    minArgs: 0,
+    run(args, context) {
+      if (context.query === undefined) return unavailable("query");
+      const nick = args.words[0];
+      if (args.words.length > 1) return "a nick has no spaces";
+      if (nick !== undefined) {
+        const problem = nickProblem(nick);
+        if (problem !== null) return problem;
+      }
+      context.query(nick ?? null);
+    },
+  },
+  {
     name: "me",
     usage: "/me text",
     help: "describe an action: /me waves shows as * yournick waves",
@@ -86,6 +120,41 @@ export const commands: readonly Command[] = [
     minArgs: 0,
     run(_args, context) {
       context.requestUsers();
+    },
+  },
+  {
+    name: "history",
+    usage: "/history [N]",
+    help: `show the last N messages (default ${defaultHistoryCount}, at most 200)`,
+    minArgs: 0,
+    run(args, context) {
+      if (context.history === undefined) return unavailable("history");
+      const text = args.words[0];
+      const count = text === undefined ? defaultHistoryCount : Number(text);
+      if (args.words.length > 1 || !Number.isInteger(count) || count < 1 || count > 200) {
+        return "N is a number from 1 to 200";
+      }
+      context.history(count);
+    },
+  },
+  {
+    name: "search",
+    usage: "/search TEXT",
+    help: "find the messages that contain TEXT (any case)",
+    minArgs: 1,
+    run(args, context) {
+      if (context.search === undefined) return unavailable("search");
+      context.search(args.rest(0));
+    },
+  },
+  {
+    name: "clear",
+    usage: "/clear",
+    help: "clear the screen (PageUp brings the messages back)",
+    minArgs: 0,
+    run(_args, context) {
+      if (context.clear === undefined) return unavailable("clear");
+      context.clear();
     },
   },
   {

@@ -21,6 +21,7 @@ export type OutgoingMessage =
   | { type: "nick"; nick: string }
   | { type: "users" }
   | { type: "history"; limit?: number; before?: number; with?: string }
+  | { type: "search"; q: string; limit?: number }
   | { type: "ping"; n: string | number }
   | { type: "pong"; n: string | number }
   | { type: "bye" };

@@ -1,18 +1,24 @@
 /**
- * `lanchat join` in line mode: wires the session, the output and the input.
+ * `lanchat join`: picks full-screen, line or piped mode and wires the session,
+ * the output and the input.
  *
- * Owns: interactive versus piped behaviour, which events are shown where
- * (stdout or stderr), and the exit code. The protocol lives in session.ts,
- * the look in format.ts, the commands in commands.ts.
+ * Owns: which mode runs (full screen when stdin and stdout are terminals,
+ * line mode when only stdin is, piped otherwise), which events are shown
+ * where (stdout or stderr) in line and piped mode, and the exit code. The
+ * protocol lives in session.ts, the line-mode look in format.ts, the commands
+ * in commands.ts, the full-screen client in full_screen.ts.
  * Imports lib/client/ and lib/protocol.ts only; never lib/server.ts.
  */
 import { ChatSession, JoinFailure } from "./session.ts";
-import type { NickChooser, SessionEnd, SessionEvent } from "./session.ts";
-import { formatEvent } from "./format.ts";
+import type { DecodedMessage, NickChooser, SessionEnd, SessionEvent } from "./session.ts";
+import { formatEvent, inert } from "./format.ts";
 import { type CommandContext, runLine } from "./commands.ts";
 import { type LineReader, readLines } from "./line_input.ts";
 import { openTerminal, type Terminal } from "./terminal.ts";
 import { askNick } from "./prompt.ts";
+import { FullScreenClient } from "./full_screen.ts";
+import { createView } from "./chat_view.ts";
+import { terminalSize } from "./tty.ts";
 
 export { parseAddress } from "./address.ts";
 
@@ -43,6 +49,24 @@ export interface JoinOptions {
   reconnectDelaysMs?: number[];
   /** Connect timeout. Default 5000 ms. */
   connectTimeoutMs?: number;
+  /**
+   * Full-screen mode (message area, status bar, line editor). Default: when
+   * interactive, with no `input` given, and both stdin and stdout are terminals.
+   */
+  fullScreen?: boolean;
+  /** Full screen: ring the terminal bell on a private message or a mention. Default true. */
+  bell?: boolean;
+  /** Full screen: use colours. Default: true unless the NO_COLOR variable is set and not empty. */
+  color?: boolean;
+}
+
+/** True unless NO_COLOR is set to something (https://no-color.org). */
+export function colorWanted(): boolean {
+  try {
+    return (Deno.env.get("NO_COLOR") ?? "") === "";
+  } catch {
+    return true; // No --allow-env: colours on.
+  }
 }
 
 /** Messages asked for after joining, in interactive mode. */
@@ -94,6 +118,16 @@ export async function join(options: JoinOptions): Promise<number> {
     return 2;
   }
 
+  const fullScreen = options.fullScreen ??
+    (interactive && options.input === undefined && options.writeOut === undefined &&
+      Deno.stdin.isTerminal() && Deno.stdout.isTerminal());
+  const screen = fullScreen
+    ? new FullScreenClient(createView(terminalSize(), options.nick ?? ""), {
+      bell: options.bell ?? true,
+      color: options.color ?? colorWanted(),
+    })
+    : null;
+
   // Interactive output goes through the terminal once it is open, so lines
   // appear above the one being typed.
   let terminal: Terminal | null = null;
@@ -103,6 +137,14 @@ export async function join(options: JoinOptions): Promise<number> {
 
   const onEvent = (event: SessionEvent) => {
     if (event.type === "refused") refusedCount++;
+    if (screen !== null) {
+      screen.onEvent(event);
+      // Before the screen opens, say where the nick prompt is connected to.
+      if (event.type === "connected" && options.nick === undefined) {
+        for (const line of formatEvent(event)) writeOutDefault(line.text);
+      }
+      return;
+    }
     const lines = formatEvent(event);
     if (interactive) {
       for (const line of lines) writeOut(line.text);
@@ -138,6 +180,15 @@ export async function join(options: JoinOptions): Promise<number> {
     throw error;
   }
 
+  if (screen !== null) {
+    const end = await screen.run(session);
+    if (end.kind === "gave_up") {
+      writeErr(end.message);
+      return 1;
+    }
+    return 0;
+  }
+
   let reader: LineReader;
   if (interactive && options.input === undefined && Deno.stdin.isTerminal()) {
     terminal = openTerminal();
@@ -150,7 +201,7 @@ export async function join(options: JoinOptions): Promise<number> {
   try {
     end = interactive
       ? await chatInteractively(session, reader, writeOut)
-      : await sendPiped(session, reader, writeErr);
+      : await sendPiped(session, reader, writeErr, writeOutDefault);
   } finally {
     await reader.close();
     terminal = null;
@@ -173,14 +224,27 @@ async function chatInteractively(
   print: (line: string) => void,
 ): Promise<SessionEnd> {
   let quitting = false;
+  let query: string | null = null;
   const context: CommandContext = {
-    say: (text, sayOptions) => void session.say(text, sayOptions),
+    ...lookups(session, print, () => query),
+    say: (text, sayOptions) => {
+      const to = sayOptions?.to ?? query ?? undefined;
+      void session.say(text, { ...sayOptions, ...(to === undefined ? {} : { to }) });
+    },
     rename: (nick) => session.rename(nick),
     requestUsers: () => session.requestUsers(),
     quit: () => {
       quitting = true;
     },
     print,
+    query: (nick) => {
+      query = nick;
+      print(
+        nick === null
+          ? "-- back in the room: lines go to everyone"
+          : `-- talking privately with ${inert(nick)}; /query alone goes back to the room`,
+      );
+    },
   };
   while (!quitting) {
     const line = await nextLine(reader, session.ended);
@@ -200,12 +264,17 @@ async function sendPiped(
   session: ChatSession,
   reader: LineReader,
   writeErr: (line: string) => void,
+  writeOut: (line: string) => void,
 ): Promise<SessionEnd & { badCommands: number }> {
   let over = false;
   let quitting = false;
   let badCommands = 0;
   let pending: Promise<unknown> = Promise.resolve();
+  const show = (line: string) => writeOut(line);
+  const { history, search } = lookups(session, show, () => null);
   const context: CommandContext = {
+    history: (count) => pending = history(count),
+    search: (text) => pending = search(text),
     say: (text, sayOptions) => pending = session.say(text, sayOptions),
     rename: (nick) => session.rename(nick),
     requestUsers: () => session.requestUsers(),
@@ -224,4 +293,36 @@ async function sendPiped(
   }
   await session.allDelivered();
   return { ...(await session.quit()), badCommands };
+}
+
+function printMessages(items: DecodedMessage[], print: (line: string) => void): void {
+  for (const item of items) {
+    for (const line of formatEvent({ type: "message", ...item, source: "history" })) {
+      print(line.text);
+    }
+  }
+}
+
+/** /history and /search for line and piped mode: the answers are printed as chat lines. */
+function lookups(
+  session: ChatSession,
+  print: (line: string) => void,
+  query: () => string | null,
+): { history(count: number): Promise<void>; search(text: string): Promise<void> } {
+  return {
+    async history(count) {
+      const target = query();
+      const page = await session.history({
+        limit: count,
+        ...(target === null ? {} : { with: target }),
+      });
+      if (page !== null) printMessages(page.items, print);
+    },
+    async search(text) {
+      const items = await session.search(text);
+      if (items === null) return;
+      if (items.length === 0) print(`-- no message contains "${inert(text)}"`);
+      printMessages(items, print);
+    },
+  };
 }

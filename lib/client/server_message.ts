@@ -135,7 +135,7 @@ export function parseServerMessage(payload: Uint8Array): ServerMessage | null {
         if (!isObject(entry)) throw bad("every user must be an object");
         return { nick: str(entry, "nick"), since: int(entry, "since") };
       });
-      return { type: "users", users };
+      return object.more === true ? { type: "users", users, more: true } : { type: "users", users };
     }
     case "joined":
       return { type: "joined", nick: str(object, "nick"), ts: int(object, "ts") };

@@ -50,6 +50,20 @@ export type SessionEvent =
   | { type: "reconnect_failed"; attempt: number; attempts: number; reason: string }
   | { type: "resumed"; missed: number };
 
+/** A chat message with its text decoded, as `history` and `search` hand them out. */
+export interface DecodedMessage {
+  message: ChatMessage;
+  text: string;
+  /** True when I sent it. */
+  own: boolean;
+}
+
+/** A page of older messages, oldest first; `more` when still older ones exist. */
+export interface HistoryResult {
+  items: DecodedMessage[];
+  more: boolean;
+}
+
 /** How a session ended. */
 export type SessionEnd =
   | { kind: "quit" }
@@ -135,12 +149,18 @@ export class ChatSession {
   #connection: Connection | null = null;
   #generation = 0;
   #joined = false;
+  /** Parts of a `users` list that arrives in several messages (each but the last has `more`). */
+  #usersParts: UserEntry[] = [];
   #quitting = false;
   #ids = new MessageIds();
   #resyncing = false;
   #pingCount = 0;
   #pongWaiters = new Map<string, (answered: boolean) => void>();
   #historyWaiter: ((page: HistoryPage | null) => void) | null = null;
+  /** Answers to `history` requests the person made, in the order they were sent. */
+  #pageWaiters: Array<(page: HistoryPage | null) => void> = [];
+  /** Answers to `search` requests, in the order they were sent. */
+  #searchWaiters: Array<(results: ChatMessage[] | null) => void> = [];
   #refCount = 0;
   #pending = new Map<string, PendingSay>();
   #ready: PromiseWithResolvers<void> = Promise.withResolvers();
@@ -246,6 +266,57 @@ export class ChatSession {
   /** Asks for the online list; it comes as a `users` event. */
   requestUsers(): void {
     this.#sendControl({ type: "users" });
+  }
+
+  /**
+   * Asks for a page of messages: the newest `limit` ones, or those before id
+   * `before`; only my private conversation with `with` when set. Resolves
+   * null (after a `notice` event) when not connected or still catching up.
+   */
+  async history(
+    request: { limit: number; before?: number; with?: string },
+  ): Promise<HistoryResult | null> {
+    if (!this.#canSend()) {
+      this.#emit({ type: "notice", text: "not connected right now; try again in a moment" });
+      return null;
+    }
+    const answer = new Promise<HistoryPage | null>((resolve) => this.#pageWaiters.push(resolve));
+    this.#sendControl({
+      type: "history",
+      limit: Math.max(1, Math.min(maxHistoryLimit, request.limit)),
+      ...(request.before === undefined ? {} : { before: request.before }),
+      ...(request.with === undefined ? {} : { with: request.with }),
+    });
+    const page = await answer;
+    return page === null ? null : { items: this.#decodeAll(page.items), more: page.more };
+  }
+
+  /** Asks for the messages whose text contains `q` (any case). Resolves null when not connected. */
+  async search(q: string, limit = 50): Promise<DecodedMessage[] | null> {
+    if (!this.#canSend()) {
+      this.#emit({ type: "notice", text: "not connected right now; try again in a moment" });
+      return null;
+    }
+    const answer = new Promise<ChatMessage[] | null>((resolve) =>
+      this.#searchWaiters.push(resolve)
+    );
+    this.#sendControl({ type: "search", q, limit: Math.max(1, Math.min(maxHistoryLimit, limit)) });
+    const items = await answer;
+    return items === null ? null : this.#decodeAll(items);
+  }
+
+  #decodeAll(items: ChatMessage[]): DecodedMessage[] {
+    const decoded: DecodedMessage[] = [];
+    for (const message of items) {
+      try {
+        const text = decodeBody(message.body).text;
+        const own = this.#nick !== null && nickKey(message.from) === nickKey(this.#nick);
+        decoded.push({ message: { ...message, ref: undefined }, text, own });
+      } catch {
+        // A body that is not text is skipped here, as in the live stream.
+      }
+    }
+    return decoded;
   }
 
   /** Resolves when no own message is waiting for its echo (or the session ended). */
@@ -392,6 +463,7 @@ export class ChatSession {
     const anchor = this.#ids.anchor;
     const restarted = reconnect && this.#ids.resume(welcome.last) === "restarted";
     this.#connection = connection;
+    this.#usersParts = [];
     this.#generation++;
     this.#joined = true;
     this.#resyncing = true;
@@ -510,6 +582,8 @@ export class ChatSession {
     this.#pongWaiters.clear();
     this.#historyWaiter?.(null);
     this.#historyWaiter = null;
+    for (const resolve of this.#pageWaiters.splice(0)) resolve(null);
+    for (const resolve of this.#searchWaiters.splice(0)) resolve(null);
   }
 
   // ---- the read loop and reconnecting -------------------------------------------
@@ -619,6 +693,13 @@ export class ChatSession {
           this.#historyWaiter = null;
           return;
         }
+        // Pages the person asked for are only requested outside a resync, so any
+        // history frame during one (the join history, missed messages) is not theirs.
+        const pageWaiter = this.#resyncing ? undefined : this.#pageWaiters.shift();
+        if (pageWaiter !== undefined) {
+          pageWaiter(message);
+          return;
+        }
         for (const item of message.items) this.#onChat({ ...item, ref: undefined });
         const window = this.#ids.window;
         if (window?.announceEnd) {
@@ -633,9 +714,15 @@ export class ChatSession {
         waiter?.(true);
         return;
       }
-      case "users":
-        this.#emit({ type: "users", users: message.users });
+      case "users": {
+        // A long list comes in parts marked `more`: gather them, then show the whole list.
+        this.#usersParts.push(...message.users);
+        if (message.more === true) return;
+        const users = this.#usersParts;
+        this.#usersParts = [];
+        this.#emit({ type: "users", users });
         return;
+      }
       case "joined":
         this.#emit({ type: "joined", nick: message.nick, ts: message.ts });
         return;
@@ -656,9 +743,11 @@ export class ChatSession {
       case "error":
         this.#onError(message);
         return;
+      case "results":
+        this.#searchWaiters.shift()?.(message.items);
+        return;
       case "welcome":
       case "server":
-      case "results":
       case "ping":
         return; // Not expected here (pings are answered by the connection).
     }
@@ -729,7 +818,8 @@ export class ChatSession {
     message:
       | { type: "nick"; nick: string }
       | { type: "users" }
-      | { type: "history"; limit: number; before?: number }
+      | { type: "history"; limit: number; before?: number; with?: string }
+      | { type: "search"; q: string; limit: number }
       | { type: "ping"; n: string },
   ): void {
     const connection = this.#connection;

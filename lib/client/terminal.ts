@@ -1,5 +1,6 @@
 /**
- * The keyboard and screen of line mode when stdin is a terminal.
+ * The keyboard and screen of line mode when stdin is a terminal (and stdout
+ * is not: with both, join.ts runs the full-screen client instead).
  *
  * Owns: line editing (node:readline), the `> ` prompt, printing incoming
  * lines above the line being typed without disturbing it, and Ctrl+C/Ctrl+D.
@@ -8,6 +9,7 @@
 import * as readline from "node:readline";
 import process from "node:process";
 import type { LineReader } from "./line_input.ts";
+import { displayWidth } from "./text_width.ts";
 
 /** A terminal in line mode: a {@link LineReader} plus a way to print above the prompt. */
 export interface Terminal extends LineReader {
@@ -16,23 +18,6 @@ export interface Terminal extends LineReader {
 }
 
 const prompt = "> ";
-
-/** Columns a string takes on screen, roughly: wide East Asian characters and emoji count 2. */
-export function displayWidth(text: string): number {
-  let width = 0;
-  for (const character of text) {
-    const code = character.codePointAt(0) ?? 0;
-    if (code < 0x20 || (code >= 0x7f && code < 0xa0)) continue;
-    if (/\p{Mn}|\p{Me}|\u200d|[\ufe00-\ufe0f]/u.test(character)) continue;
-    const wide = (code >= 0x1100 && code <= 0x115f) || (code >= 0x2e80 && code <= 0xa4cf) ||
-      (code >= 0xac00 && code <= 0xd7a3) || (code >= 0xf900 && code <= 0xfaff) ||
-      (code >= 0xfe30 && code <= 0xfe4f) || (code >= 0xff00 && code <= 0xff60) ||
-      (code >= 0xffe0 && code <= 0xffe6) || (code >= 0x1f300 && code <= 0x1faff) ||
-      (code >= 0x20000 && code <= 0x3fffd);
-    width += wide ? 2 : 1;
-  }
-  return width;
-}
 
 /**
  * Opens the terminal for line input. Ctrl+C and Ctrl+D end the input (the
