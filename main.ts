@@ -12,6 +12,17 @@ import { runServe } from "./lib/serve_command.ts";
 import { defaultDbPath } from "./lib/data_dir.ts";
 import { runHistoryCommand } from "./lib/history_cli.ts";
 import { join, parseAddress } from "./lib/client/join.ts";
+import { runDiscover } from "./lib/discovery_client.ts";
+import { runFirewall } from "./lib/firewall.ts";
+import { runDoctor } from "./lib/doctor.ts";
+import { chooseServer } from "./lib/server_choice.ts";
+import { rememberServer } from "./lib/recent_servers.ts";
+
+/** Where the commands print: stdout for results, stderr for problems. */
+const stdio = {
+  out: (line: string) => console.log(line),
+  err: (line: string) => console.error(line),
+};
 
 const program = new Command()
   .name("lanchat")
@@ -24,7 +35,11 @@ const program = new Command()
     `
 Examples:
   lanchat serve                      start a room on port 9000 (web page on 9001)
+  lanchat join                       find the room on your network and join it
   lanchat join 192.168.1.20          join the room on that machine
+  lanchat discover                   list the rooms on your network
+  lanchat firewall                   the commands that open lanchat's ports here
+  lanchat doctor 192.168.1.20        what stops you from joining that room
   lanchat join 192.168.1.20:9100 --nick ana`,
   );
 
@@ -42,6 +57,7 @@ program.command("serve")
   )
   .option("--web-port <port>", "port of the web page and its WebSocket", parsePort, 9001)
   .option("--no-web", "do not serve the web page")
+  .option("--discovery-port <port>", "UDP port answering LAN discovery", parsePort, 9000)
   .option("--no-discovery", "do not answer LAN discovery broadcasts")
   .option("-q, --quiet", "do not log joins and leaves", false)
   .action(async (flags) => {
@@ -50,27 +66,94 @@ program.command("serve")
 
 program.command("join")
   .description("Join a chat room from this terminal. Piped input posts each line and exits.")
-  .argument("[address]", "server as HOST or HOST:PORT", undefined)
+  .argument("[address]", "server as HOST or HOST:PORT (default: find it on your network)")
   .option("-n, --nick <nick>", "your nick (asked for when missing)")
   .addOption(
     new Option("-p, --port <port>", "server port when ADDRESS has none").argParser(parsePort)
       .default(9000),
   )
+  .option("--discovery-port <port>", "UDP port to find servers on (no ADDRESS)", parsePort, 9000)
+  .option("--no-bell", "do not ring the terminal bell on a private message or a mention")
   .addHelpText(
     "after",
     `
 Examples:
+  lanchat join                              finds the room on your network (asks if several)
   lanchat join 192.168.1.20                 asks for your nick, then chats
   lanchat join 192.168.1.20:9000 --nick ana
   printf 'build done\\n' | lanchat join 192.168.1.20 --nick ci    post from a script`,
   )
-  .action(async (address: string | undefined, flags: { nick?: string; port: number }) => {
-    const target = parseAddress(address, flags.port);
-    Deno.exitCode = await join({
-      ...target,
-      ...(flags.nick === undefined ? {} : { nick: flags.nick }),
-    });
+  .action(
+    async (
+      address: string | undefined,
+      flags: { nick?: string; port: number; discoveryPort: number; bell: boolean },
+    ) => {
+      const target = address === undefined
+        ? await chooseServer({ discoveryPort: flags.discoveryPort })
+        : parseAddress(address, flags.port);
+      if (target === null) {
+        Deno.exitCode = 1; // chooseServer has said why and what to try.
+        return;
+      }
+      const code = await join({
+        host: target.host,
+        port: target.port,
+        ...(flags.nick === undefined ? {} : { nick: flags.nick }),
+        bell: flags.bell,
+      });
+      if (code === 0) await rememberServer(target);
+      Deno.exitCode = code;
+    },
+  );
+
+program.command("discover")
+  .description("List the lanchat rooms on your network (asks by UDP broadcast).")
+  .option("--timeout <ms>", "how long to wait for answers, in ms", parsePositiveInt, 1000)
+  .option("--json", "one JSON object per room", false)
+  .option("-p, --port <port>", "UDP discovery port", parsePort, 9000)
+  .addHelpText(
+    "after",
+    `
+Exit codes: 0 when a room answered, 1 when none did.`,
+  )
+  .action(async (flags: { timeout: number; json: boolean; port: number }) => {
+    Deno.exitCode = await runDiscover(flags, stdio);
   });
+
+program.command("firewall")
+  .description("Print the commands that open lanchat's ports in this machine's firewall.")
+  .option("-p, --port <port>", "TCP chat port", parsePort, 9000)
+  .option("--web-port <port>", "TCP web page port", parsePort, 9001)
+  .option("--no-web", "the server runs without the web page")
+  .option("--discovery-port <port>", "UDP discovery port", parsePort, 9000)
+  .option("--no-discovery", "the server runs without discovery")
+  .action(async (flags) => {
+    Deno.exitCode = await runFirewall(flags, stdio);
+  });
+
+program.command("doctor")
+  .description("Check from this machine what stops you from joining a room.")
+  .argument("[address]", "server as HOST or HOST:PORT (default: the first room discovery finds)")
+  .option("-p, --port <port>", "chat port when ADDRESS has none", parsePort, 9000)
+  .option("--web-port <port>", "web port to try when discovery does not say", parsePort, 9001)
+  .option("--discovery-port <port>", "UDP discovery port", parsePort, 9000)
+  .option("--timeout <ms>", "time limit of each check, in ms", parsePositiveInt, 2000)
+  .addHelpText(
+    "after",
+    `
+Exit codes: 0 when joining should work, 1 when something stops it, 2 for a bad address.`,
+  )
+  .action(
+    async (
+      address: string | undefined,
+      flags: { port: number; webPort: number; discoveryPort: number; timeout: number },
+    ) => {
+      Deno.exitCode = await runDoctor(
+        { ...flags, ...(address === undefined ? {} : { address }) },
+        stdio,
+      );
+    },
+  );
 
 program.command("history")
   .description("Read the chat history without a running server (or beside one).")

@@ -12,6 +12,7 @@ import { isLoopbackHost, lanAddresses } from "./lan_addresses.ts";
 import { startRetention } from "./retention.ts";
 import { startServer } from "./server.ts";
 import type { RunningServer } from "./server.ts";
+import { firewallCommandFor } from "./firewall.ts";
 
 /** Flags of `lanchat serve`, as parsed by main.ts. */
 export interface ServeFlags {
@@ -26,6 +27,8 @@ export interface ServeFlags {
   web: boolean;
   webPort: number;
   discovery: boolean;
+  /** UDP port answering LAN discovery (`--discovery-port`); unused with --no-discovery. */
+  discoveryPort: number;
   quiet: boolean;
 }
 
@@ -51,6 +54,7 @@ export async function runServe(flags: ServeFlags): Promise<number> {
       port: flags.port,
       maxUsers: flags.maxUsers,
       webPort: flags.web ? flags.webPort : null,
+      discoveryPort: flags.discovery ? flags.discoveryPort : null,
       history,
       ...(flags.name === undefined ? {} : { name: flags.name }),
       log,
@@ -86,6 +90,16 @@ function printBanner(server: RunningServer, flags: ServeFlags): void {
   if (server.webPort !== null) {
     lines.push(`  web page:   listening on ${server.host}:${server.webPort}`);
   }
+  if (server.discoveryPort !== null) {
+    lines.push(
+      `  discovery:  answering on UDP ${server.discoveryPort} (for lanchat discover)`,
+    );
+  } else if (server.discoveryProblem !== null) {
+    lines.push(
+      `  warning: ${server.discoveryProblem}.`,
+      "           People can still join with the address; or pick --discovery-port N.",
+    );
+  }
   if (isLoopbackHost(server.host)) {
     lines.push(
       `  warning: bound to ${server.host}, so only this machine can join.`,
@@ -111,6 +125,15 @@ function printBanner(server: RunningServer, flags: ServeFlags): void {
         }
       }
     }
+  }
+  if (!isLoopbackHost(server.host)) {
+    lines.push(`  others cannot connect? open the firewall: ${
+      firewallCommandFor({
+        port: server.port,
+        webPort: server.webPort,
+        discoveryPort: server.discoveryPort ?? (flags.discovery ? flags.discoveryPort : null),
+      })
+    }`);
   }
   lines.push(
     `  history: ${

@@ -15,6 +15,9 @@ import type { Transport } from "./transport.ts";
 import { startWebServer } from "./web_server.ts";
 import type { RunningWebServer } from "./web_server.ts";
 import { WebSocketTransport } from "./ws_transport.ts";
+import { startDiscoveryResponder } from "./discovery_responder.ts";
+import type { DiscoveryResponder } from "./discovery_responder.ts";
+import { isLoopbackHost } from "./lan_addresses.ts";
 
 /** Options of startServer. Every field documents its default. */
 export interface ServerOptions {
@@ -28,6 +31,8 @@ export interface ServerOptions {
   name?: string;
   /** Most users online at once. Default 1000. */
   maxUsers?: number;
+  /** Joins and leaves are announced while at most this many are online. Default 1000. */
+  presenceLimit?: number;
   /** Message store. Default: a new MemoryHistory. Closed by close(). */
   history?: History;
   /** Per-connection limits; missing fields take defaultSessionLimits. */
@@ -36,6 +41,12 @@ export interface ServerOptions {
   tickMs?: number;
   /** Operator log (joins, leaves, dropped members). Default: none. */
   log?: (line: string) => void;
+  /**
+   * UDP port answering LAN discovery (PROTOCOL.md section 6); 0 picks a free
+   * one; null answers none. Default null. A port that cannot be bound does
+   * not stop the server: see RunningServer.discoveryProblem.
+   */
+  discoveryPort?: number | null;
 }
 
 /** A server that is accepting connections. */
@@ -48,6 +59,10 @@ export interface RunningServer extends AsyncDisposable {
   readonly port: number;
   /** The bound web port, or null without the web page. */
   readonly webPort: number | null;
+  /** The bound discovery port, or null when discovery is off or could not start. */
+  readonly discoveryPort: number | null;
+  /** Why discovery is not answering although it was asked for (port in use...), else null. */
+  readonly discoveryProblem: string | null;
   readonly room: Room;
   /** Connections currently open (joined or not). */
   readonly connections: number;
@@ -69,7 +84,11 @@ const acceptRetryMs = 100;
  */
 export function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const history = options.history ?? new MemoryHistory();
-  const room = new Room({ history, maxUsers: options.maxUsers ?? 1000 });
+  const room = new Room({
+    history,
+    maxUsers: options.maxUsers ?? 1000,
+    ...(options.presenceLimit === undefined ? {} : { presenceLimit: options.presenceLimit }),
+  });
   const log = options.log ?? (() => {});
   const host = options.host ?? "0.0.0.0";
   let listener: Deno.TcpListener;
@@ -140,31 +159,55 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
   })();
 
   const address = listener.addr;
+  // Resolves with the responder, or with the reason it could not start.
+  const discoveryStarted: Promise<DiscoveryResponder | string | null> =
+    options.discoveryPort === undefined || options.discoveryPort === null
+      ? Promise.resolve(null)
+      : startDiscoveryResponder({
+        port: options.discoveryPort,
+        // Broadcasts reach only a socket bound to every address; a loopback
+        // server answers this machine only.
+        host: isLoopbackHost(host) ? "127.0.0.1" : "0.0.0.0",
+        info: () => ({
+          name: context.serverName,
+          port: address.port,
+          web: web?.port ?? null,
+          secure: context.secure !== null,
+          users: room.size,
+        }),
+        log,
+      }).catch((error: unknown) => error instanceof Error ? error.message : String(error));
+
   let closed: Promise<void> | null = null;
   const close = () =>
     closed ??= (async () => {
       stopping = true;
+      const discovery = await discoveryStarted;
+      if (typeof discovery === "object" && discovery !== null) await discovery.close();
       clearInterval(ticker);
       listener.close();
       await acceptLoop;
-      const webClosed = web?.close();
       room.clear();
+      // Sessions first: closing the web server would drop WebSocket members
+      // before they are told `shutting_down`.
       for (const session of sessions.keys()) session.shutdown();
       await Promise.all(sessions.values());
-      await webClosed;
+      await web?.close();
       await history.close();
     })();
 
-  return Promise.resolve({
+  return discoveryStarted.then((discovery) => ({
     host: address.hostname,
     name: context.serverName,
     port: address.port,
     webPort: web?.port ?? null,
+    discoveryPort: typeof discovery === "object" && discovery !== null ? discovery.port : null,
+    discoveryProblem: typeof discovery === "string" ? discovery : null,
     room,
     get connections() {
       return sessions.size;
     },
     close,
     [Symbol.asyncDispose]: close,
-  });
+  }));
 }
