@@ -49,6 +49,12 @@ program.command("serve")
   .option("-p, --port <port>", "TCP chat port", parsePort, 9000)
   .option("--name <name>", "room name shown to people who join (default: this machine's name)")
   .option("--max-users <n>", "most users online at once", parsePositiveInt, 1000)
+  .option(
+    "--presence-limit <n>",
+    "announce joins and leaves while at most N users are online",
+    parsePositiveInt,
+    1000,
+  )
   .option("--db <path>", "history database file, or :memory: to keep nothing", defaultDbPath())
   .option(
     "--keep-days <n>",

@@ -20,6 +20,8 @@ export interface ServeFlags {
   port: number;
   name?: string;
   maxUsers: number;
+  /** Joins and leaves are announced while at most this many are online. */
+  presenceLimit: number;
   /** History file, or ":memory:". */
   db: string;
   /** Delete messages older than this many days (none when undefined). */
@@ -53,6 +55,7 @@ export async function runServe(flags: ServeFlags): Promise<number> {
       host: flags.host,
       port: flags.port,
       maxUsers: flags.maxUsers,
+      presenceLimit: flags.presenceLimit,
       webPort: flags.web ? flags.webPort : null,
       discoveryPort: flags.discovery ? flags.discoveryPort : null,
       history,
