@@ -129,13 +129,12 @@ export class Room {
       this.#userChunks = [];
       for (const user of this.users()) appendUser(this.#userChunks, JSON.stringify(user));
     }
-    const chunks = this.#userChunks.length === 0 ? [{ json: "", bytes: 0 }] : this.#userChunks;
+    const chunks = this.#userChunks.length === 0 ? [emptyUserChunk()] : this.#userChunks;
+    // Full chunks do not change as people join: their encoding is shared by every joiner.
     return chunks.map((chunk, index) =>
-      new Outgoing(utf8.encode(
-        `{"type":"users","users":[${chunk.json}]${
-          index < chunks.length - 1 ? ',"more":true' : ""
-        }}`,
-      ))
+      index < chunks.length - 1
+        ? chunk.encoded.more ??= encodeUserChunk(chunk, true)
+        : chunk.encoded.last ??= encodeUserChunk(chunk, false)
     );
   }
 
@@ -278,21 +277,45 @@ export class Room {
 interface UserChunk {
   json: string;
   bytes: number;
+  entries: number;
+  /** This chunk encoded as a `users` part, with `more` (not last) or without (last); built once. */
+  encoded: { more: Outgoing | null; last: Outgoing | null };
+}
+
+function encodeUserChunk(chunk: UserChunk, more: boolean): Outgoing {
+  return new Outgoing(
+    utf8.encode(`{"type":"users","users":[${chunk.json}]${more ? ',"more":true' : ""}}`),
+  );
 }
 
 /** Room for the `users` wrapper around a chunk's entries. */
 const maxUserChunkBytes = maxAnswerBytes - 64;
+/**
+ * Users per chunk. Every joiner gets the full chunks' shared encodings plus
+ * its own copy of the last chunk: a small last chunk keeps that copy small
+ * when thousands join at once, and a room of up to this many is one message.
+ */
+const maxUserChunkEntries = 128;
 
 /** Appends one user's JSON entry to the last chunk, or starts a new chunk when it is full. */
 function appendUser(chunks: UserChunk[], entry: string): void {
   const bytes = utf8.encode(entry).length + 1;
   const last = chunks.at(-1);
-  if (last !== undefined && last.bytes + bytes <= maxUserChunkBytes) {
+  if (
+    last !== undefined && last.bytes + bytes <= maxUserChunkBytes &&
+    last.entries < maxUserChunkEntries
+  ) {
     last.json = `${last.json},${entry}`;
     last.bytes += bytes;
+    last.entries++;
+    last.encoded = { more: null, last: null };
   } else {
-    chunks.push({ json: entry, bytes });
+    chunks.push({ json: entry, bytes, entries: 1, encoded: { more: null, last: null } });
   }
+}
+
+function emptyUserChunk(): UserChunk {
+  return { json: "", bytes: 0, entries: 0, encoded: { more: null, last: null } };
 }
 
 /**

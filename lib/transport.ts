@@ -28,6 +28,9 @@ export interface Transport {
   close(): void;
 }
 
+/** First read size of a connection (see TcpTransport's buffer). */
+const initialReadBytes = 2048;
+
 /** Joins the frames of a batch into one buffer, for one socket write. */
 function joinFrames(batch: readonly Outgoing[]): Uint8Array {
   let size = 0;
@@ -47,7 +50,12 @@ export class TcpTransport implements Transport {
   readonly remoteIp: string;
   readonly #conn: Deno.TcpConn;
   readonly #decoder = new FrameDecoder();
-  readonly #buffer = new Uint8Array(readChunkBytes);
+  /**
+   * Idle connections hold their read buffer the whole time a read waits, so it
+   * starts small and grows to readChunkBytes (8 KiB) the first time a read
+   * fills it: 10,000 idle clients then hold 20 MB instead of 80 MB.
+   */
+  #buffer = new Uint8Array(initialReadBytes);
   #closed = false;
 
   constructor(conn: Deno.TcpConn) {
@@ -71,6 +79,9 @@ export class TcpTransport implements Transport {
         return null;
       }
       const payloads = this.#decoder.push(this.#buffer.subarray(0, count));
+      if (count === this.#buffer.length && count < readChunkBytes) {
+        this.#buffer = new Uint8Array(readChunkBytes);
+      }
       if (payloads.length > 0) return payloads;
     }
   }

@@ -143,6 +143,17 @@ function frameOf(message: Record<string, unknown>): Uint8Array {
   return encodeFrame(utf8.encode(JSON.stringify(message)));
 }
 
+/** Payload prefixes of the server messages the generator must read. */
+const controlPrefixes = ["server", "welcome", "ping", "error"].map((type) =>
+  utf8.encode(`{"type":"${type}"`)
+);
+
+function startsWithAny(payload: Uint8Array, prefixes: Uint8Array[]): boolean {
+  return prefixes.some((prefix) =>
+    payload.length >= prefix.length && prefix.every((byte, index) => payload[index] === byte)
+  );
+}
+
 function startsWithMsg(payload: Uint8Array): boolean {
   if (payload.length < msgPrefix.length) return false;
   for (let index = 0; index < msgPrefix.length; index++) {
@@ -239,6 +250,9 @@ function onPayload(client: BenchClient, payload: Uint8Array): void {
     deliveryWaiter?.();
     return;
   }
+  // Only the few control messages the generator acts on are parsed; users
+  // lists (large with 10,000 clients), joins and leaves are skipped unread.
+  if (!startsWithAny(payload, controlPrefixes)) return;
   const message = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
   switch (message.type) {
     case "server":
