@@ -12,6 +12,7 @@
 import dgram from "node:dgram";
 import { defaultDiscoveryPort, parseHere, probeBytes } from "./discovery.ts";
 import { inert } from "./client/format.ts";
+import { ipv4ToNumber, numberToIpv4 } from "./lan_addresses.ts";
 
 /** A server that answered, with every address it answered from. */
 export interface FoundServer {
@@ -51,21 +52,6 @@ export interface DiscoverOptions {
 
 /** The limited broadcast address, always probed by default. */
 export const limitedBroadcast = "255.255.255.255";
-
-function ipv4ToNumber(address: string): number | null {
-  const parts = address.split(".");
-  if (parts.length !== 4) return null;
-  let value = 0;
-  for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part) || Number(part) > 255) return null;
-    value = value * 256 + Number(part);
-  }
-  return value;
-}
-
-function numberToIpv4(value: number): string {
-  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join(".");
-}
 
 /**
  * The directed broadcast address of `address` with `netmask`

@@ -13,7 +13,7 @@ import { FrameDecoder, readChunkBytes } from "./frame.ts";
 import { defaultDiscoveryPort } from "./discovery.ts";
 import { defaultTargets, discoverServers, noServerAdvice } from "./discovery_client.ts";
 import type { FoundServer } from "./discovery_client.ts";
-import { lanAddresses } from "./lan_addresses.ts";
+import { ipv4ToNumber, lanAddresses } from "./lan_addresses.ts";
 import type { LanAddress } from "./lan_addresses.ts";
 import { formatAddress, parseAddress } from "./client/address.ts";
 import { inert } from "./client/format.ts";
@@ -48,20 +48,17 @@ export interface DoctorFlags {
   targets?: string[];
 }
 
-const isIpv4 = (host: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(host);
-
-function ipv4ToNumber(address: string): number {
-  return address.split(".").reduce((value, part) => value * 256 + Number(part), 0);
-}
+const isIpv4 = (host: string) => ipv4ToNumber(host) !== null;
 
 /** The local address whose network holds `ip`, or null. */
 export function localNetworkOf(ip: string, addresses: LanAddress[]): LanAddress | null {
-  if (!isIpv4(ip)) return null;
   const target = ipv4ToNumber(ip);
+  if (target === null) return null;
   for (const local of addresses) {
-    if (!isIpv4(local.address) || local.prefix < 1 || local.prefix > 32) continue;
+    const localNumber = ipv4ToNumber(local.address);
+    if (localNumber === null || local.prefix < 1 || local.prefix > 32) continue;
     const size = 2 ** (32 - local.prefix);
-    if (Math.floor(ipv4ToNumber(local.address) / size) === Math.floor(target / size)) return local;
+    if (Math.floor(localNumber / size) === Math.floor(target / size)) return local;
   }
   return null;
 }

@@ -9,7 +9,7 @@
  * subnets passed in) so tests check every OS on any machine. Imports
  * lib/lan_addresses.ts only.
  */
-import { lanAddresses } from "./lan_addresses.ts";
+import { ipv4ToNumber, lanAddresses, numberToIpv4 } from "./lan_addresses.ts";
 import type { LanAddress } from "./lan_addresses.ts";
 
 /** Options of {@link firewallHints}. */
@@ -35,17 +35,6 @@ interface PortRule {
   purpose: string;
 }
 
-function ipv4ToNumber(address: string): number | null {
-  const parts = address.split(".");
-  if (parts.length !== 4) return null;
-  let value = 0;
-  for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part) || Number(part) > 255) return null;
-    value = value * 256 + Number(part);
-  }
-  return value;
-}
-
 /**
  * The networks of `addresses` as "NETWORK/PREFIX" ("192.168.1.20" /24 ->
  * "192.168.1.0/24"), each once, in order. Single-address (/32) links are
@@ -58,8 +47,7 @@ export function localSubnets(addresses: LanAddress[]): string[] {
     if (ip === null || !Number.isInteger(prefix) || prefix < 0 || prefix >= 32) continue;
     const size = 2 ** (32 - prefix);
     const network = Math.floor(ip / size) * size;
-    const text = [24, 16, 8, 0].map((shift) => Math.floor(network / 2 ** shift) % 256).join(".");
-    const subnet = `${text}/${prefix}`;
+    const subnet = `${numberToIpv4(network)}/${prefix}`;
     if (!subnets.includes(subnet)) subnets.push(subnet);
   }
   return subnets;
