@@ -197,3 +197,33 @@ Deno.test("session notices a server restarted without history and shows its mess
     await server.close();
   }
 });
+
+Deno.test("a users list that arrives in several parts is shown whole, once", async () => {
+  // 300 users with 32-character nicks: the server sends the list in parts marked `more`.
+  await using server = await startServer({ host: "127.0.0.1", port: 0, presenceLimit: 5 });
+  const nick = (index: number) => `${"龙".repeat(27)}${String(index).padStart(5, "0")}`;
+  const others: RawClient[] = [];
+  try {
+    for (let index = 0; index < 300; index++) {
+      others.push(await RawClient.join(server.port, nick(index)));
+    }
+    const events = new Events();
+    const session = new ChatSession({
+      address: { host: "127.0.0.1", port: server.port },
+      nick: "ana",
+      onEvent: events.push,
+    });
+    try {
+      await session.start();
+      const users = await events.waitFor((event) => event.type === "users");
+      assert(users.type === "users");
+      assertEquals(users.users.length, 301);
+      assertEquals(users.users.at(-1)?.nick, "ana");
+      assertEquals(events.all.filter((event) => event.type === "users").length, 1);
+    } finally {
+      await session.quit();
+    }
+  } finally {
+    for (const other of others) await other[Symbol.asyncDispose]();
+  }
+});
