@@ -7,7 +7,9 @@
 import { Command, CommanderError, Option } from "commander";
 import denoConfig from "./deno.json" with { type: "json" };
 import { StorageError } from "./lib/errors.ts";
-import { parsePort, parsePositiveInt } from "./lib/cli_values.ts";
+import { intBetween, parsePort, parsePositiveInt } from "./lib/cli_values.ts";
+import { maxTextBytes } from "./lib/protocol.ts";
+import { maxPayloadBytes } from "./lib/frame.ts";
 import { runServe } from "./lib/serve_command.ts";
 import { defaultDbPath } from "./lib/data_dir.ts";
 import { runHistoryCommand } from "./lib/history_cli.ts";
@@ -66,6 +68,55 @@ program.command("serve")
   .option("--discovery-port <port>", "UDP port answering LAN discovery", parsePort, 9000)
   .option("--no-discovery", "do not answer LAN discovery broadcasts")
   .option("-q, --quiet", "do not log joins and leaves", false)
+  .option(
+    "--password",
+    "require a room password, asked here (hidden); or set LANCHAT_PASSWORD, or --password-file",
+  )
+  .option("--password-file <file>", "require the room password in the first line of FILE")
+  .option("--tls-cert <file>", "serve the web page over HTTPS with this PEM certificate (chain)")
+  .option("--tls-key <file>", "the PEM private key of --tls-cert")
+  .option(
+    "--max-connections-per-ip <n>",
+    "connections open at once from one address (default: 64)",
+    parsePositiveInt,
+  )
+  .option(
+    "--hello-timeout <seconds>",
+    "close a connection that has not joined after this long (default: 10)",
+    intBetween(1, 3600),
+  )
+  .option(
+    "--max-frame-bytes <n>",
+    `largest frame a client may send (default and most: ${maxPayloadBytes})`,
+    intBetween(64, maxPayloadBytes),
+  )
+  .option(
+    "--max-message-bytes <n>",
+    `longest message text in UTF-8 bytes (default and most: ${maxTextBytes})`,
+    intBetween(1, maxTextBytes),
+  )
+  .option(
+    "--flood-burst <n>",
+    "frames a client may send at once before flood control slows it (default: 200)",
+    parsePositiveInt,
+  )
+  .option(
+    "--flood-rate <n>",
+    "frames per second a client may keep sending past the burst (default: 500)",
+    parsePositiveInt,
+  )
+  .option(
+    "--max-outbox-kib <n>",
+    "unread backlog (KiB) at which a client that stops reading is dropped (default: 4096)",
+    parsePositiveInt,
+  )
+  .addHelpText(
+    "after",
+    `
+Room password: set LANCHAT_PASSWORD, or use --password-file FILE, or --password
+to type it (hidden). It is never accepted as a value on the command line, where
+other users of this machine could read it.`,
+  )
   .action(async (flags) => {
     Deno.exitCode = await runServe(flags);
   });
@@ -87,7 +138,9 @@ Examples:
   lanchat join                              finds the room on your network (asks if several)
   lanchat join 192.168.1.20                 asks for your nick, then chats
   lanchat join 192.168.1.20:9000 --nick ana
-  printf 'build done\\n' | lanchat join 192.168.1.20 --nick ci    post from a script`,
+  printf 'build done\\n' | lanchat join 192.168.1.20 --nick ci    post from a script
+
+A room with a password asks for it (hidden), or reads LANCHAT_PASSWORD (needed when piped).`,
   )
   .action(
     async (

@@ -24,3 +24,14 @@ export function parsePositiveInt(value: string): number {
   }
   return number;
 }
+
+/** A parser for a whole number from `min` to `max` (inclusive). */
+export function intBetween(min: number, max: number): (value: string) => number {
+  return (value: string) => {
+    const number = Number(value);
+    if (!/^\d+$/.test(value) || number < min || number > max) {
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}.`);
+    }
+    return number;
+  };
+}

@@ -56,6 +56,15 @@ export class FrameError extends ProtocolError {
   override name = "FrameError";
 }
 
+/**
+ * A peer of a room with a password failed the Noise handshake or sent a
+ * payload that does not decrypt (code `auth_failed`). The connection is told
+ * so in plaintext, once, and closed.
+ */
+export class AuthFailedError extends ProtocolError {
+  override name = "AuthFailedError";
+}
+
 /** True when `value` is one of the protocol's error codes. */
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === "string" && (errorCodes as readonly string[]).includes(value);

@@ -42,11 +42,17 @@ export function encodeFrame(payload: Uint8Array): Uint8Array {
  * for (const payload of decoder.push(chunk)) handle(payload);
  */
 export class FrameDecoder {
+  readonly #maxPayloadBytes: number;
   #header = new Uint8Array(frameHeaderBytes);
   #headerFill = 0;
   #body: Uint8Array | null = null;
   #bodyFill = 0;
   #failed = false;
+
+  /** `maxPayload`: the largest L accepted (a server may lower it). Default and most: 65535. */
+  constructor(maxPayload: number = maxPayloadBytes) {
+    this.#maxPayloadBytes = Math.min(maxPayload, maxPayloadBytes);
+  }
 
   /** True when a frame has started but is not complete (EOF now would cut it). */
   get midFrame(): boolean {
@@ -98,11 +104,11 @@ export class FrameDecoder {
       this.#failed = true;
       throw new FrameError("bad_frame", "frame length 0: every frame carries 1 to 65535 bytes");
     }
-    if (length > maxPayloadBytes) {
+    if (length > this.#maxPayloadBytes) {
       this.#failed = true;
       throw new FrameError(
         "frame_too_large",
-        `frame length ${length} exceeds the limit of ${maxPayloadBytes} bytes`,
+        `frame length ${length} exceeds the limit of ${this.#maxPayloadBytes} bytes`,
       );
     }
   }

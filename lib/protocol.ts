@@ -243,8 +243,10 @@ const isKind = (value: unknown): value is MessageKind => value === "text" || val
 /**
  * Parses one client payload. Throws ProtocolError with `bad_json`,
  * `bad_message`, `unknown_type` or `too_long`; unknown fields are ignored.
+ * `limit` is the longest text accepted, in UTF-8 bytes (default and most:
+ * maxTextBytes).
  */
-export function parseClientMessage(payload: Uint8Array): ClientMessage {
+export function parseClientMessage(payload: Uint8Array, limit = maxTextBytes): ClientMessage {
   const object = parseJsonObject(payload);
   switch (object.type) {
     case "hello": {
@@ -262,9 +264,9 @@ export function parseClientMessage(payload: Uint8Array): ClientMessage {
       const ref = field(object, "ref", isToken, "a string (<= 128 chars) or number");
       const rawBody = required(object, "body", isString, "a BASE64 string");
       // 4 BASE64 characters carry 3 bytes: reject long bodies before decoding them.
-      if (Math.floor(rawBody.length / 4) * 3 > maxTextBytes + 3) throw tooLong(ref);
+      if (Math.floor(rawBody.length / 4) * 3 > limit + 3) throw tooLong(ref, limit);
       const { text, bytes, canonical } = decodeBody(rawBody);
-      if (bytes.length > maxTextBytes) throw tooLong(ref);
+      if (bytes.length > limit) throw tooLong(ref, limit);
       if (text.length === 0) {
         throw new ProtocolError("bad_message", "an empty message says nothing");
       }
@@ -316,10 +318,10 @@ export function parseClientMessage(payload: Uint8Array): ClientMessage {
   }
 }
 
-function tooLong(ref: Ref | undefined): ProtocolError {
+function tooLong(ref: Ref | undefined, limit: number): ProtocolError {
   return new ProtocolError(
     "too_long",
-    `message text is longer than ${maxTextBytes} bytes; split it into several messages`,
+    `message text is longer than ${limit} bytes; split it into several messages`,
     { ref },
   );
 }

@@ -13,6 +13,11 @@ import { startRetention } from "./retention.ts";
 import { startServer } from "./server.ts";
 import type { RunningServer } from "./server.ts";
 import { firewallCommandFor } from "./firewall.ts";
+import { createRoomKey } from "./room_key.ts";
+import type { RoomKey } from "./room_key.ts";
+import { PasswordSourceError, readServePassword } from "./serve_password.ts";
+import { defaultSessionLimits } from "./session.ts";
+import type { SessionLimits } from "./session.ts";
 
 /** Flags of `lanchat serve`, as parsed by main.ts. */
 export interface ServeFlags {
@@ -32,6 +37,56 @@ export interface ServeFlags {
   /** UDP port answering LAN discovery (`--discovery-port`); unused with --no-discovery. */
   discoveryPort: number;
   quiet: boolean;
+  /** `--password`: ask for the room password at the terminal. */
+  password?: boolean;
+  /** `--password-file FILE`. */
+  passwordFile?: string;
+  /** `--tls-cert FILE` / `--tls-key FILE`: HTTPS for the web page. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** `--max-connections-per-ip N`. */
+  maxConnectionsPerIp?: number;
+  /** `--hello-timeout SECONDS`. */
+  helloTimeout?: number;
+  /** `--max-frame-bytes N`. */
+  maxFrameBytes?: number;
+  /** `--max-message-bytes N`. */
+  maxMessageBytes?: number;
+  /** `--flood-burst N`. */
+  floodBurst?: number;
+  /** `--flood-rate N` (frames per second). */
+  floodRate?: number;
+  /** `--max-outbox-kib N`. */
+  maxOutboxKib?: number;
+}
+
+/** The session limits the flags ask for; unset ones keep their defaults. */
+export function limitsFromFlags(flags: ServeFlags): SessionLimits {
+  const limits = { ...defaultSessionLimits };
+  if (flags.helloTimeout !== undefined) limits.helloTimeoutMs = flags.helloTimeout * 1000;
+  if (flags.maxMessageBytes !== undefined) limits.maxTextBytes = flags.maxMessageBytes;
+  if (flags.floodBurst !== undefined) limits.floodBurst = flags.floodBurst;
+  if (flags.floodRate !== undefined) limits.floodPerSecond = flags.floodRate;
+  if (flags.maxOutboxKib !== undefined) limits.maxOutboxBytes = flags.maxOutboxKib * 1024;
+  return limits;
+}
+
+/** The TLS files, read; throws an Error whose message says what to do. */
+async function readTls(flags: ServeFlags): Promise<{ cert: string; key: string } | null> {
+  if (flags.tlsCert === undefined && flags.tlsKey === undefined) return null;
+  if (flags.tlsCert === undefined || flags.tlsKey === undefined) {
+    throw new Error("give both --tls-cert FILE and --tls-key FILE (PEM files), or neither");
+  }
+  const read = async (path: string, what: string) => {
+    try {
+      return await Deno.readTextFile(path);
+    } catch (error) {
+      throw new Error(
+        `cannot read the TLS ${what} ${path}: ${error instanceof Error ? error.message : error}`,
+      );
+    }
+  };
+  return { cert: await read(flags.tlsCert, "certificate"), key: await read(flags.tlsKey, "key") };
 }
 
 function timestamp(): string {
@@ -41,6 +96,18 @@ function timestamp(): string {
 /** Runs the server until a signal stops it; returns the exit code. */
 export async function runServe(flags: ServeFlags): Promise<number> {
   const log = flags.quiet ? () => {} : (line: string) => console.log(`${timestamp()} ${line}`);
+  let roomKey: RoomKey | null = null;
+  let tls: { cert: string; key: string } | null;
+  try {
+    tls = flags.web ? await readTls(flags) : null;
+    const password = await readServePassword(flags);
+    // Derived once here (scrypt is slow on purpose); the password itself is dropped.
+    if (password !== null) roomKey = await createRoomKey(password);
+  } catch (error) {
+    if (!(error instanceof Error)) throw error;
+    console.error(`lanchat: ${error.message}`);
+    return error instanceof PasswordSourceError ? 2 : 1;
+  }
   let history: SqliteHistory;
   try {
     history = openSqliteHistory(flags.db);
@@ -61,6 +128,13 @@ export async function runServe(flags: ServeFlags): Promise<number> {
       history,
       ...(flags.name === undefined ? {} : { name: flags.name }),
       log,
+      roomKey,
+      webTls: tls,
+      limits: limitsFromFlags(flags),
+      ...(flags.maxConnectionsPerIp === undefined
+        ? {}
+        : { maxConnectionsPerIp: flags.maxConnectionsPerIp }),
+      ...(flags.maxFrameBytes === undefined ? {} : { maxFrameBytes: flags.maxFrameBytes }),
     });
   } catch (error) {
     await history.close();
@@ -75,7 +149,7 @@ export async function runServe(flags: ServeFlags): Promise<number> {
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   const onSignal = () => stopped.resolve();
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
-  printBanner(server, flags);
+  printBanner(server, { ...flags, roomPassword: roomKey !== null });
   await stopped.promise;
   console.log(
     `${timestamp()} shutting down: telling ${server.room.size} users, closing connections`,
@@ -87,12 +161,22 @@ export async function runServe(flags: ServeFlags): Promise<number> {
   return 0;
 }
 
-function printBanner(server: RunningServer, flags: ServeFlags): void {
+function printBanner(server: RunningServer, flags: ServeFlags & { roomPassword: boolean }): void {
   const lines = [`lanchat is serving room "${server.name}"`];
+  const scheme = server.webTls ? "https" : "http";
   lines.push(`  chat (TCP): listening on ${server.host}:${server.port}`);
   if (server.webPort !== null) {
-    lines.push(`  web page:   listening on ${server.host}:${server.webPort}`);
+    lines.push(
+      `  web page:   listening on ${server.host}:${server.webPort}${
+        server.webTls ? " (HTTPS)" : ""
+      }`,
+    );
   }
+  lines.push(
+    flags.roomPassword
+      ? "  room password: required (Noise NNpsk0 + scrypt); give it to the people you invite"
+      : "  room password: none (anyone on the network can join and read; see SECURITY.md)",
+  );
   if (server.discoveryPort !== null) {
     lines.push(
       `  discovery:  answering on UDP ${server.discoveryPort} (for lanchat discover)`,
@@ -110,7 +194,7 @@ function printBanner(server: RunningServer, flags: ServeFlags): void {
       `  join it with:  lanchat join ${server.host}:${server.port}`,
     );
     if (server.webPort !== null) {
-      lines.push(`  or open:       http://${server.host}:${server.webPort}/`);
+      lines.push(`  or open:       ${scheme}://${server.host}:${server.webPort}/`);
     }
   } else {
     const addresses = lanAddresses();
@@ -124,7 +208,7 @@ function printBanner(server: RunningServer, flags: ServeFlags): void {
       if (server.webPort !== null) {
         lines.push("  or open in a browser:");
         for (const address of addresses) {
-          lines.push(`    http://${address.address}:${server.webPort}/`);
+          lines.push(`    ${scheme}://${address.address}:${server.webPort}/`);
         }
       }
     }

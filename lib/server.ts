@@ -1,8 +1,10 @@
 /**
  * `lanchat serve`: the TCP accept loop, the session ticker, start and stop.
  *
- * Owns: listening sockets and the set of live sessions. Chat rules live in
- * room.ts, per-connection rules in session.ts; this module only wires them.
+ * Owns: listening sockets, the set of live sessions, the count of connections
+ * per IP, and putting the room password's SecureTransport in front of every
+ * connection. Chat rules live in room.ts, per-connection rules in session.ts,
+ * the handshake in secure_transport.ts; this module only wires them.
  */
 import { ListenError } from "./errors.ts";
 import { MemoryHistory } from "./history.ts";
@@ -18,6 +20,11 @@ import { WebSocketTransport } from "./ws_transport.ts";
 import { startDiscoveryResponder } from "./discovery_responder.ts";
 import type { DiscoveryResponder } from "./discovery_responder.ts";
 import { isLoopbackHost } from "./lan_addresses.ts";
+import { SecureTransport } from "./secure_transport.ts";
+import type { RoomKey } from "./room_key.ts";
+import { Outgoing } from "./outgoing.ts";
+import { errorMessage } from "./protocol.ts";
+import { maxPayloadBytes } from "./frame.ts";
 
 /** Options of startServer. Every field documents its default. */
 export interface ServerOptions {
@@ -47,6 +54,18 @@ export interface ServerOptions {
    * not stop the server: see RunningServer.discoveryProblem.
    */
   discoveryPort?: number | null;
+  /**
+   * The room password, derived once (lib/room_key.ts createRoomKey): every
+   * connection, TCP and WebSocket, must pass the Noise handshake of
+   * PROTOCOL.md section 5 first. Default null: no password.
+   */
+  roomKey?: RoomKey | null;
+  /** Connections open at once from one IP address; the next is refused. Default 64. */
+  maxConnectionsPerIp?: number;
+  /** Largest frame (TCP) or WebSocket message a client may send, <= 65535. Default 65535. */
+  maxFrameBytes?: number;
+  /** TLS for the web page (PEM text of the certificate chain and the key). Default: none. */
+  webTls?: { cert: string; key: string } | null;
 }
 
 /** A server that is accepting connections. */
@@ -59,6 +78,8 @@ export interface RunningServer extends AsyncDisposable {
   readonly port: number;
   /** The bound web port, or null without the web page. */
   readonly webPort: number | null;
+  /** True when the web page is served over TLS (https:, wss:). */
+  readonly webTls: boolean;
   /** The bound discovery port, or null when discovery is off or could not start. */
   readonly discoveryPort: number | null;
   /** Why discovery is not answering although it was asked for (port in use...), else null. */
@@ -72,6 +93,8 @@ export interface RunningServer extends AsyncDisposable {
 
 /** Pause after an accept error (e.g. out of file descriptors) before retrying. */
 const acceptRetryMs = 100;
+/** How long a refused connection may take to read why before it is closed. */
+const refuseDeadlineMs = 1000;
 
 /**
  * Starts a lanchat server. Throws (synchronously) a ListenError, whose
@@ -97,10 +120,13 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
   } catch (error) {
     throw new ListenError("chat", options.port ?? 9000, error);
   }
+  const roomKey = options.roomKey ?? null;
+  const maxConnectionsPerIp = options.maxConnectionsPerIp ?? 64;
+  const maxFrameBytes = Math.min(options.maxFrameBytes ?? maxPayloadBytes, maxPayloadBytes);
   const context = {
     room,
     serverName: options.name ?? Deno.hostname(),
-    secure: null,
+    secure: roomKey?.params ?? null,
     limits: { ...defaultSessionLimits, ...options.limits },
     log,
   };
@@ -112,10 +138,40 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     for (const session of sessions.keys()) session.tick(now);
   }, options.tickMs ?? 1000);
 
-  /** Plugs one connection, TCP or WebSocket, into the room. */
-  const adopt = (transport: Transport) => {
+  /** Open connections per peer IP, for maxConnectionsPerIp. */
+  const perIp = new Map<string, number>();
+  /** Connections being told they are one too many (closed within refuseDeadlineMs). */
+  const refusing = new Set<Promise<void>>();
+
+  /** Plugs one connection, TCP or WebSocket, into the room (after the handshake, with a password). */
+  const adopt = (plain: Transport) => {
+    const ip = plain.remoteIp;
+    const open = perIp.get(ip) ?? 0;
+    if (open >= maxConnectionsPerIp) {
+      log(`refused a connection from ${plain.remote}: already ${open} open from ${ip}`);
+      const refusal = Outgoing.of(errorMessage(
+        "server_full",
+        `too many connections from ${ip} (at most ${maxConnectionsPerIp}); close some and retry`,
+      ));
+      // Bounded: a peer that does not read cannot hold the socket open past the deadline.
+      const timer = setTimeout(() => plain.close(), refuseDeadlineMs);
+      const refused = plain.write([refusal]).catch(() => {}).finally(() => {
+        clearTimeout(timer);
+        plain.close();
+        refusing.delete(refused);
+      });
+      refusing.add(refused);
+      return;
+    }
+    perIp.set(ip, open + 1);
+    const transport = roomKey === null ? plain : new SecureTransport(plain, roomKey, log);
     const session = new Session(transport, context);
-    const running = session.run().finally(() => sessions.delete(session));
+    const running = session.run().finally(() => {
+      sessions.delete(session);
+      const left = (perIp.get(ip) ?? 1) - 1;
+      if (left <= 0) perIp.delete(ip);
+      else perIp.set(ip, left);
+    });
     sessions.set(session, running);
   };
 
@@ -126,9 +182,10 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
         host,
         port: options.webPort,
         log,
+        ...(options.webTls ? { tls: options.webTls } : {}),
         onSocket: (socket, remote) => {
           if (stopping) socket.close();
-          else adopt(new WebSocketTransport(socket, remote));
+          else adopt(new WebSocketTransport(socket, remote, { maxPayloadBytes: maxFrameBytes }));
         },
       });
     } catch (error) {
@@ -150,7 +207,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
         continue;
       }
       try {
-        adopt(new TcpTransport(conn));
+        adopt(new TcpTransport(conn, { maxPayloadBytes: maxFrameBytes }));
       } catch (error) {
         log(`could not set up a connection: ${String(error)}`);
         conn.close();
@@ -192,6 +249,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
       // before they are told `shutting_down`.
       for (const session of sessions.keys()) session.shutdown();
       await Promise.all(sessions.values());
+      await Promise.all(refusing);
       await web?.close();
       await history.close();
     })();
@@ -201,6 +259,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     name: context.serverName,
     port: address.port,
     webPort: web?.port ?? null,
+    webTls: web !== null && options.webTls !== undefined && options.webTls !== null,
     discoveryPort: typeof discovery === "object" && discovery !== null ? discovery.port : null,
     discoveryProblem: typeof discovery === "string" ? discovery : null,
     room,

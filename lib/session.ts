@@ -8,7 +8,7 @@
  */
 import { FrameError, ProtocolError, StorageError } from "./errors.ts";
 import { Outgoing } from "./outgoing.ts";
-import { errorMessage, parseClientMessage, protocolVersion } from "./protocol.ts";
+import { errorMessage, maxTextBytes, parseClientMessage, protocolVersion } from "./protocol.ts";
 import type { ClientMessage, LeaveReason, Ref, SecureParams, ServerMessage } from "./protocol.ts";
 import { toWire } from "./room.ts";
 import type { Member, Room } from "./room.ts";
@@ -31,6 +31,8 @@ export interface SessionLimits {
   floodBurst: number;
   /** Sustained frames per second once the burst is spent. Default 500. */
   floodPerSecond: number;
+  /** Longest message text, in UTF-8 bytes (at most maxTextBytes). Default maxTextBytes (46 KiB). */
+  maxTextBytes: number;
 }
 
 /** The defaults of SessionLimits. */
@@ -41,6 +43,7 @@ export const defaultSessionLimits: SessionLimits = {
   maxOutboxBytes: 4 * 1024 * 1024,
   floodBurst: 200,
   floodPerSecond: 500,
+  maxTextBytes,
 };
 
 /** What a session needs from the server around it. */
@@ -220,7 +223,7 @@ export class Session implements Member {
   #handlePayload(payload: Uint8Array): void {
     let message: ClientMessage;
     try {
-      message = parseClientMessage(payload);
+      message = parseClientMessage(payload, this.#context.limits.maxTextBytes);
     } catch (error) {
       this.#reportError(error);
       return;

@@ -49,7 +49,7 @@ export class TcpTransport implements Transport {
   readonly remote: string;
   readonly remoteIp: string;
   readonly #conn: Deno.TcpConn;
-  readonly #decoder = new FrameDecoder();
+  readonly #decoder: FrameDecoder;
   /**
    * Idle connections hold their read buffer the whole time a read waits, so it
    * starts small and grows to readChunkBytes (8 KiB) the first time a read
@@ -58,8 +58,10 @@ export class TcpTransport implements Transport {
   #buffer = new Uint8Array(initialReadBytes);
   #closed = false;
 
-  constructor(conn: Deno.TcpConn) {
+  /** `options.maxPayloadBytes`: the largest frame accepted (default 65535). */
+  constructor(conn: Deno.TcpConn, options: { maxPayloadBytes?: number } = {}) {
     this.#conn = conn;
+    this.#decoder = new FrameDecoder(options.maxPayloadBytes);
     const address = conn.remoteAddr;
     this.remoteIp = address.hostname;
     this.remote = address.hostname.includes(":")

@@ -19,6 +19,8 @@ export interface WebServerOptions {
   assetsDir?: URL;
   /** Operator log for unexpected failures. Default: none. */
   log?: (line: string) => void;
+  /** Serve HTTPS and WSS with this PEM certificate chain and key. Default: plain HTTP. */
+  tls?: { cert: string; key: string };
 }
 
 /** A running web server. */
@@ -73,6 +75,7 @@ export function startWebServer(options: WebServerOptions): RunningWebServer {
   const server = Deno.serve({
     hostname: options.host,
     port: options.port,
+    ...(options.tls === undefined ? {} : { cert: options.tls.cert, key: options.tls.key }),
     onListen: () => {},
     onError: (error) => {
       log(`web request failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -28,7 +28,13 @@ export class WebSocketTransport implements Transport {
   #ended = false;
   #wake: (() => void) | null = null;
 
-  constructor(socket: WebSocket, remote: Deno.NetAddr) {
+  /** `options.maxPayloadBytes`: the largest message accepted (default and most 65535). */
+  constructor(
+    socket: WebSocket,
+    remote: Deno.NetAddr,
+    options: { maxPayloadBytes?: number } = {},
+  ) {
+    const maxBytes = Math.min(options.maxPayloadBytes ?? maxPayloadBytes, maxPayloadBytes);
     this.#socket = socket;
     socket.binaryType = "arraybuffer";
     this.remoteIp = remote.hostname;
@@ -49,11 +55,11 @@ export class WebSocketTransport implements Transport {
       if (payload === null) return;
       if (payload.length === 0) {
         this.#inbox.push(new FrameError("bad_frame", "empty WebSocket message"));
-      } else if (payload.length > maxPayloadBytes) {
+      } else if (payload.length > maxBytes) {
         this.#inbox.push(
           new FrameError(
             "frame_too_large",
-            `message of ${payload.length} bytes exceeds ${maxPayloadBytes}`,
+            `message of ${payload.length} bytes exceeds ${maxBytes}`,
           ),
         );
       } else {

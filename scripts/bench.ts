@@ -178,7 +178,9 @@ async function runOne(preset: Preset, run: Run): Promise<Row[]> {
       "main.ts",
       "serve",
       ...["--host", "127.0.0.1", "--port", "0", "--no-web", "--no-discovery", "--quiet"],
-      ...["--max-users", "20000", "--db", run.db === "memory" ? ":memory:" : `${dir}/bench.db`],
+      // Every bench client connects from 127.0.0.1.
+      ...["--max-users", "20000", "--max-connections-per-ip", "20000"],
+      ...["--db", run.db === "memory" ? ":memory:" : `${dir}/bench.db`],
     ],
     cwd: repoRoot,
     stdout: "piped",

@@ -8,6 +8,10 @@ import { encodeFrame, FrameDecoder } from "../lib/frame.ts";
 import { encodeBody } from "../lib/protocol.ts";
 import { startServer } from "../lib/server.ts";
 import type { RunningServer, ServerOptions } from "../lib/server.ts";
+import { HandshakeState } from "../lib/noise.ts";
+import type { TransportCiphers } from "../lib/noise.ts";
+import { createRoomKey, noisePrologue } from "../lib/room_key.ts";
+import type { RoomKey } from "../lib/room_key.ts";
 
 /** A decoded server payload (loosely typed: tests check fields themselves). */
 export type Received = { type: string; [field: string]: unknown };
@@ -30,7 +34,21 @@ export function startTestServer(options: ServerOptions = {}): Promise<RunningSer
   return startServer({ host: "127.0.0.1", port: 0, name: "test room", tickMs: 50, ...options });
 }
 
-/** A protocol client that records everything the server sends. */
+const roomKeys = new Map<string, Promise<RoomKey>>();
+
+/** A room key for `password`, derived once per test process (scrypt is slow on purpose). */
+export function testRoomKey(password: string): Promise<RoomKey> {
+  let key = roomKeys.get(password);
+  if (key === undefined) roomKeys.set(password, key = createRoomKey(password));
+  return key;
+}
+
+/**
+ * A protocol client that records everything the server sends. After
+ * {@link TestClient.handshake} it seals what it sends and opens what it gets,
+ * as PROTOCOL.md section 5 says; a payload that does not open is recorded as
+ * plaintext JSON when it is (the server's `auth_failed`), else as `unreadable`.
+ */
 export class TestClient implements AsyncDisposable {
   readonly conn: Deno.TcpConn;
   readonly received: Received[] = [];
@@ -39,6 +57,9 @@ export class TestClient implements AsyncDisposable {
   #cursor = 0;
   #notify: (() => void) | null = null;
   #ended = false;
+  /** During the handshake: raw payloads for it. */
+  #raw: Uint8Array[] | null = null;
+  #ciphers: TransportCiphers | null = null;
 
   private constructor(conn: Deno.TcpConn) {
     this.conn = conn;
@@ -74,9 +95,7 @@ export class TestClient implements AsyncDisposable {
       for (;;) {
         const count = await this.conn.read(buffer);
         if (count === null) break;
-        for (const payload of decoder.push(buffer.subarray(0, count))) {
-          this.received.push(JSON.parse(new TextDecoder().decode(payload)));
-        }
+        for (const payload of decoder.push(buffer.subarray(0, count))) this.#accept(payload);
         this.#notify?.();
       }
     } catch {
@@ -87,14 +106,101 @@ export class TestClient implements AsyncDisposable {
     }
   }
 
-  /** Sends one JSON payload. */
+  #accept(payload: Uint8Array): void {
+    if (this.#raw !== null) {
+      this.#raw.push(payload);
+      return;
+    }
+    let bytes = payload;
+    if (this.#ciphers !== null) {
+      try {
+        bytes = this.#ciphers.receive.decrypt(payload);
+      } catch {
+        // Not sealed: the server's plaintext auth_failed, or garbage.
+      }
+    }
+    try {
+      this.received.push(JSON.parse(new TextDecoder().decode(bytes)));
+    } catch {
+      this.received.push({ type: "unreadable", bytes: payload.length });
+    }
+  }
+
+  /**
+   * Runs the Noise initiator handshake with `psk` (call after `server`).
+   * Resolves null when it completed, or the server's plaintext `error`
+   * (auth_failed) when it refused.
+   */
+  async handshake(psk: Uint8Array, ms = 3000): Promise<Received | null> {
+    const state = new HandshakeState({ initiator: true, prologue: noisePrologue, psk });
+    const raw: Uint8Array[] = [];
+    this.#raw = raw;
+    try {
+      await this.sendPayload(state.writeMessage(new Uint8Array(0)));
+      const answer = await withDeadline(
+        (async () => {
+          for (;;) {
+            const first = raw.shift();
+            if (first !== undefined) return first;
+            if (this.#ended) throw new Error("connection closed during the handshake");
+            await new Promise<void>((resolve) => this.#notify = resolve);
+          }
+        })(),
+        ms,
+        "the handshake answer",
+      );
+      if (answer[0] === 0x7b) {
+        const refusal = JSON.parse(new TextDecoder().decode(answer)) as Received;
+        this.received.push(refusal);
+        return refusal;
+      }
+      state.readMessage(answer);
+      this.#ciphers = state.split();
+    } finally {
+      this.#raw = null;
+    }
+    for (const payload of raw) this.#accept(payload);
+    return null;
+  }
+
+  /** Connects, takes `server` and completes the handshake (throws if refused). */
+  static async secure(port: number, psk: Uint8Array): Promise<TestClient> {
+    const client = await TestClient.connect(port);
+    await client.next("server");
+    const refusal = await client.handshake(psk);
+    if (refusal !== null) {
+      client.close();
+      await client.closed;
+      throw new Error(`handshake refused: ${JSON.stringify(refusal)}`);
+    }
+    return client;
+  }
+
+  /** {@link secure}, then joins as `nick` (welcome and users consumed). */
+  static async secureJoined(port: number, nick: string, psk: Uint8Array): Promise<TestClient> {
+    const client = await TestClient.secure(port, psk);
+    await client.send({ type: "hello", nick });
+    await client.next("welcome");
+    await client.next("users");
+    return client;
+  }
+
+  /** Sends one JSON payload (sealed after a handshake). */
   async send(message: Record<string, unknown>): Promise<void> {
     await this.sendPayload(new TextEncoder().encode(JSON.stringify(message)));
   }
 
-  /** Sends raw payload bytes in one frame. */
+  /** Seals `payload` as the next transport message (after a handshake), without sending it. */
+  seal(payload: Uint8Array): Uint8Array {
+    if (this.#ciphers === null) throw new Error("seal() before the handshake");
+    return this.#ciphers.send.encrypt(payload);
+  }
+
+  /** Sends payload bytes in one frame (sealed after a handshake). */
   async sendPayload(payload: Uint8Array): Promise<void> {
-    await this.sendRaw(encodeFrame(payload));
+    await this.sendRaw(
+      encodeFrame(this.#ciphers === null ? payload : this.#ciphers.send.encrypt(payload)),
+    );
   }
 
   /** Writes raw bytes (anything, framed or not). */

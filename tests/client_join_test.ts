@@ -163,9 +163,9 @@ Deno.test("piped join with a nick that is taken exits 2 with the server's reason
   assertMatch(bot.output("stderr").join("\n"), /refused the nick "ANA": .*--nick NICK/);
 });
 
-Deno.test("join to a room with a password says it is not supported yet and exits 2", async () => {
-  // The real server cannot require a password yet (a later version adds it), so
-  // a listener plays only its first frame: a \`server\` greeting with \`secure\` set.
+Deno.test("piped join to a room with a password and no LANCHAT_PASSWORD says what to set and exits 2", async () => {
+  // A listener plays only the first frame of a room with a password: a
+  // \`server\` greeting with \`secure\` set (tests/cli_password_test.ts uses a real one).
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const greeting = encodeFrame(encodePayload({
     type: "server",
@@ -194,7 +194,7 @@ Deno.test("join to a room with a password says it is not supported yet and exits
     const status = await client.waitForExit();
     assertEquals(status.code, 2);
     assertEquals(client.output("stderr"), [
-      "this room needs a password; password support comes in a later version",
+      "this room needs a password: set LANCHAT_PASSWORD (input is piped, so it cannot be asked)",
     ]);
   } finally {
     await serving;

@@ -4,11 +4,17 @@
  * Owns: connecting with a timeout, `setNoDelay`, framing in both directions
  * (8 KiB reads, one serialized writer), answering server pings, noticing a
  * server that went silent, and turning socket errors into sentences.
+ * In a room with a password it also runs the Noise initiator handshake
+ * (PROTOCOL.md section 5) and seals and opens every later payload.
  * Knows nothing of nicks, history or the terminal.
- * Imports lib/frame.ts, lib/protocol.ts, lib/errors.ts and lib/client/ only.
+ * Imports lib/frame.ts, lib/protocol.ts, lib/errors.ts, lib/noise.ts,
+ * lib/room_key.ts and lib/client/ only.
  */
 import { encodeFrame, FrameDecoder, readChunkBytes } from "../frame.ts";
-import { encodePayload } from "../protocol.ts";
+import { encodePayload, parseJsonObject } from "../protocol.ts";
+import { HandshakeState, NoiseError } from "../noise.ts";
+import type { TransportCiphers } from "../noise.ts";
+import { noisePrologue } from "../room_key.ts";
 import type { ServerMessage } from "../protocol.ts";
 import { ProtocolError } from "../errors.ts";
 import { parseServerMessage } from "./server_message.ts";
@@ -43,6 +49,24 @@ export class ConnectError extends Error {
   constructor(address: Address, reason: string, options?: ErrorOptions) {
     super(`cannot reach ${formatAddress(address)} (${reason})`, options);
     this.reason = reason;
+  }
+}
+
+/**
+ * The secure handshake did not complete. `wrongPassword`: the server refused
+ * our key (`auth_failed`) or its answer did not verify. Otherwise `code` is
+ * the server's plaintext refusal (`not_joined`, `shutting_down`, ...) or null
+ * when the connection closed or went silent.
+ */
+export class HandshakeError extends Error {
+  override name = "HandshakeError";
+  readonly wrongPassword: boolean;
+  readonly code: string | null;
+
+  constructor(message: string, wrongPassword: boolean, code: string | null = null) {
+    super(message);
+    this.wrongPassword = wrongPassword;
+    this.code = code;
   }
 }
 
@@ -102,6 +126,10 @@ export class Connection {
   #pumpDone: Promise<void>;
   #idlePingMs: number;
   #deadAfterMs: number;
+  /** While the handshake runs: payloads kept as bytes for it, instead of parsed. */
+  #raw: Uint8Array[] | null = null;
+  /** After a handshake: seals what we send, opens what we receive. */
+  #ciphers: TransportCiphers | null = null;
 
   private constructor(conn: Deno.TcpConn, address: Address, options: ConnectionOptions) {
     this.#conn = conn;
@@ -187,7 +215,85 @@ export class Connection {
    * pump then reports the connection as lost).
    */
   send(message: OutgoingMessage): Promise<void> {
-    const frame = encodeFrame(encodePayload(message));
+    if (this.#raw !== null) {
+      return Promise.reject(new Error("the secure handshake is still running"));
+    }
+    const payload = encodePayload(message);
+    // Sealed now, in call order, which is also the order of the writes below (nonces match).
+    return this.#writeFrame(
+      encodeFrame(this.#ciphers === null ? payload : this.#ciphers.send.encrypt(payload)),
+    );
+  }
+
+  /**
+   * Runs the Noise NNpsk0 initiator handshake with `psk`, right after the
+   * `server` greeting. Afterwards every payload is sealed and opened here.
+   * Throws {@link HandshakeError}.
+   */
+  async secure(psk: Uint8Array, timeoutMs: number): Promise<void> {
+    const handshake = new HandshakeState({ initiator: true, prologue: noisePrologue, psk });
+    const raw: Uint8Array[] = [];
+    this.#raw = raw;
+    try {
+      await this.#writeFrame(encodeFrame(handshake.writeMessage(new Uint8Array(0))));
+      const deadline = Date.now() + timeoutMs;
+      let answer = await this.#nextRaw(raw, timeoutMs);
+      // A plaintext ping sent before our handshake message arrived is not the answer.
+      for (let skipped = 0; skipped < 8 && plaintextType(answer) === "ping"; skipped++) {
+        answer = await this.#nextRaw(raw, Math.max(0, deadline - Date.now()));
+      }
+      const refusal = plaintextError(answer);
+      if (refusal !== null) {
+        throw new HandshakeError(refusal.message, refusal.code === "auth_failed", refusal.code);
+      }
+      try {
+        handshake.readMessage(answer);
+      } catch (error) {
+        if (!(error instanceof NoiseError)) throw error;
+        throw new HandshakeError("the server's handshake answer did not verify", true);
+      }
+      this.#ciphers = handshake.split();
+    } catch (error) {
+      if (error instanceof HandshakeError) throw error;
+      throw new HandshakeError(
+        `the handshake failed: ${error instanceof Error ? error.message : String(error)}`,
+        false,
+      );
+    } finally {
+      this.#raw = null;
+    }
+    // Sealed payloads that came right behind the answer.
+    for (const payload of raw) this.#open(payload);
+    if (raw.length > 0) this.#wake();
+  }
+
+  async #nextRaw(raw: Uint8Array[], timeoutMs: number): Promise<Uint8Array> {
+    const deadline = Date.now() + timeoutMs;
+    // Bounded by the deadline: each round waits for a payload, the close or the time.
+    for (;;) {
+      const payload = raw.shift();
+      if (payload !== undefined) return payload;
+      if (this.#closedReason !== null) {
+        throw new HandshakeError(`the server closed the connection (${this.#closedReason})`, false);
+      }
+      const remainingMs = deadline - Date.now();
+      if (remainingMs <= 0) {
+        throw new HandshakeError(
+          `the server did not answer the handshake within ${Math.round(timeoutMs / 1000)} s`,
+          false,
+        );
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+        timer = setTimeout(resolve, remainingMs);
+      });
+      clearTimeout(timer);
+    }
+  }
+
+  /** Queues raw frame bytes for the single writer. */
+  #writeFrame(frame: Uint8Array): Promise<void> {
     const write = this.#writeChain.then(() => {
       if (this.#closedReason !== null) {
         throw new Error(`connection closed (${this.#closedReason})`);
@@ -272,12 +378,38 @@ export class Connection {
           this.#shutdown(`the server sent a broken frame: ${problem}`);
           return;
         }
-        for (const payload of payloads) this.#accept(payload);
+        for (const payload of payloads) {
+          if (this.#raw !== null) this.#raw.push(payload);
+          else this.#open(payload);
+          if (this.#closedReason !== null) return;
+        }
         if (payloads.length > 0) this.#wake();
       }
     } finally {
       clearInterval(this.#watchdog);
     }
+  }
+
+  /** Opens a sealed payload (in a secure session) and accepts it. */
+  #open(payload: Uint8Array): void {
+    if (this.#ciphers === null) {
+      this.#accept(payload);
+      return;
+    }
+    let plaintext: Uint8Array;
+    try {
+      plaintext = this.#ciphers.receive.decrypt(payload);
+    } catch {
+      // A plaintext `auth_failed` or shutdown notice is all a server sends unsealed now.
+      const refusal = plaintextError(payload);
+      this.#shutdown(
+        refusal !== null
+          ? `the server ended the secure session: ${refusal.message}`
+          : "a message from the server did not decrypt; the connection is not safe",
+      );
+      return;
+    }
+    this.#accept(plaintext);
   }
 
   #accept(payload: Uint8Array): void {
@@ -295,5 +427,27 @@ export class Connection {
       return;
     }
     this.#queue.push(message);
+  }
+}
+
+/** The `type` of a plaintext JSON payload, or null when it is not one (a Noise message). */
+function plaintextType(payload: Uint8Array): string | null {
+  if (payload[0] !== 0x7b) return null;
+  try {
+    return parseJsonObject(payload).type;
+  } catch {
+    return null;
+  }
+}
+
+/** The code and message of a plaintext `error` payload, or null when it is not one. */
+function plaintextError(payload: Uint8Array): { code: string; message: string } | null {
+  if (payload[0] !== 0x7b) return null; // "{": a Noise message is random-looking bytes.
+  try {
+    const object = parseJsonObject(payload);
+    if (object.type !== "error") return null;
+    return { code: String(object.code), message: String(object.message ?? object.code) };
+  } catch {
+    return null;
   }
 }

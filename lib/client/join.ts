@@ -15,7 +15,8 @@ import { formatEvent, inert } from "./format.ts";
 import { type CommandContext, runLine } from "./commands.ts";
 import { type LineReader, readLines } from "./line_input.ts";
 import { openTerminal, type Terminal } from "./terminal.ts";
-import { askNick } from "./prompt.ts";
+import { askNick, askPassword } from "./prompt.ts";
+import { roomKeyProvider } from "./room_password.ts";
 import { FullScreenClient } from "./full_screen.ts";
 import { createView } from "./chat_view.ts";
 import { terminalSize } from "./tty.ts";
@@ -45,6 +46,11 @@ export interface JoinOptions {
   writeErr?: (line: string) => void;
   /** Asks for a nick. Default: an @inquirer/prompts prompt when interactive; none when piped. */
   chooseNick?: NickChooser;
+  /**
+   * Asks for the room password (hidden) when the server has one and
+   * LANCHAT_PASSWORD is not set. Default: a prompt when interactive; none when piped.
+   */
+  askPassword?: () => Promise<string | null>;
   /** Waits before the reconnect attempts. Default [1000, 2000, 4000]. */
   reconnectDelaysMs?: number[];
   /** Connect timeout. Default 5000 ms. */
@@ -103,8 +109,9 @@ function shownWhenPiped(event: SessionEvent): "out" | "err" | null {
 /**
  * Runs `lanchat join` until the person quits, input ends (piped) or the
  * connection is lost for good. Returns the exit code: 0 done, 1 cannot
- * connect / gave up reconnecting / a piped line was refused, 2 wrong usage
- * (no nick when piped, a room with a password), 130 nick prompt cancelled.
+ * connect / gave up reconnecting / a piped line was refused / wrong room
+ * password, 2 wrong usage (no nick when piped, a room with a password and no
+ * LANCHAT_PASSWORD when piped), 130 nick or password prompt cancelled.
  *
  * @example
  * Deno.exit(await join({ host: "127.0.0.1", port: 9000, nick: "ana" }));
@@ -156,10 +163,12 @@ export async function join(options: JoinOptions): Promise<number> {
   };
 
   const chooseNick = options.chooseNick ?? (interactive ? askNick : undefined);
+  const ask = options.askPassword ?? (interactive ? askPassword : undefined);
   const session = new ChatSession({
     address: { host: options.host, port: options.port },
     ...(options.nick === undefined || options.nick === "" ? {} : { nick: options.nick }),
     ...(chooseNick === undefined ? {} : { chooseNick }),
+    roomKey: roomKeyProvider(ask === undefined ? {} : { ask }),
     historyLimit: interactive ? historyOnJoin : 0,
     ...(options.reconnectDelaysMs === undefined
       ? {}

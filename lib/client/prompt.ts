@@ -1,11 +1,11 @@
 /**
  * Asking a person for a nick at the terminal (@inquirer/prompts `input`).
  *
- * Owns: the nick prompt, its local validation (the same rules as the server,
+ * Owns: the nick and room password prompts, the nick's local validation (the same rules as the server,
  * from lib/protocol.ts) and showing why the previous nick was refused.
  * Must not import the session or sockets.
  */
-import { input } from "@inquirer/prompts";
+import { input, password } from "@inquirer/prompts";
 import { nickProblem } from "../protocol.ts";
 import { inert } from "./format.ts";
 
@@ -33,6 +33,23 @@ export async function askNick(problem: string | null): Promise<string | null> {
       validate: (value: string) => nickProblem(value.trim()) ?? true,
     });
     return nick.trim();
+  } catch (error) {
+    if (error instanceof Error && error.name === "ExitPromptError") return null;
+    throw error;
+  }
+}
+
+/**
+ * Asks for the room password without echoing it. Resolves null on Ctrl+C.
+ * Runs before the terminal switches to raw mode.
+ */
+export async function askPassword(): Promise<string | null> {
+  try {
+    const answer = await password({
+      message: "Room password:",
+      validate: (value: string) => value.length > 0 || "the room needs its password",
+    });
+    return answer;
   } catch (error) {
     if (error instanceof Error && error.name === "ExitPromptError") return null;
     throw error;

@@ -1,24 +1,28 @@
 /**
  * A chat session as the joining side sees it: join, chat, reconnect.
  *
- * Owns: the handshake (`server`, `hello`, `welcome`, nick retries), the last
+ * Owns: the handshake (`server`, the room key and Noise handshake of a room
+ * with a password, `hello`, `welcome`, nick retries), the last
  * message id seen and de-duplication by id, delivery tracking of own messages
  * by `ref`, and the reconnect policy (3 attempts, about 1 s, 2 s, 4 s apart,
  * resuming with `hello.after`). It reports everything as {@link SessionEvent}s
  * and never prints: formatting belongs to format.ts, input to line_input.ts.
- * Imports lib/protocol.ts, lib/errors.ts and lib/client/ only; no terminal code.
+ * Imports lib/protocol.ts, lib/errors.ts, lib/room_key.ts and lib/client/ only;
+ * no terminal code.
  */
 import { decodeBody, encodeBody, maxHistoryLimit, maxTextBytes, nickKey } from "../protocol.ts";
 import type {
   ChatMessage,
   LeaveReason,
   MessageKind,
+  SecureParams,
   ServerMessage,
   UserEntry,
 } from "../protocol.ts";
 import type { ErrorCode } from "../errors.ts";
 import { type Address, formatAddress } from "./address.ts";
-import { ConnectError, Connection, type Incoming } from "./connection.ts";
+import { ConnectError, Connection, HandshakeError, type Incoming } from "./connection.ts";
+import { secureParamsProblem } from "../room_key.ts";
 import { type Anchor, MessageIds, type MessageSource } from "./message_ids.ts";
 
 export type { MessageSource };
@@ -111,6 +115,23 @@ export interface SessionOptions {
   answerTimeoutMs?: number;
   /** Receives every event, synchronously, in order. */
   onEvent: (event: SessionEvent) => void;
+  /**
+   * The room key (scrypt PSK) for a server with a password, given its
+   * `server.secure`. Asked on every connection to such a server, so it should
+   * remember what it derived (reconnects must not ask the person again).
+   * Throws JoinFailure when no password can be had. Without it, a room with a
+   * password ends the join (exit code 2).
+   */
+  roomKey?: (secure: SecureParams) => Promise<Uint8Array>;
+}
+
+/** What a person reads when the room password is wrong. */
+export const wrongPasswordMessage =
+  "wrong room password. Ask whoever runs the room for it; set LANCHAT_PASSWORD or type it when asked.";
+
+/** The connection went stale while the person typed the password: join again with the key. */
+class StaleConnection extends Error {
+  override name = "StaleConnection";
 }
 
 interface PendingSay {
@@ -202,19 +223,29 @@ export class ChatSession {
    */
   async start(): Promise<void> {
     let connection: Connection;
-    try {
-      connection = await this.#open();
-    } catch (error) {
-      if (error instanceof ConnectError) {
-        throw new JoinFailure(`${error.message}. ${reachHint(this.#address)}`, 1, { cause: error });
+    // A second round only when the first connection went stale during the password prompt.
+    for (let round = 0;; round++) {
+      try {
+        connection = await this.#open();
+      } catch (error) {
+        if (error instanceof ConnectError) {
+          throw new JoinFailure(`${error.message}. ${reachHint(this.#address)}`, 1, {
+            cause: error,
+          });
+        }
+        throw error;
       }
-      throw error;
-    }
-    try {
-      await this.#handshake(connection, false);
-    } catch (error) {
-      await connection.close();
-      throw error;
+      try {
+        await this.#handshake(connection, false);
+        break;
+      } catch (error) {
+        await connection.close();
+        if (error instanceof StaleConnection && round === 0) continue;
+        if (error instanceof StaleConnection) {
+          throw new JoinFailure(`${formatAddress(this.#address)} ${error.message}`, 1);
+        }
+        throw error;
+      }
     }
     this.#runFrom(connection);
     await Promise.race([this.#ready.promise, this.#ended.promise]);
@@ -377,18 +408,13 @@ export class ChatSession {
         1,
       );
     }
-    if (greeting.secure !== null) {
-      throw new JoinFailure(
-        "this room needs a password; password support comes in a later version",
-        2,
-      );
-    }
     this.#emit({
       type: "connected",
       address: this.#address,
       serverName: greeting.name,
       reconnect,
     });
+    if (greeting.secure !== null) await this.#secure(connection, greeting.secure, answerMs);
 
     let nick = this.#nick ?? await this.#chooseNick(null, null);
     let renames = 0;
@@ -436,6 +462,36 @@ export class ChatSession {
         throw new JoinFailure(`${where} refused to let you join: ${answer.message}.${hint}`, 1);
       }
       this.#dispatch(answer);
+    }
+  }
+
+  /** PROTOCOL.md section 5: get the room key, then run the Noise handshake. */
+  async #secure(connection: Connection, secure: SecureParams, answerMs: number): Promise<void> {
+    const where = formatAddress(this.#address);
+    const problem = secureParamsProblem(secure);
+    if (problem !== null) {
+      throw new JoinFailure(
+        `${where} asks for a room password in a way this client does not accept: ${problem}. ` +
+          "Use the same lanchat version on both sides.",
+        1,
+      );
+    }
+    const provider = this.#options.roomKey;
+    if (provider === undefined) {
+      throw new JoinFailure("this room needs a password: set LANCHAT_PASSWORD", 2);
+    }
+    const psk = await provider(secure);
+    // The server's hello deadline may have passed while the person typed.
+    if (connection.closedReason !== null) {
+      throw new StaleConnection("closed the connection while the password was typed");
+    }
+    try {
+      await connection.secure(psk, answerMs);
+    } catch (error) {
+      if (!(error instanceof HandshakeError)) throw error;
+      if (error.wrongPassword) throw new JoinFailure(wrongPasswordMessage, 1);
+      if (error.code === "not_joined") throw new StaleConnection(error.message);
+      throw new JoinFailure(`${where}: the secure handshake failed: ${error.message}`, 1);
     }
   }
 

@@ -11,7 +11,8 @@
  * Owns: chat state and the DOM of index.html. The socket, reconnects and
  * liveness are connection.js; payload fields are wire.js; row markup is view.js.
  */
-import { ChatConnection, SecureRoomError } from "./connection.js";
+import { ChatConnection } from "./connection.js";
+import { secureHandshake } from "./secure.js";
 import { chatItems, encodeBody, nickKey, nickProblem, toChatMessage } from "./wire.js";
 import { privateKey, Tabs } from "./tabs.js";
 import { element, messageRow, noticeRow } from "./view.js";
@@ -64,6 +65,11 @@ const dom = {
   nickInput: /** @type {HTMLInputElement} */ ($("nick-input")),
   nickError: $("nick-error"),
   nickRoom: $("nick-room"),
+  passwordDialog: /** @type {HTMLDialogElement} */ ($("password-dialog")),
+  passwordForm: /** @type {HTMLFormElement} */ ($("password-form")),
+  passwordInput: /** @type {HTMLInputElement} */ ($("password-input")),
+  passwordError: $("password-error"),
+  passwordRoom: $("password-room"),
 };
 
 /** Phones: the online list is a drawer and hints are shorter (as in style.css). */
@@ -744,15 +750,55 @@ const connection = new ChatConnection({
   onOpen,
   onPayload,
   onState,
-  // PROTOCOL.md section 5 runs here once the page can do it; until then, say so plainly.
-  handshake: () =>
-    Promise.reject(
-      new SecureRoomError(
-        `The room “${state.roomName}” is protected by a password, and this page cannot join ` +
-          "rooms with a password yet. Join it from a terminal instead: " +
-          `lanchat join ${location.hostname}`,
-      ),
-    ),
+  // PROTOCOL.md section 5: a room with a password asks for it, then seals every payload.
+  handshake: secureHandshake({
+    askPassword,
+    onDeriving: (busy) => {
+      if (busy) dom.statusText.textContent = "Checking the password…";
+    },
+  }),
+});
+
+/** Whoever waits for the password (a retried connection may ask while the prompt is open). */
+/** @type {((password: string) => void)[]} */
+let passwordWaiters = [];
+
+/**
+ * Shows the password prompt; resolves with what the person enters. The
+ * password stays in this page's memory only.
+ * @param {string | null} problem  Why the previous one was refused.
+ * @returns {Promise<string>}
+ */
+function askPassword(problem) {
+  dom.passwordRoom.textContent = state.roomName || "lanchat";
+  // A retried connection asking while the prompt is open keeps what it shows and what is typed.
+  if (problem !== null || !dom.passwordDialog.open) dom.passwordError.textContent = problem ?? "";
+  if (!dom.passwordDialog.open) {
+    dom.passwordInput.value = "";
+    dom.passwordDialog.showModal();
+    dom.passwordInput.focus();
+  }
+  dom.statusText.textContent = "Waiting for the room password";
+  return new Promise((resolve) => passwordWaiters.push(resolve));
+}
+
+dom.passwordForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const password = dom.passwordInput.value;
+  if (password === "") {
+    dom.passwordError.textContent = "Enter the room's password.";
+    return;
+  }
+  dom.passwordInput.value = "";
+  dom.passwordDialog.close();
+  const waiters = passwordWaiters;
+  passwordWaiters = [];
+  for (const resolve of waiters) resolve(password);
+  connection.retryNow(); // after a refused password the link is waiting to retry: go now
+});
+dom.passwordDialog.addEventListener("cancel", (event) => {
+  // Without the password there is no chat: Escape does not dismiss the prompt.
+  if (passwordWaiters.length > 0) event.preventDefault();
 });
 
 dom.composer.addEventListener("submit", (event) => {

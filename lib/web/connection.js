@@ -236,7 +236,13 @@ export class ChatConnection {
         );
       } catch (error) {
         this.#handshakeInbox = null;
-        this.stop(error instanceof Error ? error.message : String(error));
+        // The socket closed meanwhile: a retry is already scheduled.
+        if (socket !== this.#socket) return;
+        const reason = error instanceof Error ? error.message : String(error);
+        // A room this page cannot join stops the link; anything else (a wrong
+        // password, a server that gave up waiting) tries again with backoff.
+        if (error instanceof SecureRoomError) this.stop(reason);
+        else this.#lost(reason);
         return;
       }
       this.#handshakeInbox = null;

@@ -1,0 +1,149 @@
+/**
+ * The server's side of a room with a password (PROTOCOL.md section 5): a
+ * Transport that wraps a TCP or WebSocket transport, runs the Noise responder
+ * handshake on the first payload it reads, and from then on opens every
+ * payload it reads and seals every payload it writes.
+ *
+ * Owns: the handshake step of a session, per-member encryption, and the rule
+ * that a failed handshake or a payload that does not decrypt ends the
+ * connection with at most one plaintext `error` `auth_failed`.
+ * Knows nothing of the room or JSON (except that one fixed error).
+ */
+import { AuthFailedError } from "./errors.ts";
+import { HandshakeState, NoiseError } from "./noise.ts";
+import type { CipherState } from "./noise.ts";
+import { Outgoing } from "./outgoing.ts";
+import { errorMessage } from "./protocol.ts";
+import { noisePrologue } from "./room_key.ts";
+import type { RoomKey } from "./room_key.ts";
+import type { Transport } from "./transport.ts";
+
+/** A handshake message with an empty payload: 32-byte ephemeral key + 16-byte tag. */
+const handshakeMessageBytes = 48;
+/** How long a failed connection may take to receive its `auth_failed` notice. */
+const noticeDeadlineMs = 1000;
+
+type State = "handshake" | "open" | "failed";
+
+/** Transport that speaks Noise NNpsk0 (responder) over another transport. */
+export class SecureTransport implements Transport {
+  readonly remote: string;
+  readonly remoteIp: string;
+  readonly #inner: Transport;
+  readonly #handshake: HandshakeState;
+  readonly #log: (line: string) => void;
+  #state: State = "handshake";
+  #send: CipherState | null = null;
+  #receive: CipherState | null = null;
+  /** Every write to the inner transport, in order (the handshake answer joins the session's writes). */
+  #writes: Promise<void> = Promise.resolve();
+  /** Resolves once the `auth_failed` notice is written, after a failure. */
+  #notified: Promise<void> | null = null;
+
+  constructor(inner: Transport, key: RoomKey, log: (line: string) => void = () => {}) {
+    this.#inner = inner;
+    this.remote = inner.remote;
+    this.remoteIp = inner.remoteIp;
+    this.#log = log;
+    this.#handshake = new HandshakeState({
+      initiator: false,
+      prologue: noisePrologue,
+      psk: key.psk,
+    });
+  }
+
+  /** True once the handshake has finished and payloads are sealed. */
+  get established(): boolean {
+    return this.#state === "open";
+  }
+
+  async read(): Promise<Uint8Array[] | null> {
+    // Bounded: each round consumes at least one payload or ends.
+    for (;;) {
+      if (this.#state === "failed") return null;
+      const payloads = await this.#inner.read();
+      if (payloads === null) return null;
+      let start = 0;
+      if (this.#state === "handshake") {
+        this.#respond(payloads[0]!);
+        start = 1;
+      }
+      const opened: Uint8Array[] = [];
+      for (let index = start; index < payloads.length; index++) {
+        try {
+          opened.push(this.#receive!.decrypt(payloads[index]!));
+        } catch (error) {
+          if (!(error instanceof NoiseError)) throw error;
+          this.#fail("a payload that does not decrypt");
+        }
+      }
+      if (opened.length > 0) return opened;
+    }
+  }
+
+  /**
+   * Before the handshake, the server's own plaintext control messages (the
+   * `server` greeting, a hello-deadline or shutdown notice) go out as they
+   * are: they carry no chat. After it, every payload is sealed. After a
+   * failure, nothing more is written.
+   */
+  write(batch: readonly Outgoing[]): Promise<void> {
+    if (this.#state === "failed") return Promise.resolve();
+    if (this.#state === "handshake") return this.#writeInner(batch);
+    const send = this.#send!;
+    // Sealed now, in call order, so the nonces match the order the peer reads them in.
+    return this.#writeInner(batch.map((message) => new Outgoing(send.encrypt(message.payload))));
+  }
+
+  /** Closes; after a failure, first lets the `auth_failed` notice out (for at most 1 s). */
+  close(): void {
+    if (this.#notified === null) {
+      this.#inner.close();
+      return;
+    }
+    const closeNow = () => {
+      clearTimeout(timer);
+      this.#inner.close();
+    };
+    const timer = setTimeout(closeNow, noticeDeadlineMs);
+    void this.#notified.then(closeNow);
+  }
+
+  #writeInner(batch: readonly Outgoing[]): Promise<void> {
+    const written = this.#writes.then(() => this.#inner.write(batch));
+    this.#writes = written.catch(() => {});
+    return written;
+  }
+
+  /** Reads the initiator's `psk, e` and answers `e, ee`; throws AuthFailedError. */
+  #respond(message: Uint8Array): void {
+    try {
+      if (message.length !== handshakeMessageBytes) {
+        throw new NoiseError(`expected a ${handshakeMessageBytes}-byte handshake message`);
+      }
+      this.#handshake.readMessage(message);
+      const answer = this.#handshake.writeMessage(new Uint8Array(0));
+      const { send, receive } = this.#handshake.split();
+      this.#send = send;
+      this.#receive = receive;
+      // Queued before anything sealed: the session seals nothing until read() returns.
+      void this.#writeInner([new Outgoing(answer)]).catch(() => {});
+      this.#state = "open";
+    } catch (error) {
+      if (!(error instanceof NoiseError)) throw error;
+      this.#fail("a handshake that does not verify (wrong room password, or no handshake)");
+    }
+  }
+
+  /** Tells the peer `auth_failed` in plaintext, closes, and stops the session's read loop. */
+  #fail(what: string): never {
+    this.#state = "failed";
+    this.#log(`${this.remote} sent ${what}; closed`);
+    const notice = Outgoing.of(
+      errorMessage("auth_failed", "wrong room password: the handshake or a message did not verify"),
+    );
+    // The session closes the transport once read() has thrown; close() waits for this.
+    this.#notified = this.#writeInner([notice]).catch(() => {});
+    throw new AuthFailedError("auth_failed", `the peer sent ${what}`);
+  }
+}
