@@ -232,3 +232,37 @@ Deno.test("a users list that arrives in several parts is shown whole, once", asy
     for (const other of others) await other[Symbol.asyncDispose]();
   }
 });
+
+Deno.test("a nick typed after the server's hello deadline still joins, on a fresh connection, asked once", async () => {
+  await using server = await startServer({
+    host: "127.0.0.1",
+    port: 0,
+    tickMs: 20,
+    limits: { helloTimeoutMs: 100 },
+  });
+  let asked = 0;
+  const events = new Events();
+  const session = new ChatSession({
+    address: { host: "127.0.0.1", port: server.port },
+    onEvent: events.push,
+    chooseNick: async () => {
+      asked++;
+      // A slow typist: answer only once the server has given up on this connection.
+      const deadline = performance.now() + 5000;
+      while (server.connections > 0 && performance.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assertEquals(server.connections, 0, "the server closed the silent connection");
+      return "slowpoke";
+    },
+  });
+  try {
+    await session.start();
+    const users = await events.waitFor((event) => event.type === "users");
+    assert(users.type === "users");
+    assertEquals(users.users.map((user) => user.nick), ["slowpoke"]);
+    assertEquals(asked, 1);
+  } finally {
+    await session.quit();
+  }
+});

@@ -130,6 +130,9 @@ export const wrongPasswordMessage =
   "wrong room password. Ask whoever runs the room for it; set LANCHAT_PASSWORD or type it when asked.";
 
 /** The connection went stale while the person typed the password: join again with the key. */
+/** Fresh connections allowed after the hello deadline passed during a prompt. */
+const maxStaleRounds = 3;
+
 class StaleConnection extends Error {
   override name = "StaleConnection";
 }
@@ -172,6 +175,8 @@ export class ChatSession {
   #joined = false;
   /** Parts of a `users` list that arrives in several messages (each but the last has `more`). */
   #usersParts: UserEntry[] = [];
+  /** The nick typed at the prompt, kept for a fresh connection; null until then. */
+  #chosenNick: string | null = null;
   #quitting = false;
   #ids = new MessageIds();
   #resyncing = false;
@@ -223,7 +228,8 @@ export class ChatSession {
    */
   async start(): Promise<void> {
     let connection: Connection;
-    // A second round only when the first connection went stale during the password prompt.
+    // Another round only when a connection went stale while the person typed at a
+    // prompt (password or nick): the answers are kept, so nothing is asked twice.
     for (let round = 0;; round++) {
       try {
         connection = await this.#open();
@@ -240,7 +246,7 @@ export class ChatSession {
         break;
       } catch (error) {
         await connection.close();
-        if (error instanceof StaleConnection && round === 0) continue;
+        if (error instanceof StaleConnection && round < maxStaleRounds) continue;
         if (error instanceof StaleConnection) {
           throw new JoinFailure(`${formatAddress(this.#address)} ${error.message}`, 1);
         }
@@ -416,7 +422,10 @@ export class ChatSession {
     });
     if (greeting.secure !== null) await this.#secure(connection, greeting.secure, answerMs);
 
-    let nick = this.#nick ?? await this.#chooseNick(null, null);
+    // A nick typed at a prompt is kept, so that a fresh connection (the server's
+    // hello deadline may pass while the person types) does not ask again.
+    let nick = this.#nick ?? this.#chosenNick ?? await this.#chooseNick(null, null);
+    if (this.#nick === null) this.#chosenNick = nick;
     let renames = 0;
     const hello = () =>
       connection.send({
@@ -453,9 +462,13 @@ export class ChatSession {
           nick = next;
         } else {
           nick = await this.#chooseNick(answer.message, nick);
+          this.#chosenNick = nick;
         }
         await hello();
         continue;
+      }
+      if (answer.type === "error" && answer.code === "not_joined" && !reconnect) {
+        throw new StaleConnection("closed the connection while the nick was typed");
       }
       if (answer.type === "error") {
         const hint = answer.code === "server_full" ? " Try again later." : "";
