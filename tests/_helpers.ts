@@ -149,8 +149,8 @@ export class TestClient implements AsyncDisposable {
         ms,
         "the handshake answer",
       );
-      if (answer[0] === 0x7b) {
-        const refusal = JSON.parse(new TextDecoder().decode(answer)) as Received;
+      const refusal = plaintextJson(answer);
+      if (refusal !== null) {
         this.received.push(refusal);
         return refusal;
       }
@@ -273,6 +273,23 @@ export class TestClient implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
     await this.closed;
+  }
+}
+
+/**
+ * A payload that is plaintext JSON (an object with a string `type`), or null.
+ * A Noise message is random bytes and starts with "{" one time in 256, so
+ * the first byte alone cannot tell them apart.
+ */
+export function plaintextJson(bytes: Uint8Array): Received | null {
+  if (bytes[0] !== 0x7b) return null;
+  try {
+    const value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    return typeof value === "object" && value !== null && typeof value.type === "string"
+      ? value
+      : null;
+  } catch {
+    return null;
   }
 }
 
