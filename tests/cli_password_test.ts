@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { TestClient, text } from "./_helpers.ts";
-import { lanchat } from "./fixtures/client_process.ts";
+import { lanchat, serveOnLoopback } from "./fixtures/client_process.ts";
 import { startTestServer } from "./_helpers.ts";
 import { createRoomKey } from "../lib/room_key.ts";
 import { join } from "../lib/client/join.ts";
@@ -29,21 +29,10 @@ function readAll(path: string): string {
 Deno.test("serve with LANCHAT_PASSWORD: joiners need it, and it is in no process list, output or database", async () => {
   await using dir = await tempDir();
   const marker = `pw-${crypto.randomUUID()}`;
-  await using server = lanchat(
-    [
-      "serve",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--no-web",
-      "--no-discovery",
-      "--db",
-      `${dir}/h.db`,
-    ],
-    { env: { LANCHAT_PASSWORD: marker } },
-  );
-  const port = Number((await server.waitForLine(/chat \(TCP\): listening on \S+:(\d+)/))[1]);
+  await using server = await serveOnLoopback(["--db", `${dir}/h.db`], {
+    env: { LANCHAT_PASSWORD: marker },
+  });
+  const port = server.port;
   await server.waitForLine(/room password: required/);
   const cmdline = readAll(`/proc/${server.pid}/cmdline`);
   assert(cmdline.includes("serve"), "read the server's own command line");
@@ -98,20 +87,8 @@ Deno.test("serve with LANCHAT_PASSWORD: joiners need it, and it is in no process
 Deno.test("serve --password-file reads the first line; --password with a value is refused", async () => {
   await using dir = await tempDir();
   await Deno.writeTextFile(`${dir}/pw`, "from a file\n");
-  await using server = lanchat([
-    "serve",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    "--no-web",
-    "--no-discovery",
-    "--db",
-    ":memory:",
-    "--password-file",
-    `${dir}/pw`,
-  ]);
-  const port = Number((await server.waitForLine(/chat \(TCP\): listening on \S+:(\d+)/))[1]);
+  await using server = await serveOnLoopback(["--password-file", `${dir}/pw`]);
+  const port = server.port;
   await using joiner = lanchat(["join", `127.0.0.1:${port}`, "--nick", "filer"], {
     stdin: "piped",
     env: { LANCHAT_PASSWORD: "from a file" },

@@ -1,7 +1,7 @@
 /** `lanchat serve` and `lanchat history` run as a user runs them: real processes, real files. */
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { TestClient, text } from "./_helpers.ts";
-import { lanchat } from "./fixtures/client_process.ts";
+import { lanchat, serveOnLoopback } from "./fixtures/client_process.ts";
 
 async function tempDir(): Promise<string & AsyncDisposable> {
   const path = await Deno.makeTempDir({ prefix: "lanchat-cli-" });
@@ -94,17 +94,8 @@ Deno.test("history written by a real server is read back by `lanchat history`, f
   await using dir = await tempDir();
   const db = `${dir}/h.db`;
   {
-    await using server = lanchat([
-      "serve",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--no-web",
-      "--db",
-      db,
-    ]);
-    const port = Number((await server.waitForLine(/listening on \S+:(\d+)/))[1]);
+    await using server = await serveOnLoopback(["--db", db]);
+    const port = server.port;
     await using ana = await TestClient.joined(port, "ana");
     await using bo = await TestClient.joined(port, "bo");
     await ana.say("Deploy finished", { ref: 1 });

@@ -6,36 +6,10 @@
  */
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { startServer } from "../lib/server.ts";
-import { type ChildProcess, lanchat } from "./fixtures/client_process.ts";
+import { lanchat, serveOnLoopback } from "./fixtures/client_process.ts";
 import { RawClient } from "./fixtures/client_raw.ts";
 import { encodeFrame } from "../lib/frame.ts";
 import { encodePayload } from "../lib/protocol.ts";
-
-/** `main.ts serve` on loopback; `db` defaults to :memory: so tests never touch a real history. */
-async function serveProcess(
-  port = 0,
-  db = ":memory:",
-): Promise<{ process: ChildProcess; port: number }> {
-  const process = lanchat([
-    "serve",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--db",
-    db,
-    "--no-web",
-    "--no-discovery",
-    "--quiet",
-  ]);
-  try {
-    const match = await process.waitForLine(/listening on (\S+):(\d+)/, { timeoutMs: 20_000 });
-    return { process, port: Number(match[2]) };
-  } catch (error) {
-    await process[Symbol.asyncDispose]();
-    throw error;
-  }
-}
 
 function count(lines: string[], pattern: RegExp): number {
   return lines.filter((line) => pattern.test(line)).length;
@@ -220,7 +194,7 @@ for (const storage of ["a history file", "history in memory"] as const) {
   Deno.test(`join reconnects after the server (${storage}) is killed and restarted on the same port, showing each later message once`, async () => {
     const directory = await Deno.makeTempDir({ prefix: "lanchat-client-test-" });
     const db = storage === "a history file" ? `${directory}/history.db` : ":memory:";
-    let server = await serveProcess(0, db);
+    let server = await serveOnLoopback(["--db", db, "--quiet"]);
     const port = server.port;
     try {
       await using client = lanchat(["join", `127.0.0.1:${port}`, "--nick", "stay"], {
@@ -233,10 +207,10 @@ for (const storage of ["a history file", "history in memory"] as const) {
         await client.waitForLine(/<before> before the crash$/, { stream: "stdout" });
       }
 
-      server.process.kill("SIGKILL");
-      await server.process.waitForExit();
+      server.kill("SIGKILL");
+      await server.waitForExit();
       await client.waitForLine(/^! lost the connection to 127\.0\.0\.1:\d+/, { stream: "stderr" });
-      server = await serveProcess(port, db);
+      server = await serveOnLoopback(["--db", db, "--quiet"], { port });
 
       await using after = await RawClient.join(port, "after");
       // Said at once: they reach the client as missed messages or live, depending on timing.
@@ -259,22 +233,22 @@ for (const storage of ["a history file", "history in memory"] as const) {
         );
       }
     } finally {
-      await server.process[Symbol.asyncDispose]();
+      await server[Symbol.asyncDispose]();
       await Deno.remove(directory, { recursive: true });
     }
   });
 }
 
 Deno.test("join gives up after 3 reconnect attempts when the server is gone for good", async () => {
-  const server = await serveProcess();
+  const server = await serveOnLoopback(["--quiet"]);
   try {
     await using observer = await RawClient.join(server.port, "watcher");
     await using client = lanchat(["join", `127.0.0.1:${server.port}`, "--nick", "stay"], {
       stdin: "piped",
     });
     await observer.waitFor((message) => message.type === "joined" && message.nick === "stay");
-    server.process.kill("SIGKILL");
-    await server.process.waitForExit();
+    server.kill("SIGKILL");
+    await server.waitForExit();
     const status = await client.waitForExit(30_000);
     assertEquals(status.code, 1);
     const errors = client.output("stderr");
@@ -290,6 +264,6 @@ Deno.test("join gives up after 3 reconnect attempts when the server is gone for 
         `Is the address right?`,
     );
   } finally {
-    await server.process[Symbol.asyncDispose]();
+    await server[Symbol.asyncDispose]();
   }
 });

@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals } from "./_assert.ts";
 import { startTestServer, TestClient, text } from "./_helpers.ts";
-import { lanchat } from "./fixtures/client_process.ts";
+import { serveOnLoopback } from "./fixtures/client_process.ts";
 import { openSqliteHistory } from "../lib/history_sqlite.ts";
 import { startRetention } from "../lib/retention.ts";
 import { encodeBody } from "../lib/protocol.ts";
@@ -17,21 +17,6 @@ async function withTempDir(test: (dir: string) => Promise<void>): Promise<void> 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-}
-
-function serveArgs(db: string, port = "0"): string[] {
-  return [
-    "serve",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    port,
-    "--no-web",
-    "--no-discovery",
-    "--quiet",
-    "--db",
-    db,
-  ];
 }
 
 /** Every history item visible to `client`, oldest first, paging with `before`. */
@@ -54,8 +39,8 @@ Deno.test("kill -9 of the server loses no message whose echo was received", asyn
     const db = `${dir}/history.db`;
     const echoed: number[] = [];
     {
-      await using server = lanchat(serveArgs(db));
-      const port = Number((await server.waitForLine(/listening on \S+:(\d+)/))[1]);
+      await using server = await serveOnLoopback(["--db", db, "--quiet"]);
+      const port = server.port;
       await using writer = await TestClient.joined(port, "writer");
       // Keep sending until 300 echoes are in, then kill -9 with more in flight.
       let sent = 0;
@@ -73,8 +58,8 @@ Deno.test("kill -9 of the server loses no message whose echo was received", asyn
         if (!echoed.includes(echo.id as number)) echoed.push(echo.id as number);
       }
     }
-    await using again = lanchat(serveArgs(db));
-    const port = Number((await again.waitForLine(/listening on \S+:(\d+)/))[1]);
+    await using again = await serveOnLoopback(["--db", db, "--quiet"]);
+    const port = again.port;
     await using reader = await TestClient.joined(port, "reader");
     const stored = new Set((await allHistory(reader)).map((item) => item.id));
     const lost = echoed.filter((id) => !stored.has(id));

@@ -8,7 +8,7 @@ import { startTestServer, TestClient, text } from "./_helpers.ts";
 import { limitsFromFlags } from "../lib/serve_command.ts";
 import type { ServeFlags } from "../lib/serve_command.ts";
 import { defaultSessionLimits } from "../lib/session.ts";
-import { lanchat } from "./fixtures/client_process.ts";
+import { serveOnLoopback } from "./fixtures/client_process.ts";
 
 /** Connects and returns the first thing the server says. */
 async function firstWord(
@@ -110,14 +110,12 @@ Deno.test("limitsFromFlags maps every limit flag, and leaves the defaults alone 
 });
 
 Deno.test("serve's limit flags take effect: per-IP, hello deadline, frame and message size, flood control", async () => {
-  await using server = lanchat([
-    "serve",
-    ...["--host", "127.0.0.1", "--port", "0", "--no-web", "--no-discovery", "--db", ":memory:"],
+  await using server = await serveOnLoopback([
     ...["--max-connections-per-ip", "3", "--hello-timeout", "1", "--max-frame-bytes", "2000"],
     ...["--max-message-bytes", "50", "--flood-burst", "5", "--flood-rate", "40"],
     ...["--max-outbox-kib", "64"],
   ]);
-  const port = Number((await server.waitForLine(/chat \(TCP\): listening on \S+:(\d+)/))[1]);
+  const port = server.port;
   await using ana = await TestClient.joined(port, "ana");
   // Message size.
   await ana.say("z".repeat(51), { ref: 1 });
