@@ -547,3 +547,33 @@ Deno.test("a kill -9 loses no message whose append had resolved", async () => {
     }
   });
 });
+
+Deno.test("group commit: appends made in one turn are committed before any other callback runs", async () => {
+  await withHistory(async (history, path) => {
+    // A second connection sees only committed rows: it counts what each commit made visible.
+    const observer = new DatabaseSync(path, { readOnly: true });
+    try {
+      const count = () =>
+        Number((observer.prepare("SELECT count(*) AS n FROM messages").get() as { n: number }).n);
+      // Queued before the appends: a commit that waited for the check phase
+      // (setImmediate) or a timer would come after this callback.
+      let seenByNextCallback = -1;
+      const nextCallback = new Promise<void>((resolve) =>
+        setImmediate(() => {
+          seenByNextCallback = count();
+          resolve();
+        })
+      );
+      const appends = Array.from(
+        { length: 20 },
+        (_, index) => history.append(message(`a${index}`)),
+      );
+      assertEquals(count(), 0, "nothing is committed before the turn ends");
+      await Promise.all(appends);
+      await nextCallback;
+      assertEquals(seenByNextCallback, 20, "the whole turn's batch was committed before it");
+    } finally {
+      observer.close();
+    }
+  });
+});
