@@ -22,7 +22,11 @@ export interface Transport {
    * to a plain loop instead of one await each.
    */
   read(): Promise<Uint8Array[] | null>;
-  /** Writes a batch of messages, coalesced into as few writes as possible. */
+  /**
+   * Writes a batch of messages, coalesced into as few writes as possible.
+   * One at a time: the next write starts once this promise has settled
+   * (the session's single writer guarantees it).
+   */
   write(batch: readonly Outgoing[]): Promise<void>;
   /** Closes the connection; safe to call more than once. */
   close(): void;
@@ -30,6 +34,8 @@ export interface Transport {
 
 /** First read size of a connection (see TcpTransport's buffer). */
 const initialReadBytes = 2048;
+
+const nothingToWrite = new Uint8Array(0);
 
 /** Joins the frames of a batch into one buffer, for one socket write. */
 function joinFrames(batch: readonly Outgoing[]): Uint8Array {
@@ -89,11 +95,24 @@ export class TcpTransport implements Transport {
   }
 
   write(batch: readonly Outgoing[]): Promise<void> {
+    if (this.#writing !== nothingToWrite) {
+      throw new Error("TcpTransport.write called while a write is in flight");
+    }
     const bytes = batch.length === 1 ? batch[0]!.frame : joinFrames(batch);
-    return this.#conn.write(bytes).then((written) => {
-      if (written < bytes.length) return this.#writeRest(bytes, written);
-    });
+    // One write at a time (the session's single writer), so the bytes in
+    // flight fit in a field and the handler is made once, not per write.
+    this.#writing = bytes;
+    return this.#conn.write(bytes).then(this.#afterWrite);
   }
+
+  /** The bytes of the write in flight. */
+  #writing: Uint8Array = nothingToWrite;
+
+  readonly #afterWrite = (written: number): Promise<void> | undefined => {
+    const bytes = this.#writing;
+    this.#writing = nothingToWrite;
+    if (written < bytes.length) return this.#writeRest(bytes, written);
+  };
 
   async #writeRest(bytes: Uint8Array, offset: number): Promise<void> {
     while (offset < bytes.length) offset += await this.#conn.write(bytes.subarray(offset));
