@@ -25,6 +25,7 @@ import type { RoomKey } from "./room_key.ts";
 import { Outgoing } from "./outgoing.ts";
 import { errorMessage } from "./protocol.ts";
 import { maxPayloadBytes } from "./frame.ts";
+import { WriteScheduler } from "./write_scheduler.ts";
 
 /** Options of startServer. Every field documents its default. */
 export interface ServerOptions {
@@ -66,6 +67,11 @@ export interface ServerOptions {
   maxFrameBytes?: number;
   /** TLS for the web page (PEM text of the certificate chain and the key). Default: none. */
   webTls?: { cert: string; key: string } | null;
+  /**
+   * Socket writes per second before output to each connection is coalesced
+   * over longer windows (lib/write_scheduler.ts). Default 50,000.
+   */
+  writesPerSecond?: number;
 }
 
 /** A server that is accepting connections. */
@@ -129,6 +135,9 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     secure: roomKey?.params ?? null,
     limits: { ...defaultSessionLimits, ...options.limits },
     log,
+    writes: new WriteScheduler(
+      options.writesPerSecond === undefined ? {} : { writesPerSecond: options.writesPerSecond },
+    ),
   };
   const sessions = new Map<Session, Promise<void>>();
   let stopping = false;

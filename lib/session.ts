@@ -13,6 +13,7 @@ import type { ClientMessage, LeaveReason, Ref, SecureParams, ServerMessage } fro
 import { toWire } from "./room.ts";
 import type { Member, Room } from "./room.ts";
 import type { Transport } from "./transport.ts";
+import type { FlushTarget, WriteScheduler } from "./write_scheduler.ts";
 
 /**
  * Per-connection limits and deadlines. Every field documents its default.
@@ -54,6 +55,8 @@ export interface SessionContext {
   limits: SessionLimits;
   /** Operator log line (joins, leaves, refused connections). */
   log: (line: string) => void;
+  /** Paces every session's writer (one per server). */
+  writes: WriteScheduler;
 }
 
 /** Messages replayed per page when a client resumes with `after`. */
@@ -357,14 +360,16 @@ export class Session implements Member {
   }
 
   /**
-   * Starts the writer on the next microtask, so that everything delivered in
-   * this tick (many broadcasts under load) goes out in one write.
+   * Starts the writer in the server's next write cycle, so that everything
+   * delivered until then (many broadcasts under load) goes out in one write.
    */
   #scheduleFlush(): void {
     if (this.#writing || this.#flushScheduled || this.#closed) return;
     this.#flushScheduled = true;
-    queueMicrotask(this.#flush);
+    this.#context.writes.request(this.#flushTarget);
   }
+
+  readonly #flushTarget: FlushTarget = { flush: () => this.#flush() };
 
   /** The single writer: writes the whole queue at once; the next write starts when it is done. */
   readonly #flush = (): void => {
@@ -397,7 +402,9 @@ export class Session implements Member {
   readonly #afterWrite = (): void => {
     this.#writing = false;
     this.#queuedBytes -= this.#inFlightBytes;
-    this.#flush();
+    // What was queued meanwhile waits for the next cycle.
+    if (this.#queue.length === 0) this.#resolveDrained();
+    else this.#scheduleFlush();
   };
 
   readonly #afterFailedWrite = (): void => {

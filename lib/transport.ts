@@ -37,8 +37,21 @@ const initialReadBytes = 2048;
 
 const nothingToWrite = new Uint8Array(0);
 
+/**
+ * The last batch joined, and its bytes. In a busy room most members have the
+ * same broadcasts queued when their writers run one after another, so the
+ * next member's batch is usually the same messages: it reuses the bytes
+ * instead of allocating and copying them again. Bytes are never changed once
+ * joined, so sharing them is safe.
+ */
+let lastJoined: { batch: readonly Outgoing[]; bytes: Uint8Array } = {
+  batch: [],
+  bytes: new Uint8Array(0),
+};
+
 /** Joins the frames of a batch into one buffer, for one socket write. */
 function joinFrames(batch: readonly Outgoing[]): Uint8Array {
+  if (sameMessages(batch, lastJoined.batch)) return lastJoined.bytes;
   let size = 0;
   for (const message of batch) size += message.frame.length;
   const joined = new Uint8Array(size);
@@ -47,7 +60,14 @@ function joinFrames(batch: readonly Outgoing[]): Uint8Array {
     joined.set(message.frame, offset);
     offset += message.frame.length;
   }
+  lastJoined = { batch, bytes: joined };
   return joined;
+}
+
+function sameMessages(a: readonly Outgoing[], b: readonly Outgoing[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) return false;
+  return true;
 }
 
 /** Transport over a TCP connection using lib/frame.ts framing. */

@@ -66,3 +66,31 @@ Deno.test("a second write while one is in flight is refused as the programming e
     peer.close();
   }
 });
+
+Deno.test("batches of the same messages share their joined bytes; a batch that differs in one message gets its own", async () => {
+  const pairs = await Promise.all([connectedPair(), connectedPair(), connectedPair()]);
+  try {
+    const [one, two, three] = [outgoing(1, 50), outgoing(2, 60), outgoing(3, 70)];
+    // Each member's queue is its own array, as in the sessions.
+    await pairs[0]!.transport.write([one, two]);
+    await pairs[1]!.transport.write([one, two]);
+    await pairs[2]!.transport.write([one, three]);
+    const received = await Promise.all(pairs.map(async ({ peer }) => {
+      const decoder = new FrameDecoder();
+      const buffer = new Uint8Array(1024);
+      const payloads: Uint8Array[] = [];
+      for (let reads = 0; payloads.length < 2 && reads < 10; reads++) {
+        const count = await peer.read(buffer);
+        if (count === null) break;
+        payloads.push(...decoder.push(buffer.subarray(0, count)));
+      }
+      return payloads.map((payload) => [payload[1], payload.length]);
+    }));
+    assertEquals(received, [[[1, 50], [2, 60]], [[1, 50], [2, 60]], [[1, 50], [3, 70]]]);
+  } finally {
+    for (const { transport, peer } of pairs) {
+      transport.close();
+      peer.close();
+    }
+  }
+});
