@@ -8,6 +8,9 @@
  */
 import { Command } from "commander";
 import type { StepResult } from "./bench_load.ts";
+import { lines, sampleProcess, startLanchatServer } from "./bench_server.ts";
+import { peersTable, runPeers } from "./bench_peers.ts";
+import type { PeerRow } from "./bench_peers.ts";
 
 interface Preset {
   name: string;
@@ -110,94 +113,43 @@ const flags = new Command()
   .description("Fan-out benchmark: a real lanchat serve process and real TCP clients on 127.0.0.1.")
   .option(
     "--preset <names>",
-    "comma-separated: chat, burst, saturate, idle10k, persist, or all",
+    "comma-separated: chat, burst, saturate, idle10k, persist, peers (lanchat, ngIRCd and " +
+      "the Python design under ../shared/bench/fanout.mjs, one after another), or all",
     "all",
   )
   .option("--step-seconds <s>", "seconds per measured step", Number, 6)
+  .option(
+    "--shared-bench <dir>",
+    "folder of fanout.mjs, ngircd.conf and seed_server.py",
+    new URL("../../shared/bench", import.meta.url).pathname,
+  )
   .option("--json <file>", "also write the JSON report to FILE")
   .parse(Deno.args, { from: "user" })
-  .opts<{ preset: string; stepSeconds: number; json?: string }>();
+  .opts<{ preset: string; stepSeconds: number; sharedBench: string; json?: string }>();
 
 const all = presets(flags.stepSeconds);
-const wanted = flags.preset === "all" ? all.map((preset) => preset.name) : flags.preset.split(",");
+const presetNames = [...all.map((preset) => preset.name), "peers"];
+const wanted = flags.preset === "all" ? presetNames : flags.preset.split(",");
 for (const name of wanted) {
-  if (!all.some((preset) => preset.name === name)) {
-    console.error(
-      `unknown preset '${name}'; choose from ${all.map((preset) => preset.name).join(", ")}, all`,
-    );
+  if (!presetNames.includes(name)) {
+    console.error(`unknown preset '${name}'; choose from ${presetNames.join(", ")}, all`);
     Deno.exit(2);
   }
 }
 
 const repoRoot = new URL("../", import.meta.url).pathname;
-const clockTicks = 100; // USER_HZ on Linux
 
 function progress(line: string): void {
   console.error(`[bench ${new Date().toTimeString().slice(0, 8)}] ${line}`);
 }
 
-/** CPU seconds used so far and current/peak RSS of a process, from /proc (Linux). */
-function sampleProcess(
-  pid: number,
-): { cpuSeconds: number; rssMb: number; peakRssMb: number } | null {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / clockTicks;
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    const kb = (key: string) => Number(status.match(new RegExp(`${key}:\\s+(\\d+) kB`))?.[1] ?? 0);
-    return { cpuSeconds, rssMb: kb("VmRSS") / 1024, peakRssMb: kb("VmHWM") / 1024 };
-  } catch {
-    return null;
-  }
-}
-
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let buffered = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    buffered += chunk;
-    let newline: number;
-    while ((newline = buffered.indexOf("\n")) >= 0) {
-      yield buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-    }
-  }
-  if (buffered !== "") yield buffered;
-}
-
 async function runOne(preset: Preset, run: Run): Promise<Row[]> {
   const dir = await Deno.makeTempDir({ prefix: "lanchat-bench-" });
-  const server = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys",
-      "main.ts",
-      "serve",
-      ...["--host", "127.0.0.1", "--port", "0", "--no-web", "--no-discovery", "--quiet"],
-      // Every bench client connects from 127.0.0.1.
-      ...["--max-users", "20000", "--max-connections-per-ip", "20000"],
-      ...["--db", run.db === "memory" ? ":memory:" : `${dir}/bench.db`],
-    ],
-    cwd: repoRoot,
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
   try {
-    let port = 0;
-    const serverLines = lines(server.stdout);
-    for (let index = 0; index < 50 && port === 0; index++) {
-      const next = await serverLines.next();
-      if (next.done) break;
-      port = Number(next.value.match(/listening on \S+:(\d+)/)?.[1] ?? 0);
-    }
-    if (port === 0) throw new Error("lanchat serve did not start");
-    void (async () => {
-      for await (const _ of serverLines) { /* keep draining */ }
-    })();
+    await using server = await startLanchatServer(
+      run.db === "memory" ? ":memory:" : `${dir}/bench.db`,
+    );
+    const port = server.port;
     progress(
       `${preset.name}: ${run.label} against lanchat serve (pid ${server.pid}, port ${port})`,
     );
@@ -278,12 +230,6 @@ async function runOne(preset: Preset, run: Run): Promise<Row[]> {
         { serverCpuPercent: null, serverRssMb: null, serverPeakRssMb: null }),
     }));
   } finally {
-    try {
-      server.kill("SIGTERM");
-    } catch {
-      // Already gone.
-    }
-    await server.status;
     await Deno.remove(dir, { recursive: true });
   }
 }
@@ -349,9 +295,25 @@ if (wanted.includes("persist")) {
     costPercent: memory === 0 ? null : round(100 * (1 - file / memory)),
   };
 }
-console.log(table(rows));
-console.log("* the generator, not the server, was the limit (it used over 90% of a core)");
+let peerRows: PeerRow[] = [];
+if (wanted.includes("peers")) {
+  progress("peers: lanchat, ngIRCd and the Python design under fanout.mjs, one after another");
+  peerRows = await runPeers({
+    sharedBench: flags.sharedBench,
+    stepSeconds: flags.stepSeconds,
+    progress,
+  });
+}
+if (rows.length > 0) {
+  console.log(table(rows));
+  console.log("* the generator, not the server, was the limit (it used over 90% of a core)");
+}
 if (summary.persist) console.log(`persist: ${JSON.stringify(summary.persist)}`);
-const json = JSON.stringify({ summary, rows });
+if (peerRows.length > 0) {
+  console.log(`\npeers, one sitting, load from ../shared/bench/fanout.mjs:`);
+  console.log(peersTable(peerRows));
+  console.log("* fanout.mjs: the generator, not the server, was the limit (a lower bound)");
+}
+const json = JSON.stringify({ summary, rows, peers: peerRows });
 console.log(json);
 if (flags.json !== undefined) await Deno.writeTextFile(flags.json, json + "\n");

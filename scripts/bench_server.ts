@@ -1,0 +1,94 @@
+/**
+ * Starts a real `lanchat serve` process on 127.0.0.1 for the benchmarks and
+ * finds its port; reads a process's CPU and RSS from /proc.
+ *
+ * Owns: the serve flags every benchmark uses (no web, no discovery, limits
+ * raised for thousands of clients from one address). Used by scripts/bench.ts
+ * and scripts/bench_peers.ts.
+ */
+
+/** A running benchmark server. */
+export interface BenchServer extends AsyncDisposable {
+  readonly pid: number;
+  readonly port: number;
+}
+
+const repoRoot = new URL("../", import.meta.url).pathname;
+
+/** Starts `lanchat serve` with `db` (":memory:" or a file path); throws when it does not start. */
+export async function startLanchatServer(db: string): Promise<BenchServer> {
+  const server = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-sys",
+      "main.ts",
+      "serve",
+      ...["--host", "127.0.0.1", "--port", "0", "--no-web", "--no-discovery", "--quiet"],
+      // Every bench client connects from 127.0.0.1.
+      ...["--max-users", "20000", "--max-connections-per-ip", "20000"],
+      ...["--db", db],
+    ],
+    cwd: repoRoot,
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const stop = async () => {
+    try {
+      server.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+    await server.status;
+  };
+  let port = 0;
+  const serverLines = lines(server.stdout);
+  for (let index = 0; index < 50 && port === 0; index++) {
+    const next = await serverLines.next();
+    if (next.done) break;
+    port = Number(next.value.match(/listening on \S+:(\d+)/)?.[1] ?? 0);
+  }
+  if (port === 0) {
+    await stop();
+    throw new Error("lanchat serve did not start");
+  }
+  void (async () => {
+    for await (const _ of serverLines) { /* keep draining */ }
+  })();
+  return { pid: server.pid, port, [Symbol.asyncDispose]: stop };
+}
+
+const clockTicks = 100; // USER_HZ on Linux
+
+/** CPU seconds used so far and current/peak RSS of a process, from /proc (Linux). */
+export function sampleProcess(
+  pid: number,
+): { cpuSeconds: number; rssMb: number; peakRssMb: number } | null {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / clockTicks;
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const kb = (key: string) => Number(status.match(new RegExp(`${key}:\\s+(\\d+) kB`))?.[1] ?? 0);
+    return { cpuSeconds, rssMb: kb("VmRSS") / 1024, peakRssMb: kb("VmHWM") / 1024 };
+  } catch {
+    return null;
+  }
+}
+
+/** The lines of a byte stream. */
+export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let buffered = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    buffered += chunk;
+    let newline: number;
+    while ((newline = buffered.indexOf("\n")) >= 0) {
+      yield buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+    }
+  }
+  if (buffered !== "") yield buffered;
+}
