@@ -3,7 +3,8 @@
  * finds its port; reads a process's CPU and RSS from /proc.
  *
  * Owns: the serve flags every benchmark uses (no web, no discovery, limits
- * raised for thousands of clients from one address). Used by scripts/bench.ts
+ * raised for thousands of clients from one address, the V8 flags of the
+ * binary). Used by scripts/bench.ts
  * and scripts/bench_peers.ts.
  */
 
@@ -12,6 +13,8 @@ export interface BenchServer extends AsyncDisposable {
   readonly pid: number;
   readonly port: number;
 }
+
+import { v8FlagsArgument } from "./runtime_flags.ts";
 
 const repoRoot = new URL("../", import.meta.url).pathname;
 
@@ -25,6 +28,7 @@ export async function startLanchatServer(db: string): Promise<BenchServer> {
       "--allow-write",
       "--allow-env",
       "--allow-sys",
+      v8FlagsArgument,
       "main.ts",
       "serve",
       ...["--host", "127.0.0.1", "--port", "0", "--no-web", "--no-discovery", "--quiet"],

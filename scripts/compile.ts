@@ -7,6 +7,7 @@
  * where they are unreachable, set DENORT_BIN to a local denort binary.
  */
 import { Command } from "commander";
+import { v8FlagsArgument } from "./runtime_flags.ts";
 
 /** Permissions baked into the binary: what `serve` and `join` use, nothing more. */
 const permissions = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys"];
@@ -27,6 +28,7 @@ const options = new Command()
 const args = [
   "compile",
   ...permissions,
+  v8FlagsArgument,
   ...embedded.flatMap((path) => ["--include", path]),
   ...(options.target === undefined ? [] : ["--target", options.target]),
   "--output",
