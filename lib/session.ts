@@ -13,7 +13,7 @@ import type { ClientMessage, LeaveReason, Ref, SecureParams, ServerMessage } fro
 import { toWire } from "./room.ts";
 import type { Member, Room } from "./room.ts";
 import type { Transport } from "./transport.ts";
-import type { FlushTarget, WriteScheduler } from "./write_scheduler.ts";
+import type { WriteScheduler } from "./write_scheduler.ts";
 
 /**
  * Per-connection limits and deadlines. Every field documents its default.
@@ -366,12 +366,13 @@ export class Session implements Member {
   #scheduleFlush(): void {
     if (this.#writing || this.#flushScheduled || this.#closed) return;
     this.#flushScheduled = true;
-    this.#context.writes.request(this.#flushTarget);
+    this.#context.writes.request(this.#flush);
   }
 
-  readonly #flushTarget: FlushTarget = { flush: () => this.#flush() };
-
-  /** The single writer: writes the whole queue at once; the next write starts when it is done. */
+  /**
+   * The single writer: writes the whole queue at once. What is queued while
+   * the write is in flight waits for the next cycle after it is done.
+   */
   readonly #flush = (): void => {
     this.#flushScheduled = false;
     if (this.#writing) return;

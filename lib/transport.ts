@@ -46,7 +46,7 @@ const nothingToWrite = new Uint8Array(0);
  */
 let lastJoined: { batch: readonly Outgoing[]; bytes: Uint8Array } = {
   batch: [],
-  bytes: new Uint8Array(0),
+  bytes: nothingToWrite,
 };
 
 /** Joins the frames of a batch into one buffer, for one socket write. */

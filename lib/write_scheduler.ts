@@ -12,15 +12,12 @@
  * arrives after that goes out at once. A room of 1,000 busy members writes
  * each socket every 20 ms with everything that arrived meanwhile, instead of
  * once per message: at 1,000 clients x 0.2 msg/s that halved the server's CPU
- * (`deno task bench`). Knows nothing of sockets or the room: a target is
- * anything with `flush()`.
+ * (`deno task bench`). Knows nothing of sockets or the room: it calls
+ * functions.
  */
 
-/** Something with queued output that one call writes out (a session's writer). */
-export interface FlushTarget {
-  /** Starts one write of everything queued. Never throws. */
-  flush(): void;
-}
+/** Starts one write of everything a connection has queued (a session's writer). Never throws. */
+export type Flush = () => void;
 
 /** Options of a WriteScheduler. */
 export interface WriteSchedulerOptions {
@@ -34,7 +31,7 @@ export interface WriteSchedulerOptions {
 export class WriteScheduler {
   readonly #msPerWrite: number;
   readonly #maxWaitMs: number;
-  #waiting: FlushTarget[] = [];
+  #waiting: Flush[] = [];
   #cycleScheduled = false;
   /** performance.now() before which the next cycle does not start. */
   #nextCycleAt = 0;
@@ -46,9 +43,9 @@ export class WriteScheduler {
     this.#maxWaitMs = options.maxWaitMs ?? 20;
   }
 
-  /** Flushes `target` in the next cycle. A caller asks once until its flush has run. */
-  request(target: FlushTarget): void {
-    this.#waiting.push(target);
+  /** Runs `flush` in the next cycle. A caller asks once until its flush has run. */
+  request(flush: Flush): void {
+    this.#waiting.push(flush);
     if (this.#cycleScheduled) return;
     this.#cycleScheduled = true;
     const waitMs = this.#nextCycleAt - performance.now();
@@ -59,11 +56,11 @@ export class WriteScheduler {
 
   readonly #cycle = (): void => {
     this.#cycleScheduled = false;
-    const targets = this.#waiting;
+    const flushes = this.#waiting;
     this.#waiting = [];
     const startedAt = performance.now();
-    for (const target of targets) target.flush();
+    for (const flush of flushes) flush();
     this.#nextCycleAt = startedAt +
-      Math.min(this.#maxWaitMs, targets.length * this.#msPerWrite);
+      Math.min(this.#maxWaitMs, flushes.length * this.#msPerWrite);
   };
 }

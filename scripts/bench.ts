@@ -11,6 +11,7 @@ import type { StepResult } from "./bench_load.ts";
 import { lines, sampleProcess, startLanchatServer } from "./bench_server.ts";
 import { peersTable, runPeers } from "./bench_peers.ts";
 import type { PeerRow } from "./bench_peers.ts";
+import { textTable } from "./text_table.ts";
 
 interface Preset {
   name: string;
@@ -268,13 +269,7 @@ function table(rows: Row[]): string {
     row.serverCpuPercent === null ? "n/a" : `${row.serverCpuPercent}%`,
     row.serverPeakRssMb === null ? "n/a" : `${row.serverPeakRssMb} MB`,
   ]);
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...body.map((cells) => cells[column]!.length))
-  );
-  const format = (cells: string[]) =>
-    cells.map((cell, column) => cell.padEnd(widths[column]!)).join("  ");
-  return [format(header), widths.map((width) => "-".repeat(width)).join("  "), ...body.map(format)]
-    .join("\n");
+  return textTable(header, body);
 }
 
 const machine =

@@ -9,6 +9,7 @@
  * that is not installed is skipped and said so. Every run is bounded in time.
  */
 import { sampleProcess, startLanchatServer } from "./bench_server.ts";
+import { textTable } from "./text_table.ts";
 
 /** One scenario's figures for one server. */
 export interface PeerRow {
@@ -81,7 +82,16 @@ export async function runPeers(
 
 /** The comparison as a text table. */
 export function peersTable(rows: PeerRow[]): string {
-  const header = ["server", "scenario", "deliveries/s", "p50 ms", "p99 ms", "server CPU", "RSS"];
+  const header = [
+    "server",
+    "scenario",
+    "deliveries/s",
+    "p50 ms",
+    "p99 ms",
+    "server CPU",
+    "RSS",
+    "note",
+  ];
   const show = (value: number | null, suffix = "") => value === null ? "-" : `${value}${suffix}`;
   const body = rows.map((row) => [
     row.server,
@@ -93,14 +103,7 @@ export function peersTable(rows: PeerRow[]): string {
     show(row.serverRssMb, " MB"),
     row.note,
   ]);
-  header.push("note");
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...body.map((cells) => cells[column]!.length))
-  );
-  const format = (cells: string[]) =>
-    cells.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd();
-  return [format(header), widths.map((width) => "-".repeat(width)).join("  "), ...body.map(format)]
-    .join("\n");
+  return textTable(header, body);
 }
 
 function peers(sharedBench: string): Peer[] {

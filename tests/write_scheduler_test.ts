@@ -3,11 +3,13 @@
  */
 import { assert, assertEquals } from "./_assert.ts";
 import { WriteScheduler } from "../lib/write_scheduler.ts";
-import type { FlushTarget } from "../lib/write_scheduler.ts";
+import type { Flush } from "../lib/write_scheduler.ts";
 
 /** A target that records when (performance.now) each of its flushes ran. */
-function recorder(log: { name: string; at: number }[], name: string): FlushTarget {
-  return { flush: () => log.push({ name, at: performance.now() }) };
+function recorder(log: { name: string; at: number }[], name: string): Flush {
+  return () => {
+    log.push({ name, at: performance.now() });
+  };
 }
 
 function waitUntil(condition: () => boolean, deadlineMs: number): Promise<void> {
