@@ -7,7 +7,7 @@
 import { Command, CommanderError, Option } from "commander";
 import denoConfig from "./deno.json" with { type: "json" };
 import { StorageError } from "./lib/errors.ts";
-import { intBetween, parsePort, parsePositiveInt } from "./lib/cli_values.ts";
+import { collectNetwork, intBetween, parsePort, parsePositiveInt } from "./lib/cli_values.ts";
 import { maxTextBytes } from "./lib/protocol.ts";
 import { maxPayloadBytes } from "./lib/frame.ts";
 import { runServe } from "./lib/serve_command.ts";
@@ -18,7 +18,7 @@ import { runDiscover } from "./lib/discovery_client.ts";
 import { runFirewall } from "./lib/firewall.ts";
 import { runDoctor } from "./lib/doctor.ts";
 import { chooseServer } from "./lib/server_choice.ts";
-import { rememberServer } from "./lib/recent_servers.ts";
+import { defaultRecentServersPath, rememberServer } from "./lib/recent_servers.ts";
 
 /** Where the commands print: stdout for results, stderr for problems. */
 const stdio = {
@@ -62,6 +62,17 @@ program.command("serve")
     "--keep-days <n>",
     "delete messages older than N days (default: keep all)",
     parsePositiveInt,
+  )
+  .option(
+    "--max-db-mib <n>",
+    "refuse new messages once the history file reaches N MiB (default: no limit)",
+    parsePositiveInt,
+  )
+  .option(
+    "--min-free-mib <n>",
+    "refuse new messages while the disk holding the history has less than N MiB free (0: off)",
+    intBetween(0, 1024 * 1024 * 1024),
+    256,
   )
   .option("--web-port <port>", "port of the web page and its WebSocket", parsePort, 9001)
   .option("--no-web", "do not serve the web page")
@@ -110,6 +121,42 @@ program.command("serve")
     "unread backlog (KiB) at which a client that stops reading is dropped (default: 4096)",
     parsePositiveInt,
   )
+  .option(
+    "--max-pending-connections <n>",
+    "connections open at once that have not joined yet, all addresses together (default: 2000)",
+    parsePositiveInt,
+  )
+  .option(
+    "--max-users-per-net <n>",
+    "users from one /24 (IPv4) or /64 (IPv6) network; loopback and --trusted-net exempt (default: 256)",
+    parsePositiveInt,
+  )
+  .option(
+    "--trusted-net <cidr>",
+    "a network exempt from --max-users-per-net, e.g. 192.168.1.0/24 (repeatable)",
+    collectNetwork,
+  )
+  .option(
+    "--searches-per-minute <n>",
+    "searches one address (and one nick) may make per minute (default: 60)",
+    parsePositiveInt,
+  )
+  .option(
+    "--history-pages-per-minute <n>",
+    "history pages one address (and one nick) may ask for per minute (default: 600)",
+    parsePositiveInt,
+  )
+  .option(
+    "--text-kib-per-minute <n>",
+    "message text (KiB) one address (and one nick) may store per minute (default: 1024)",
+    parsePositiveInt,
+  )
+  .option(
+    "--max-auth-failures <n>",
+    "wrong room passwords from one address in 10 minutes before it is refused for 10 (default: 10)",
+    parsePositiveInt,
+  )
+  .option("--weak-password-ok", "accept a room password shorter than 8 characters")
   .addHelpText(
     "after",
     `
@@ -131,6 +178,10 @@ program.command("join")
   )
   .option("--discovery-port <port>", "UDP port to find servers on (no ADDRESS)", parsePort, 9000)
   .option("--no-bell", "do not ring the terminal bell on a private message or a mention")
+  .option(
+    "--forget-password",
+    "forget that this server had a room password (only when whoever runs it removed it)",
+  )
   .addHelpText(
     "after",
     `
@@ -140,12 +191,20 @@ Examples:
   lanchat join 192.168.1.20:9000 --nick ana
   printf 'build done\\n' | lanchat join 192.168.1.20 --nick ci    post from a script
 
-A room with a password asks for it (hidden), or reads LANCHAT_PASSWORD (needed when piped).`,
+A room with a password asks for it (hidden), or reads LANCHAT_PASSWORD (needed when piped).
+Once you joined a server with a password, or while LANCHAT_PASSWORD is set, a
+server there that asks for none is refused: it may not be the room you think.`,
   )
   .action(
     async (
       address: string | undefined,
-      flags: { nick?: string; port: number; discoveryPort: number; bell: boolean },
+      flags: {
+        nick?: string;
+        port: number;
+        discoveryPort: number;
+        bell: boolean;
+        forgetPassword?: boolean;
+      },
     ) => {
       const target = address === undefined
         ? await chooseServer({ discoveryPort: flags.discoveryPort })
@@ -159,6 +218,8 @@ A room with a password asks for it (hidden), or reads LANCHAT_PASSWORD (needed w
         port: target.port,
         ...(flags.nick === undefined ? {} : { nick: flags.nick }),
         bell: flags.bell,
+        recentServersPath: defaultRecentServersPath(),
+        forgetPassword: flags.forgetPassword === true,
       });
       if (code === 0) await rememberServer(target);
       Deno.exitCode = code;
@@ -223,8 +284,12 @@ program.command("history")
   .option("--search <text>", "only messages containing TEXT (any case)")
   .option("--limit <n>", "show the newest N matches", parsePositiveInt, 100)
   .option("--json", "one JSON object per line", false)
+  .option(
+    "--salvage <new>",
+    "copy every message that can still be read from a damaged --db into the new file NEW",
+  )
   .action(async (flags) => {
-    await runHistoryCommand(flags, (line) => console.log(line));
+    Deno.exitCode = await runHistoryCommand(flags, (line) => console.log(line));
   });
 
 try {

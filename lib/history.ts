@@ -47,9 +47,11 @@ export interface Page {
 }
 
 /**
- * Where the room keeps messages. Reads are synchronous; `append` resolves once
- * the message is durable, and concurrent appends resolve in call order with
- * strictly increasing ids.
+ * Where the room keeps messages. `append` resolves once the message is
+ * durable, and concurrent appends resolve in call order with strictly
+ * increasing ids. Reads are asynchronous so that a store may answer them off
+ * the event loop (a search over a large history must not stall every
+ * connection); `lastId` is synchronous and cheap.
  */
 export interface History {
   /** Stores a message; resolves with its id once it is safely kept. */
@@ -57,14 +59,14 @@ export interface History {
   /** Id of the newest message, 0 when there is none. */
   lastId(): number;
   /** Newest `limit` visible messages older than `before`, oldest first. */
-  page(query: PageQuery): Page;
+  page(query: PageQuery): Promise<Page>;
   /** Visible messages with id > `afterId`, oldest first, at most `limit`. */
-  after(viewer: string, afterId: number, limit: number): StoredMessage[];
+  after(viewer: string, afterId: number, limit: number): Promise<StoredMessage[]>;
   /**
    * Newest `limit` visible messages whose text contains `query`, case
    * insensitively, oldest first.
    */
-  search(viewer: string, query: string, limit: number): StoredMessage[];
+  search(viewer: string, query: string, limit: number): Promise<StoredMessage[]>;
   /** Flushes and releases the store. */
   close(): Promise<void>;
 }
@@ -113,7 +115,7 @@ export class MemoryHistory implements History {
     return this.#messages.at(-1)?.id ?? 0;
   }
 
-  page(query: PageQuery): Page {
+  page(query: PageQuery): Promise<Page> {
     const items: StoredMessage[] = [];
     let more = false;
     for (let index = this.#messages.length - 1; index >= 0; index--) {
@@ -129,19 +131,19 @@ export class MemoryHistory implements History {
       }
       items.push(message);
     }
-    return { items: items.reverse(), more };
+    return Promise.resolve({ items: items.reverse(), more });
   }
 
-  after(viewer: string, afterId: number, limit: number): StoredMessage[] {
+  after(viewer: string, afterId: number, limit: number): Promise<StoredMessage[]> {
     const items: StoredMessage[] = [];
     for (const message of this.#messages) {
       if (items.length === limit) break;
       if (message.id > afterId && visibleTo(message, viewer)) items.push(message);
     }
-    return items;
+    return Promise.resolve(items);
   }
 
-  search(viewer: string, query: string, limit: number): StoredMessage[] {
+  search(viewer: string, query: string, limit: number): Promise<StoredMessage[]> {
     const needle = query.toLowerCase();
     const items: StoredMessage[] = [];
     for (let index = this.#messages.length - 1; index >= 0 && items.length < limit; index--) {
@@ -150,7 +152,7 @@ export class MemoryHistory implements History {
         items.push(message);
       }
     }
-    return items.reverse();
+    return Promise.resolve(items.reverse());
   }
 
   close(): Promise<void> {

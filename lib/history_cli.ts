@@ -3,11 +3,13 @@
  * server running or beside a running one (the file is opened read-only; WAL
  * lets readers and the server's writer work at the same time).
  *
- * Owns: the filters and the two output formats (lines for people, JSON lines
- * for scripts). Imports lib/history_sqlite.ts, lib/time_parse.ts and
- * lib/errors.ts; must not import the server, room or sockets.
+ * Owns: the filters, the two output formats (lines for people, JSON lines
+ * for scripts), and the report of `--salvage`. Imports lib/history_sqlite.ts,
+ * lib/history_salvage.ts, lib/time_parse.ts and lib/errors.ts; must not
+ * import the server, room or sockets.
  */
 import { openSqliteHistory } from "./history_sqlite.ts";
+import { salvageHistory } from "./history_salvage.ts";
 import type { OperatorQuery } from "./history_sqlite.ts";
 import type { StoredMessage } from "./history.ts";
 import { parseTime } from "./time_parse.ts";
@@ -32,6 +34,12 @@ export interface HistoryCommandOptions {
   limit?: number;
   /** One JSON object per line instead of text (`--json`). Default false. */
   json?: boolean;
+  /**
+   * Instead of printing: copy every message that can still be read from a
+   * damaged `db` into a new history at this path, which must not exist
+   * (`--salvage NEW`). The filters do not apply.
+   */
+  salvage?: string;
 }
 
 /** The fields of one `--json` line. */
@@ -53,14 +61,21 @@ export interface HistoryJsonLine {
  * With no match, text output is the single line `(no messages)` and JSON
  * output is nothing.
  *
+ * With `salvage`, copies what can be read into the new file instead, calls
+ * `out` with the counts and `progress` every few seconds of a long run, and
+ * resolves with 0 when something was copied, 1 when nothing could be.
+ *
  * Throws StorageError (missing, damaged or newer file) or Error (a bad
  * `--since`/`--until`/`--limit`), with messages meant for the person typing.
+ * Resolves with the exit code.
  */
 export async function runHistoryCommand(
   options: HistoryCommandOptions,
   out: (line: string) => void,
   now: () => number = Date.now,
-): Promise<void> {
+  progress: (line: string) => void = (line) => console.error(line),
+): Promise<number> {
+  if (options.salvage !== undefined) return runSalvage(options.db, options.salvage, out, progress);
   const limit = options.limit ?? 100;
   if (!Number.isSafeInteger(limit) || limit < 1) {
     throw new Error(`--limit must be a whole number of messages, 1 or more (got ${limit})`);
@@ -82,6 +97,37 @@ export async function runHistoryCommand(
   for (const message of messages) {
     out(options.json ? JSON.stringify(jsonLine(message)) : textLine(message));
   }
+  return 0;
+}
+
+function runSalvage(
+  source: string,
+  target: string,
+  out: (line: string) => void,
+  progress: (line: string) => void,
+): number {
+  const report = salvageHistory(source, target, { progress });
+  const ranges = report.unreadableRanges.map(([first, last]) =>
+    first === last ? `${first}` : `${first}-${last}`
+  );
+  out(`copied ${report.copied} messages from ${source} into ${target}`);
+  if (report.unreadable > 0) {
+    out(
+      `${report.unreadable} could not be read (ids ${ranges.slice(0, 10).join(", ")}${
+        ranges.length > 10 ? ", ..." : ""
+      })`,
+    );
+  }
+  if (report.copied === 0) {
+    out(
+      report.unreadable === 0
+        ? `${source} holds no messages to copy`
+        : `nothing could be read from ${source}; restore a backup if you have one`,
+    );
+    return 1;
+  }
+  out(`serve it with: lanchat serve --db ${target}`);
+  return 0;
 }
 
 /** One message as a line for people: local time, nicks, and text with control characters made visible. */

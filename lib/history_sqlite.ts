@@ -2,19 +2,31 @@
  * The SQLite message store (node:sqlite): the `History` behind
  * `lanchat serve --db PATH`, and the reader behind `lanchat history`.
  *
- * Owns: the database file's schema and its forward migrations, durable group
- * commit of appends, trigram full-text search, retention (`prune`), the
- * operator query of `lanchat history`, and turning SQLite failures into
- * StorageError with a hint for the operator.
- * Imports only lib/history.ts, lib/protocol.ts and lib/errors.ts (plus
+ * Owns: opening a history file (one writer per file, lib/history_lock.ts),
+ * its schema and forward migrations, durable group commit of appends, the
+ * room left for new messages (lib/history_space.ts), retention (`prune`),
+ * the integrity check at start, and where reads run: for a server's database
+ * file in the reader worker (lib/history_reader_client.ts), so that no read
+ * stalls the event loop; for ":memory:" and read-only opens on this thread.
+ * The read SQL is lib/history_reads.ts.
+ * Imports only lib/history*.ts, lib/protocol.ts and lib/errors.ts (plus
  * node:sqlite and node:path); must not import the room, sessions or sockets.
  */
 import { DatabaseSync } from "node:sqlite";
-import type { SQLInputValue, SQLOutputValue, StatementSync } from "node:sqlite";
+import type { StatementSync } from "node:sqlite";
 import { dirname } from "node:path";
 import { StorageError } from "./errors.ts";
-import { encodeBody, nickKey } from "./protocol.ts";
+import { readOnlyHint, storageError } from "./history_errors.ts";
+import { HistoryLock } from "./history_lock.ts";
+import { ReaderWorker } from "./history_reader_client.ts";
+import { HistoryReads } from "./history_reads.ts";
+import type { OperatorQuery } from "./history_reads.ts";
+import { estimateStoredBytes, SpaceGuard } from "./history_space.ts";
+import { nickKey } from "./protocol.ts";
 import type { History, NewMessage, Page, PageQuery, StoredMessage } from "./history.ts";
+
+export type { OperatorQuery } from "./history_reads.ts";
+export { HistoryBusyError, HistoryFullError } from "./history_errors.ts";
 
 /** `PRAGMA application_id` of a lanchat history file ("LNCH"). */
 const applicationId = 0x4c4e4348;
@@ -76,7 +88,7 @@ export const schemaVersion: number = migrations.at(-1)?.version ?? 0;
 
 /** Options of openSqliteHistory. */
 export interface SqliteHistoryOptions {
-  /** Open for reading only (`lanchat history`): never creates nor migrates. Default false. */
+  /** Open for reading only (`lanchat history`): never creates, migrates nor locks. Default false. */
   readOnly?: boolean;
   /**
    * `PRAGMA synchronous` in WAL mode. Default "full". With either value a
@@ -93,7 +105,7 @@ export interface SqliteHistoryOptions {
    * Default 0: on a microtask, at the end of the current turn of the event loop.
    */
   batchDelayMs?: number;
-  /** How long to wait for another process's lock, in ms (`PRAGMA busy_timeout`). Default 5000. */
+  /** How long to wait for another connection's lock, in ms (`PRAGMA busy_timeout`). Default 5000. */
   busyTimeoutMs?: number;
   /**
    * Id of the first message of a new database. Default: `Date.now() * 1000`
@@ -103,22 +115,54 @@ export interface SqliteHistoryOptions {
   firstId?: number;
   /** Searches of 1-2 characters scan at most this many newest visible messages. Default 50,000. */
   shortSearchScanRows?: number;
-  /** Refuse to grow the file past this many bytes (`PRAGMA max_page_count`): appends then fail as on a full disk. Default: no limit. */
+  /**
+   * Size limit of the file (`--max-db-mib`), in bytes. A message that would
+   * take the history near it is refused with HistoryFullError ("reached its
+   * size limit"), and SQLite itself never grows the file past it
+   * (`PRAGMA max_page_count`). Stored messages are kept. The `-wal` file
+   * beside it adds a few MiB. Default: no limit.
+   */
   maxSizeBytes?: number;
+  /**
+   * Free-space floor (`--min-free-mib`), in bytes: new messages are refused
+   * with HistoryFullError while the file system holding the file has less
+   * free. Looked at every `freeSpaceCheckMs`. Ignored for ":memory:".
+   * Default: no floor (`lanchat serve` passes 256 MiB).
+   */
+  minFreeBytes?: number;
+  /** How often the free space is looked at, in ms. Default 2000. */
+  freeSpaceCheckMs?: number;
+  /**
+   * Reads of a writable database file (`page`, `after`, `search`) run in a
+   * Worker with its own read-only connection. Default true; false answers
+   * them on this thread. ":memory:" cannot be shared with a worker and
+   * read-only opens (`lanchat history`) need none: both read on this thread.
+   */
+  readInWorker?: boolean;
+  /** Most pages and searches waiting for the reader; more are refused with HistoryBusyError. Default 256. */
+  maxQueuedReads?: number;
+  /**
+   * Deadline of one read in the worker, in ms, waiting and again running: past
+   * it, a waiting read is refused with HistoryBusyError, and a running one
+   * fails with StorageError and its worker is replaced. Default 10,000.
+   */
+  readTimeoutMs?: number;
+  /** The reader worker's module (tests wrap it to make it misbehave). Default lib/history_reader_worker.ts. */
+  readerWorkerUrl?: URL;
+  /** Lines for the operator: size limit reached or cleared, reader replaced, integrity check. */
+  log?: (line: string) => void;
 }
 
-/** What `lanchat history` asks for: every condition is optional, all must hold. */
-export interface OperatorQuery {
-  /** Only messages with `ts >= sinceTs` (ms). */
-  sinceTs?: number;
-  /** Only messages with `ts < untilTs` (ms). */
-  untilTs?: number;
-  /** Only messages from or to this nick, public and private. */
-  involving?: string;
-  /** Only messages whose text contains this, case-insensitively. */
-  text?: string;
-  /** Newest this many matches, returned oldest first. */
-  limit: number;
+/** Options of SqliteHistory.checkIntegrity. */
+export interface IntegrityCheckOptions {
+  /**
+   * How long the check may hold up the start, in ms. Default 3000. The
+   * structure of every b-tree is checked first (about 1.1 s per GiB); what
+   * is not done by then goes on in the background, and so does the full
+   * `PRAGMA quick_check` (about 16 s per GiB); a problem found there is
+   * logged loudly.
+   */
+  waitMs?: number;
 }
 
 interface PendingAppend {
@@ -127,33 +171,93 @@ interface PendingAppend {
   reject: (error: StorageError) => void;
 }
 
-type Row = Record<string, SQLOutputValue>;
-
-const columns = "m.id, m.ts, m.from_nick, m.to_nick, m.kind, m.text";
-const visibleSql = "(m.to_key IS NULL OR m.from_key = ? OR m.to_key = ?)";
-const noUpperBound = Number.MAX_SAFE_INTEGER;
-
 /** Messages in a SQLite file (or ":memory:"); open one with openSqliteHistory. */
 export class SqliteHistory implements History {
   readonly path: string;
   #db: DatabaseSync;
+  #reads: HistoryReads;
+  #reader: ReaderWorker | undefined;
+  #lock: HistoryLock | undefined;
+  #space: SpaceGuard | undefined;
+  #log: (line: string) => void;
   #readOnly: boolean;
   #maxBatchSize: number;
   #batchDelayMs: number;
-  #shortSearchScanRows: number;
   #pending: PendingAppend[] = [];
+  #pendingBytes = 0;
   #cancelFlush: (() => void) | undefined;
   #closed = false;
+  #closing: Promise<void> | undefined;
   #statements = new Map<string, StatementSync>();
+  /** Newest id, kept here: this process is the only writer (the lock says so). */
+  #lastId = 0;
+  #checker: ReaderWorker | undefined;
+  #backgroundCheck: Promise<void> | undefined;
 
-  /** Use openSqliteHistory, which configures and migrates `db` first. */
-  constructor(db: DatabaseSync, path: string, options: SqliteHistoryOptions = {}) {
+  /** Use openSqliteHistory, which locks, configures and migrates `db` first. */
+  constructor(
+    db: DatabaseSync,
+    path: string,
+    options: SqliteHistoryOptions = {},
+    lock?: HistoryLock,
+  ) {
     this.#db = db;
     this.path = path;
+    this.#lock = lock;
     this.#readOnly = options.readOnly ?? false;
     this.#maxBatchSize = Math.max(1, options.maxBatchSize ?? 256);
     this.#batchDelayMs = options.batchDelayMs ?? 0;
-    this.#shortSearchScanRows = options.shortSearchScanRows ?? 50_000;
+    this.#log = options.log ?? (() => {});
+    this.#reads = new HistoryReads(
+      db,
+      path,
+      options.shortSearchScanRows === undefined
+        ? {}
+        : { shortSearchScanRows: options.shortSearchScanRows },
+    );
+    const inMemory = path === ":memory:";
+    if (!this.#readOnly) {
+      this.#lastId = this.#reads.lastId();
+      if (!inMemory && (options.readInWorker ?? true)) {
+        this.#reader = new ReaderWorker({
+          path,
+          ...(options.shortSearchScanRows === undefined
+            ? {}
+            : { shortSearchScanRows: options.shortSearchScanRows }),
+          busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+          ...(options.maxQueuedReads === undefined ? {} : { maxQueued: options.maxQueuedReads }),
+          ...(options.readTimeoutMs === undefined ? {} : { timeoutMs: options.readTimeoutMs }),
+          ...(options.readerWorkerUrl === undefined ? {} : { workerUrl: options.readerWorkerUrl }),
+          log: this.#log,
+        });
+      }
+      const minFreeBytes = inMemory ? undefined : options.minFreeBytes;
+      if (options.maxSizeBytes !== undefined || minFreeBytes !== undefined) {
+        this.#space = new SpaceGuard(path, () => this.#usedBytes(), {
+          ...(options.maxSizeBytes === undefined ? {} : { maxSizeBytes: options.maxSizeBytes }),
+          ...(minFreeBytes === undefined ? {} : { minFreeBytes }),
+          ...(options.freeSpaceCheckMs === undefined
+            ? {}
+            : { freeSpaceCheckMs: options.freeSpaceCheckMs }),
+          log: this.#log,
+        });
+      }
+    }
+  }
+
+  /** True when reads run in the reader worker (a writable database file). */
+  get readsInWorker(): boolean {
+    return this.#reader !== undefined;
+  }
+
+  /** Starts the reader worker now rather than at the first read (a few tens of ms). */
+  warmUp(): void {
+    this.#reader?.warmUp();
+  }
+
+  /** The reader worker's queue and how often it was replaced (undefined when reads run here). */
+  readerStats(): { queued: number; running: boolean; restarts: number } | undefined {
+    return this.#reader?.stats();
   }
 
   append(message: NewMessage): Promise<StoredMessage> {
@@ -163,6 +267,11 @@ export class SqliteHistory implements History {
         : ["the history was opened read-only", "open it without readOnly to save messages"];
       return Promise.reject(new StorageError(`cannot save a message: ${why}`, hint));
     }
+    // The text's UTF-8 length, from its canonical BASE64 without encoding it again.
+    const addedBytes = estimateStoredBytes(Math.ceil(message.body.length * 3 / 4));
+    const refusal = this.#space?.check(this.#pendingBytes, addedBytes) ?? null;
+    if (refusal !== null) return Promise.reject(refusal);
+    this.#pendingBytes += addedBytes;
     const { promise, resolve, reject } = Promise.withResolvers<StoredMessage>();
     this.#pending.push({ message, resolve, reject });
     if (this.#pending.length >= this.#maxBatchSize) this.#flush();
@@ -170,49 +279,56 @@ export class SqliteHistory implements History {
     return promise;
   }
 
+  /** Id of the newest message: kept in memory by the writer, read from the file when read-only. */
   lastId(): number {
-    const row = this.#read("SELECT coalesce(max(id), 0) AS id FROM messages", [])[0];
-    return Number(row?.id ?? 0);
+    if (this.#readOnly) {
+      this.#assertOpen();
+      return this.#reads.lastId();
+    }
+    return this.#lastId;
   }
 
-  page(query: PageQuery): Page {
-    const before = query.before ?? noUpperBound;
-    const fetch = query.limit + 1;
-    const rows = query.with === undefined
-      ? this.#read(
-        `SELECT ${columns} FROM messages m WHERE m.id < ? AND ${visibleSql}
-         ORDER BY m.id DESC LIMIT ?`,
-        [before, ...this.#viewerParams(query.viewer), fetch],
-      )
-      : this.#read(
-        `SELECT ${columns} FROM messages m WHERE m.to_key IS NOT NULL
-           AND min(m.from_key, m.to_key) = min(?1, ?2) AND max(m.from_key, m.to_key) = max(?1, ?2)
-           AND m.id < ?3 ORDER BY m.id DESC LIMIT ?4`,
-        [nickKey(query.viewer), nickKey(query.with), before, fetch],
-      );
-    const more = rows.length > query.limit;
-    return { items: rows.slice(0, query.limit).map(toStored).reverse(), more };
+  page(query: PageQuery): Promise<Page> {
+    if (this.#reader !== undefined) {
+      return this.#reader.request({ op: "page", query }, { refusable: true });
+    }
+    return settle(() => this.pageNow(query));
   }
 
-  after(viewer: string, afterId: number, limit: number): StoredMessage[] {
-    return this.#read(
-      `SELECT ${columns} FROM messages m WHERE m.id > ? AND ${visibleSql} ORDER BY m.id LIMIT ?`,
-      [afterId, ...this.#viewerParams(viewer), limit],
-    ).map(toStored);
+  after(viewer: string, afterId: number, limit: number): Promise<StoredMessage[]> {
+    if (this.#reader !== undefined) {
+      return this.#reader.request({ op: "after", viewer, afterId, limit }, { refusable: false });
+    }
+    return settle(() => this.afterNow(viewer, afterId, limit));
   }
 
   /**
    * Queries of 3 or more characters use the trigram index (whole history);
    * shorter ones scan the newest `shortSearchScanRows` visible messages.
    */
-  search(viewer: string, query: string, limit: number): StoredMessage[] {
-    return this.#find(
-      [visibleSql],
-      this.#viewerParams(viewer),
-      query,
-      limit,
-      this.#shortSearchScanRows,
-    );
+  search(viewer: string, query: string, limit: number): Promise<StoredMessage[]> {
+    if (this.#reader !== undefined) {
+      return this.#reader.request({ op: "search", viewer, query, limit }, { refusable: true });
+    }
+    return settle(() => this.searchNow(viewer, query, limit));
+  }
+
+  /** {@link page}, answered synchronously on this thread (the writer's connection). */
+  pageNow(query: PageQuery): Page {
+    this.#assertOpen();
+    return this.#reads.page(query);
+  }
+
+  /** {@link after}, answered synchronously on this thread (the writer's connection). */
+  afterNow(viewer: string, afterId: number, limit: number): StoredMessage[] {
+    this.#assertOpen();
+    return this.#reads.after(viewer, afterId, limit);
+  }
+
+  /** {@link search}, answered synchronously on this thread (the writer's connection). */
+  searchNow(viewer: string, query: string, limit: number): StoredMessage[] {
+    this.#assertOpen();
+    return this.#reads.search(viewer, query, limit);
   }
 
   /**
@@ -220,14 +336,8 @@ export class SqliteHistory implements History {
    * (whoever can read the file can read every message in it).
    */
   query(query: OperatorQuery): StoredMessage[] {
-    const conditions: string[] = [], params: SQLInputValue[] = [];
-    if (query.sinceTs !== undefined) conditions.push("m.ts >= ?"), params.push(query.sinceTs);
-    if (query.untilTs !== undefined) conditions.push("m.ts < ?"), params.push(query.untilTs);
-    if (query.involving !== undefined) {
-      const key = nickKey(query.involving);
-      conditions.push("(m.from_key = ? OR m.to_key = ?)"), params.push(key, key);
-    }
-    return this.#find(conditions, params, query.text, query.limit, undefined);
+    this.#assertOpen();
+    return this.#reads.query(query);
   }
 
   /**
@@ -248,17 +358,104 @@ export class SqliteHistory implements History {
       if (changes < batchSize) break;
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
+    if (!this.#closed && deleted > 0) {
+      this.#lastId = this.#reads.lastId();
+      this.#space?.refresh();
+    }
     return deleted;
   }
 
-  /** Commits the pending batch, then closes the file. Calling it again does nothing. */
+  /**
+   * Checks the file (`lanchat serve` at start; see IntegrityCheckOptions) in a
+   * worker of its own. Rejects with StorageError, saying how to restore or
+   * salvage, when damage is found within `waitMs`; later findings go to the
+   * log. Nothing to check for ":memory:".
+   */
+  async checkIntegrity(options: IntegrityCheckOptions = {}): Promise<void> {
+    if (this.path === ":memory:" || this.#closed || this.#checker !== undefined) return;
+    const waitMs = options.waitMs ?? 3000;
+    const checker = new ReaderWorker({ path: this.path, timeoutMs: 24 * 60 * 60 * 1000 });
+    this.#checker = checker;
+    const startedAt = performance.now();
+    const structure = checker.request(
+      { op: "check", scope: "structure", maxProblems: 10 },
+      { refusable: false },
+    );
+    structure.catch(() => {}); // awaited below or in the background
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const early = await Promise.race([
+      structure,
+      new Promise<undefined>((resolve) => timer = setTimeout(() => resolve(undefined), waitMs)),
+    ]).finally(() => clearTimeout(timer)).catch(() => undefined);
+    if (early !== undefined && early.length > 0) {
+      this.#checker = undefined;
+      await checker.close();
+      throw damagedError(this.path, early);
+    }
+    if (early === undefined) {
+      this.#log(
+        `history: checking ${this.path} in the background (${
+          fileMib(this.path)
+        } MiB take longer than ${waitMs / 1000} s); serving meanwhile`,
+      );
+    }
+    this.#backgroundCheck = (async () => {
+      try {
+        const structural = early ?? await structure;
+        const problems = structural.length > 0 ? structural : await checker.request(
+          { op: "check", scope: "full", maxProblems: 10 },
+          { refusable: false },
+        );
+        if (problems.length > 0) {
+          const error = damagedError(this.path, problems);
+          this.#log(
+            `history: WARNING: ${error.message}. Messages may be missing or fail to load.
+` +
+              `  Stop lanchat serve, then ${error.hint}`,
+          );
+        } else if (early === undefined) {
+          this.#log(
+            `history: ${this.path} checked, no problems (${
+              ((performance.now() - startedAt) / 1000).toFixed(1)
+            } s)`,
+          );
+        }
+      } catch (error) {
+        if (!this.#closed) {
+          this.#log(
+            `history: could not check ${this.path}: ${
+              error instanceof Error ? error.message : String(error)
+            }`,
+          );
+        }
+      } finally {
+        if (this.#checker === checker) this.#checker = undefined;
+        await checker.close();
+      }
+    })();
+  }
+
+  /**
+   * Commits the pending batch, stops the reader and the integrity check, then
+   * closes the file and releases its lock. Calling it again returns the same promise.
+   */
   close(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
+    if (this.#closing !== undefined) return this.#closing;
     this.#flush();
     this.#closed = true;
-    this.#statements.clear();
-    this.#db.close();
-    return Promise.resolve();
+    this.#closing = (async () => {
+      try {
+        await this.#checker?.close();
+        await this.#backgroundCheck;
+        await this.#reader?.close();
+      } finally {
+        this.#statements.clear();
+        this.#reads.close();
+        this.#db.close();
+        this.#lock?.release();
+      }
+    })();
+    return this.#closing;
   }
 
   /**
@@ -288,16 +485,21 @@ export class SqliteHistory implements History {
     this.#cancelFlush?.();
     this.#cancelFlush = undefined;
     const batch = this.#pending;
+    const batchBytes = this.#pendingBytes;
     this.#pending = [];
+    this.#pendingBytes = 0;
     if (batch.length === 0) return;
     let stored: StoredMessage[];
     try {
       stored = this.#write(() => batch.map(({ message }) => this.#insert(message)));
     } catch (error) {
-      const failure = error instanceof StorageError ? error : storageError(this.path, error);
+      const failure = this.#space?.explainFull(error, batchBytes) ??
+        (error instanceof StorageError ? error : storageError(this.path, error));
       for (const { reject } of batch) reject(failure);
       return;
     }
+    this.#lastId = stored.at(-1)!.id;
+    this.#space?.refresh();
     batch.forEach(({ resolve }, index) => resolve(stored[index]!));
   }
 
@@ -332,13 +534,13 @@ export class SqliteHistory implements History {
     }
   }
 
-  #read(sql: string, params: SQLInputValue[]): Row[] {
-    if (this.#closed) throw new Error("SqliteHistory: read after close()");
-    try {
-      return this.#statement(sql).all(...params);
-    } catch (error) {
-      throw storageError(this.path, error);
-    }
+  /** Bytes of the pages in use: the file's pages less its free list (after a commit or prune). */
+  #usedBytes(): number {
+    const row = this.#statement(
+      "SELECT page_count - freelist_count AS pages, page_size AS size " +
+        "FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()",
+    ).get();
+    return Number(row?.pages ?? 0) * Number(row?.size ?? 0);
   }
 
   #statement(sql: string): StatementSync {
@@ -350,55 +552,8 @@ export class SqliteHistory implements History {
     return statement;
   }
 
-  #viewerParams(viewer: string): [string, string] {
-    const key = nickKey(viewer);
-    return [key, key];
-  }
-
-  /**
-   * Newest `limit` messages meeting `conditions` (SQL over alias `m`) whose
-   * text contains `text` case-insensitively, oldest first. `scanRows` bounds
-   * the scan of a short (1-2 character) text; undefined scans everything.
-   */
-  #find(
-    conditions: string[],
-    params: SQLInputValue[],
-    text: string | undefined,
-    limit: number,
-    scanRows: number | undefined,
-  ): StoredMessage[] {
-    if (limit <= 0) return [];
-    const where = conditions.length === 0 ? "1" : conditions.join(" AND ");
-    if (text !== undefined && [...text].length >= 3) {
-      return this.#read(
-        `SELECT ${columns} FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
-         WHERE messages_fts MATCH ? AND ${where} ORDER BY messages_fts.rowid DESC LIMIT ?`,
-        [ftsPhrase(text), ...params, limit],
-      ).map(toStored).reverse();
-    }
-    const recent = `SELECT ${columns} FROM messages m WHERE ${where} ORDER BY m.id DESC LIMIT ?`;
-    if (text === undefined) return this.#read(recent, [...params, limit]).map(toStored).reverse();
-    const scanLimit = scanRows ?? -1;
-    if (likeFoldsCase(text)) {
-      const like = `%${text.replace(/[\\%_]/g, "\\$&")}%`;
-      return this.#read(
-        `SELECT * FROM (${recent}) AS m WHERE m.text LIKE ? ESCAPE '\\' ORDER BY m.id DESC LIMIT ?`,
-        [...params, scanLimit, like, limit],
-      ).map(toStored).reverse();
-    }
-    // A cased non-ASCII needle ("É"): SQLite's LIKE folds ASCII only, so fold in JS.
-    const needle = text.toLowerCase();
-    const found: StoredMessage[] = [];
+  #assertOpen(): void {
     if (this.#closed) throw new Error("SqliteHistory: read after close()");
-    try {
-      for (const row of this.#statement(recent).iterate(...params, scanLimit)) {
-        if (String(row.text).toLowerCase().includes(needle)) found.push(toStored(row));
-        if (found.length === limit) break;
-      }
-    } catch (error) {
-      throw storageError(this.path, error);
-    }
-    return found.reverse();
   }
 }
 
@@ -420,19 +575,49 @@ export function openSqliteHistory(path: string, options: SqliteHistoryOptions = 
     throw new StorageError(`no history at ${path}`, "check the path, or pass --db PATH");
   }
   if (!inMemory && !readOnly) createParentFolder(path);
+  // Before the file is touched: a second server must not migrate nor write it.
+  const lock = !inMemory && !readOnly ? HistoryLock.acquire(path) : undefined;
   let db: DatabaseSync;
   try {
     db = new DatabaseSync(path, { readOnly });
   } catch (error) {
+    lock?.release();
     throw storageError(path, error);
   }
   try {
     configure(db, path, inMemory, options);
-    return new SqliteHistory(db, path, options);
+    return new SqliteHistory(db, path, options, lock);
   } catch (error) {
     db.close();
+    lock?.release();
     throw error instanceof StorageError ? error : storageError(path, error);
   }
+}
+
+/**
+ * The history of `lanchat serve`: openSqliteHistory, then the reader worker
+ * started and the file checked (SqliteHistory.checkIntegrity, bounded by
+ * `waitMs`). Throws StorageError for a file that is in use by another
+ * server, damaged, or cannot be opened.
+ */
+export async function openServerHistory(
+  path: string,
+  options: SqliteHistoryOptions & IntegrityCheckOptions = {},
+): Promise<SqliteHistory> {
+  const history = openSqliteHistory(path, options);
+  try {
+    history.warmUp();
+    await history.checkIntegrity(options.waitMs === undefined ? {} : { waitMs: options.waitMs });
+    return history;
+  } catch (error) {
+    await history.close();
+    throw error;
+  }
+}
+
+/** Where `--salvage` suggests copying a damaged `path`: `history.db` -> `history-salvaged.db`. */
+export function salvagePathFor(path: string): string {
+  return path.endsWith(".db") ? `${path.slice(0, -3)}-salvaged.db` : `${path}.salvaged`;
 }
 
 function configure(
@@ -529,66 +714,35 @@ function createParentFolder(path: string): void {
   }
 }
 
-const readOnlyHint =
-  "give lanchat write permission on the file and its folder (the -wal and -shm files beside it too), or pass --db PATH to a writable place";
-
-/** Turns a SQLite or file-system failure about `path` into a StorageError a person can act on. */
-function storageError(path: string, error: unknown): StorageError {
-  if (error instanceof StorageError) return error;
-  const reason = error instanceof Error ? error.message : String(error);
-  const sqliteSays = reason.replaceAll(path, ""); // a folder named "locked" must not look like a lock
-  const [message, hint] = /not a database|malformed|corrupt/i.test(sqliteSays)
-    ? [
-      `${path} is not a lanchat history or is damaged`,
-      `move it aside (mv ${path} ${path}.bad) and start again, or pass --db PATH`,
-    ]
-    : /readonly|read-only|permission denied/i.test(sqliteSays)
-    ? [`${path} is read-only`, readOnlyHint]
-    : /full/i.test(sqliteSays)
-    ? [
-      `no space left to save messages in ${path}`,
-      "free some disk space; lanchat saves again once there is room",
-    ]
-    : /locked|busy/i.test(sqliteSays)
-    ? [
-      `${path} is locked by another program`,
-      "stop the other lanchat serve using this file, or pass --db PATH",
-    ]
-    : /unable to open/i.test(sqliteSays)
-    ? [
-      `cannot open ${path}`,
-      "lanchat must be able to read and write the file and to create files beside it " +
-      "(-wal, -shm) in its folder: check the permissions, or pass --db PATH",
-    ]
-    : [
-      `the history in ${path} failed`,
-      "check the disk and the file; pass --db PATH to use another file",
-    ];
-  return new StorageError(`${message} (${reason})`, hint, { cause: error });
+function damagedError(path: string, problems: string[]): StorageError {
+  const shown = problems.slice(0, 3).join("; ");
+  const more = problems.length > 3 ? ` (and ${problems.length - 3} more)` : "";
+  const copy = salvagePathFor(path);
+  return new StorageError(
+    `${path} is damaged (integrity check: ${shown}${more})`,
+    `restore it from a backup, or copy what can still be read into a new file and serve that one: ` +
+      `lanchat history --db ${shellWord(path)} --salvage ${shellWord(copy)}, ` +
+      `then lanchat serve --db ${shellWord(copy)}`,
+  );
 }
 
-/** `text` as one FTS5 string: a phrase matched as a substring by the trigram tokenizer. */
-function ftsPhrase(text: string): string {
-  return `"${text.replaceAll('"', '""')}"`;
+/** `word` as one shell word, quoted only when it needs to be. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
 
-/** True when SQLite's ASCII-only LIKE folds `text` as JS toLowerCase would: no cased non-ASCII letter. */
-function likeFoldsCase(text: string): boolean {
-  for (const char of text) {
-    if (char > "\x7f" && char.toLowerCase() !== char.toUpperCase()) return false;
+function fileMib(path: string): string {
+  try {
+    return (Deno.statSync(path).size / (1024 * 1024)).toFixed(0);
+  } catch {
+    return "?";
   }
-  return true;
 }
 
-function toStored(row: Row): StoredMessage {
-  const text = String(row.text);
-  return {
-    id: Number(row.id),
-    ts: Number(row.ts),
-    from: String(row.from_nick),
-    to: row.to_nick === null || row.to_nick === undefined ? null : String(row.to_nick),
-    kind: row.kind === "action" ? "action" : "text",
-    text,
-    body: encodeBody(text),
-  };
+function settle<T>(read: () => T): Promise<T> {
+  try {
+    return Promise.resolve(read());
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }

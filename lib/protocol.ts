@@ -18,6 +18,8 @@ export const maxHistoryLimit = 200;
 export const defaultHistoryLimit = 50;
 /** Longest nick, in Unicode code points. */
 export const maxNickLength = 32;
+/** Longest `search.q`, in UTF-16 units: a search is for a word or a phrase, not a document. */
+export const maxSearchLength = 256;
 /** Longest `ref` string echoed back to a sender. */
 export const maxRefLength = 128;
 
@@ -60,11 +62,15 @@ export interface HistoryRequest {
   before?: number;
   limit: number;
   with?: string;
+  /** Extension of version 1: echoed on the answer (or the refusal) so a client can match it. */
+  ref?: Ref;
 }
 export interface SearchRequest {
   type: "search";
   q: string;
   limit: number;
+  /** Extension of version 1: echoed on the answer (or the refusal) so a client can match it. */
+  ref?: Ref;
 }
 export interface PingMessage {
   type: "ping";
@@ -127,9 +133,10 @@ export type ServerMessage =
   | { type: "left"; nick: string; ts: number; reason?: LeaveReason }
   | { type: "renamed"; from: string; to: string; ts: number }
   | ChatMessage
-  | { type: "history"; items: ChatMessage[]; more: boolean }
-  | { type: "results"; q: string; items: ChatMessage[] }
-  | { type: "error"; code: ErrorCode; message: string; ref?: Ref }
+  | { type: "history"; items: ChatMessage[]; more: boolean; ref?: Ref }
+  | { type: "results"; q: string; items: ChatMessage[]; ref?: Ref }
+  /** `wait` (extension of version 1): with `rate_limited`, ms before the same request would be taken. */
+  | { type: "error"; code: ErrorCode; message: string; ref?: Ref; wait?: number }
   | PingMessage
   | PongMessage;
 
@@ -297,17 +304,31 @@ export function parseClientMessage(payload: Uint8Array, limit = maxTextBytes): C
       if (before !== undefined) request.before = before;
       const withNick = field(object, "with", isString, "a nick");
       if (withNick !== undefined) request.with = withNick;
+      const ref = field(object, "ref", isToken, "a string (<= 128 chars) or number");
+      if (ref !== undefined) request.ref = ref;
       return request;
     }
-    case "search":
-      return {
+    case "search": {
+      const ref = field(object, "ref", isToken, "a string (<= 128 chars) or number");
+      const q = required(object, "q", isString, "a string");
+      if (q.length > maxSearchLength) {
+        throw new ProtocolError(
+          "too_long",
+          `a search is at most ${maxSearchLength} characters; search for a shorter part`,
+          { ref },
+        );
+      }
+      const request: SearchRequest = {
         type: "search",
-        q: required(object, "q", isString, "a string"),
+        q,
         limit: Math.min(
           field(object, "limit", isCount, "an integer >= 0") ?? defaultHistoryLimit,
           maxHistoryLimit,
         ),
       };
+      if (ref !== undefined) request.ref = ref;
+      return request;
+    }
     case "ping":
     case "pong":
       return { type: object.type, n: field(object, "n", isToken, "a string or number") ?? 0 };
@@ -333,9 +354,18 @@ export function encodePayload(message: ServerMessage | Record<string, unknown>):
   return utf8Encoder.encode(JSON.stringify(message));
 }
 
-/** An `error` message for a refusal. */
-export function errorMessage(code: ErrorCode, message: string, ref?: Ref): ServerMessage {
-  return ref === undefined
-    ? { type: "error", code, message }
-    : { type: "error", code, message, ref };
+/**
+ * An `error` message for a refusal; `waitMs` (with `rate_limited`) tells the
+ * client how long to wait before the same request would be taken.
+ */
+export function errorMessage(
+  code: ErrorCode,
+  message: string,
+  ref?: Ref,
+  waitMs?: number,
+): ServerMessage {
+  const error: ServerMessage = { type: "error", code, message };
+  if (ref !== undefined) error.ref = ref;
+  if (waitMs !== undefined) error.wait = Math.max(1, Math.ceil(waitMs));
+  return error;
 }

@@ -5,7 +5,10 @@
  * Owns: the small JSON file `recent_servers.json` beside the history file in
  * the platform's data folder (lib/data_dir.ts decides where that is), and
  * reading it forgivingly: a missing, unreadable or corrupt file is simply
- * "no recent servers". Imports lib/data_dir.ts only; no sockets.
+ * "no recent servers". The same file remembers which servers (host:port) had
+ * a room password when this person joined them (`passwordRooms`), so that a
+ * later join refuses one of them that suddenly asks for none (issue #12).
+ * Imports lib/data_dir.ts only; no sockets.
  */
 import { posix, win32 } from "node:path";
 import { dbPathFor, defaultDbPath } from "./data_dir.ts";
@@ -61,39 +64,100 @@ function isRecentServer(value: unknown): value is RecentServer {
     typeof entry.lastJoined === "number" && Number.isFinite(entry.lastJoined);
 }
 
+/** A server this person joined with a room password. */
+export interface PasswordRoom {
+  /** Host name or IP literal, as given to `join` (compared without case). */
+  host: string;
+  /** TCP chat port. */
+  port: number;
+  /** When a secure join last succeeded, ms since the Unix epoch. */
+  since: number;
+}
+
+/**
+ * How many password rooms are remembered. Kept apart from the five recent
+ * servers, so that joining other rooms does not make lanchat forget that
+ * this one had a password; past this many, the longest unseen is dropped.
+ */
+export const maxPasswordRooms = 200;
+
+function isPasswordRoom(value: unknown): value is PasswordRoom {
+  if (typeof value !== "object" || value === null) return false;
+  const entry = value as Record<string, unknown>;
+  return typeof entry.host === "string" && /^[A-Za-z0-9._:%-]{1,255}$/.test(entry.host) &&
+    typeof entry.port === "number" && Number.isInteger(entry.port) && entry.port >= 1 &&
+    entry.port <= 65535 && typeof entry.since === "number" && Number.isFinite(entry.since);
+}
+
+/** What the file holds, each list already filtered to well-formed entries. */
+interface FileContents {
+  servers: RecentServer[];
+  passwordRooms: PasswordRoom[];
+}
+
+/** Reads the file; never throws (missing, unreadable, oversized or corrupt: empty lists). */
+async function readContents(path: string): Promise<FileContents> {
+  const empty: FileContents = { servers: [], passwordRooms: [] };
+  let text: string;
+  try {
+    const info = await Deno.stat(path);
+    if (!info.isFile || info.size > maxFileBytes) return empty;
+    text = await Deno.readTextFile(path);
+  } catch {
+    return empty;
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return empty;
+  }
+  if (typeof data !== "object" || data === null) return empty;
+  const fields = data as { servers?: unknown; passwordRooms?: unknown };
+  const servers = Array.isArray(fields.servers) ? fields.servers : [];
+  const rooms = Array.isArray(fields.passwordRooms) ? fields.passwordRooms : [];
+  return {
+    servers: servers.filter(isRecentServer)
+      .map((entry) => ({
+        host: entry.host,
+        port: entry.port,
+        ...(entry.name === undefined ? {} : { name: entry.name }),
+        lastJoined: entry.lastJoined,
+      }))
+      .sort((a, b) => b.lastJoined - a.lastJoined)
+      .slice(0, maxRecentServers),
+    passwordRooms: rooms.filter(isPasswordRoom)
+      .map((entry) => ({ host: entry.host, port: entry.port, since: entry.since }))
+      .sort((a, b) => b.since - a.since)
+      .slice(0, maxPasswordRooms),
+  };
+}
+
+/**
+ * Writes a temporary file and renames it, so a crash never leaves half a
+ * file. Throws when the file cannot be written.
+ */
+async function writeContents(path: string, contents: FileContents): Promise<void> {
+  const folder = (Deno.build.os === "windows" ? win32 : posix).dirname(path);
+  await Deno.mkdir(folder, { recursive: true });
+  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
+  const data = contents.passwordRooms.length === 0 ? { servers: contents.servers } : contents;
+  try {
+    await Deno.writeTextFile(temporary, JSON.stringify(data, null, 2) + "\n");
+    await Deno.rename(temporary, path);
+  } catch (error) {
+    await Deno.remove(temporary).catch(() => {});
+    throw error;
+  }
+}
+
 /**
  * The remembered servers, most recent first. Never throws: a missing,
  * unreadable, oversized or corrupt file gives [], and entries that are not
  * well-formed are skipped.
  */
 export async function loadRecentServers(path: string): Promise<RecentServer[]> {
-  let text: string;
-  try {
-    const info = await Deno.stat(path);
-    if (!info.isFile || info.size > maxFileBytes) return [];
-    text = await Deno.readTextFile(path);
-  } catch {
-    return [];
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    return [];
-  }
-  const list = typeof data === "object" && data !== null && "servers" in data
-    ? (data as { servers: unknown }).servers
-    : null;
-  if (!Array.isArray(list)) return [];
-  return list.filter(isRecentServer)
-    .map((entry) => ({
-      host: entry.host,
-      port: entry.port,
-      ...(entry.name === undefined ? {} : { name: entry.name }),
-      lastJoined: entry.lastJoined,
-    }))
-    .sort((a, b) => b.lastJoined - a.lastJoined)
-    .slice(0, maxRecentServers);
+  return (await readContents(path)).servers;
 }
 
 /** Options of {@link rememberServer}. */
@@ -121,10 +185,10 @@ export async function rememberServer(
   try {
     const path = options.path ?? defaultRecentServersPath();
     const now = (options.now ?? Date.now)();
-    const earlier = await loadRecentServers(path);
+    const earlier = await readContents(path);
     const same = (old: RecentServer) => old.host === server.host && old.port === server.port;
     // Joined by address this time: keep the room name discovery told us before.
-    const name = server.name ?? earlier.find(same)?.name;
+    const name = server.name ?? earlier.servers.find(same)?.name;
     const entry: RecentServer = {
       host: server.host,
       port: server.port,
@@ -134,20 +198,81 @@ export async function rememberServer(
     if (!isRecentServer(entry)) return false;
     const servers = [
       entry,
-      ...earlier.filter((old) => !same(old)),
+      ...earlier.servers.filter((old) => !same(old)),
     ].slice(0, maxRecentServers);
-    const folder = (Deno.build.os === "windows" ? win32 : posix).dirname(path);
-    await Deno.mkdir(folder, { recursive: true });
-    const temporary = `${path}.${crypto.randomUUID()}.tmp`;
-    try {
-      await Deno.writeTextFile(temporary, JSON.stringify({ servers }, null, 2) + "\n");
-      await Deno.rename(temporary, path);
-    } catch (error) {
-      await Deno.remove(temporary).catch(() => {});
-      throw error;
-    }
+    await writeContents(path, { ...earlier, servers });
     return true;
   } catch {
     return false;
   }
+}
+
+/** The same server for the password marks: same port, host without regard to case. */
+function samePasswordRoom(a: { host: string; port: number }, b: { host: string; port: number }) {
+  return a.port === b.port && a.host.toLowerCase() === b.host.toLowerCase();
+}
+
+/**
+ * True when this person joined `server` (the host and port given to `join`)
+ * with a room password before. Never throws: an unreadable file gives false.
+ */
+export async function hadRoomPassword(
+  server: { host: string; port: number },
+  options: { path?: string } = {},
+): Promise<boolean> {
+  let path: string;
+  try {
+    path = options.path ?? defaultRecentServersPath();
+  } catch {
+    return false;
+  }
+  const { passwordRooms } = await readContents(path);
+  return passwordRooms.some((room) => samePasswordRoom(room, server));
+}
+
+/**
+ * Remembers that `server` had a room password (after a secure join), keeping
+ * the newest {@link maxPasswordRooms}. Resolves false instead of throwing
+ * when the file cannot be written.
+ */
+export async function rememberRoomPassword(
+  server: { host: string; port: number },
+  options: RememberOptions = {},
+): Promise<boolean> {
+  try {
+    const path = options.path ?? defaultRecentServersPath();
+    const entry: PasswordRoom = {
+      host: server.host,
+      port: server.port,
+      since: (options.now ?? Date.now)(),
+    };
+    if (!isPasswordRoom(entry)) return false;
+    const earlier = await readContents(path);
+    const passwordRooms = [
+      entry,
+      ...earlier.passwordRooms.filter((old) => !samePasswordRoom(old, server)),
+    ].slice(0, maxPasswordRooms);
+    await writeContents(path, { ...earlier, passwordRooms });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Forgets that `server` had a room password (`join --forget-password`: its
+ * operator removed it). Resolves true when a mark was removed; false when
+ * there was none. Throws when the file holds a mark but cannot be rewritten,
+ * so that the person is not told it was forgotten when it was not.
+ */
+export async function forgetRoomPassword(
+  server: { host: string; port: number },
+  options: { path?: string } = {},
+): Promise<boolean> {
+  const path = options.path ?? defaultRecentServersPath();
+  const earlier = await readContents(path);
+  const passwordRooms = earlier.passwordRooms.filter((old) => !samePasswordRoom(old, server));
+  if (passwordRooms.length === earlier.passwordRooms.length) return false;
+  await writeContents(path, { ...earlier, passwordRooms });
+  return true;
 }

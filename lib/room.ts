@@ -8,7 +8,7 @@
  * Must not import session.ts or server.ts.
  */
 import { ProtocolError } from "./errors.ts";
-import type { History, StoredMessage } from "./history.ts";
+import type { History, PageQuery, StoredMessage } from "./history.ts";
 import { Outgoing } from "./outgoing.ts";
 import { encodePayload, nickKey, nickProblem } from "./protocol.ts";
 import type {
@@ -240,25 +240,39 @@ export class Room {
     if (addressee !== member && this.has(addressee)) addressee.deliver(shared);
   }
 
-  /** A `history` answer for `member`, trimmed to fit one frame. */
-  historyPage(member: Member, request: HistoryRequest): Outgoing {
-    const query = { viewer: member.nick, limit: request.limit } as Parameters<History["page"]>[0];
-    if (request.before !== undefined) query.before = request.before;
+  /**
+   * A `history` answer for `member`, trimmed to fit one frame. `upTo`: the
+   * newest id the answer may hold (the store's last id when the request
+   * arrived), so that messages delivered live after it are not in it too.
+   */
+  async historyPage(member: Member, request: HistoryRequest, upTo?: number): Promise<Outgoing> {
+    const query: PageQuery = { viewer: member.nick, limit: request.limit };
+    const bound = upTo === undefined ? undefined : upTo + 1;
+    const before = request.before === undefined
+      ? bound
+      : bound === undefined
+      ? request.before
+      : Math.min(request.before, bound);
+    if (before !== undefined) query.before = before;
     if (request.with !== undefined) query.with = request.with;
-    const page = this.history.page(query);
-    return fitItems(page.items.map(toWire), (items, trimmed) => ({
-      type: "history",
-      items,
-      more: page.more || trimmed,
-    }));
+    const page = await this.history.page(query);
+    return fitItems(page.items.map(toWire), (items, trimmed) => {
+      const answer: ServerMessage = { type: "history", items, more: page.more || trimmed };
+      if (request.ref !== undefined) answer.ref = request.ref;
+      return answer;
+    });
   }
 
   /** A `results` answer for `member`, trimmed to fit one frame. */
-  searchResults(member: Member, request: SearchRequest): Outgoing {
+  async searchResults(member: Member, request: SearchRequest): Promise<Outgoing> {
     const items = request.q.length === 0
       ? []
-      : this.history.search(member.nick, request.q, request.limit).map(toWire);
-    return fitItems(items, (kept) => ({ type: "results", q: request.q, items: kept }));
+      : (await this.history.search(member.nick, request.q, request.limit)).map(toWire);
+    return fitItems(items, (kept) => {
+      const answer: ServerMessage = { type: "results", q: request.q, items: kept };
+      if (request.ref !== undefined) answer.ref = request.ref;
+      return answer;
+    });
   }
 
   /** Empties the room without telling anyone (the server is shutting down). */

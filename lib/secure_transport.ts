@@ -6,20 +6,26 @@
  *
  * Owns: the handshake step of a session, per-member encryption, and the rule
  * that a failed handshake or a payload that does not decrypt ends the
- * connection with at most one plaintext `error` `auth_failed`.
+ * connection with at most one plaintext `error` (`auth_failed`, or
+ * `rate_limited` for an address refused after repeated wrong passwords, see
+ * lib/auth_throttle.ts, which also decides how slowly a guesser is answered).
  * Knows nothing of the room or JSON (except that one fixed error).
  */
 import { AuthFailedError } from "./errors.ts";
+import type { AuthThrottle } from "./auth_throttle.ts";
 import { HandshakeState, NoiseError } from "./noise.ts";
 import type { CipherState } from "./noise.ts";
 import { Outgoing } from "./outgoing.ts";
 import { errorMessage } from "./protocol.ts";
+import type { ServerMessage } from "./protocol.ts";
 import { noisePrologue } from "./room_key.ts";
 import type { RoomKey } from "./room_key.ts";
 import type { Transport } from "./transport.ts";
 
 /** A handshake message with an empty payload: 32-byte ephemeral key + 16-byte tag. */
 const handshakeMessageBytes = 48;
+/** Bytes a Noise transport message adds to its plaintext (the ChaCha20-Poly1305 tag). */
+const noiseTagBytes = 16;
 /** How long a failed connection may take to receive its `auth_failed` notice. */
 const noticeDeadlineMs = 1000;
 
@@ -32,6 +38,7 @@ export class SecureTransport implements Transport {
   readonly #inner: Transport;
   readonly #handshake: HandshakeState;
   readonly #log: (line: string) => void;
+  readonly #throttle: AuthThrottle | null;
   #state: State = "handshake";
   #send: CipherState | null = null;
   #receive: CipherState | null = null;
@@ -40,11 +47,21 @@ export class SecureTransport implements Transport {
   /** Resolves once the `auth_failed` notice is written, after a failure. */
   #notified: Promise<void> | null = null;
 
-  constructor(inner: Transport, key: RoomKey, log: (line: string) => void = () => {}) {
+  /**
+   * `options.log`: the operator log (failures go to the throttle's summary
+   * when there is one); `options.throttle`: the server's record of failed
+   * handshakes per address. Default: none.
+   */
+  constructor(
+    inner: Transport,
+    key: RoomKey,
+    options: { log?: (line: string) => void; throttle?: AuthThrottle | null } = {},
+  ) {
     this.#inner = inner;
     this.remote = inner.remote;
     this.remoteIp = inner.remoteIp;
-    this.#log = log;
+    this.#log = options.log ?? (() => {});
+    this.#throttle = options.throttle ?? null;
     this.#handshake = new HandshakeState({
       initiator: false,
       prologue: noisePrologue,
@@ -65,6 +82,7 @@ export class SecureTransport implements Transport {
       if (payloads === null) return null;
       let start = 0;
       if (this.#state === "handshake") {
+        await this.#admitHandshake();
         this.#respond(payloads[0]!);
         start = 1;
       }
@@ -74,7 +92,9 @@ export class SecureTransport implements Transport {
           opened.push(this.#receive!.decrypt(payloads[index]!));
         } catch (error) {
           if (!(error instanceof NoiseError)) throw error;
-          this.#fail("a payload that does not decrypt");
+          // Not a password guess (the handshake passed): logged, not counted.
+          this.#log(`${this.remote} sent a payload that does not decrypt; closed`);
+          this.#fail(null);
         }
       }
       if (opened.length > 0) return opened;
@@ -93,6 +113,11 @@ export class SecureTransport implements Transport {
     const send = this.#send!;
     // Sealed now, in call order, so the nonces match the order the peer reads them in.
     return this.#writeInner(batch.map((message) => new Outgoing(send.encrypt(message.payload))));
+  }
+
+  /** The limit is on plaintext: a sealed payload carries a 16-byte tag more. */
+  setPayloadLimit(bytes: number): void {
+    this.#inner.setPayloadLimit(bytes + noiseTagBytes);
   }
 
   /** Closes; after a failure, first lets the `auth_failed` notice out (for at most 1 s). */
@@ -115,6 +140,31 @@ export class SecureTransport implements Transport {
     return written;
   }
 
+  /**
+   * Before answering a handshake: an address refused after repeated wrong
+   * passwords is told so and closed; one with a few recent failures waits
+   * first (up to a few seconds), so guessing goes slowly.
+   */
+  async #admitHandshake(): Promise<void> {
+    const throttle = this.#throttle;
+    if (throttle === null) return;
+    const blockedMs = throttle.blockedFor(this.remoteIp, performance.now());
+    if (blockedMs > 0) {
+      const minutes = Math.max(1, Math.ceil(blockedMs / 60_000));
+      this.#fail(
+        null,
+        errorMessage(
+          "rate_limited",
+          `too many wrong room passwords from ${this.remoteIp}; try again in ${minutes} min`,
+          undefined,
+          blockedMs,
+        ),
+      );
+    }
+    const delayMs = throttle.delayFor(this.remoteIp, performance.now());
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+  }
+
   /** Reads the initiator's `psk, e` and answers `e, ee`; throws AuthFailedError. */
   #respond(message: Uint8Array): void {
     try {
@@ -129,21 +179,33 @@ export class SecureTransport implements Transport {
       // Queued before anything sealed: the session seals nothing until read() returns.
       void this.#writeInner([new Outgoing(answer)]).catch(() => {});
       this.#state = "open";
+      this.#throttle?.succeeded(this.remoteIp);
     } catch (error) {
       if (!(error instanceof NoiseError)) throw error;
       this.#fail("a handshake that does not verify (wrong room password, or no handshake)");
     }
   }
 
-  /** Tells the peer `auth_failed` in plaintext, closes, and stops the session's read loop. */
-  #fail(what: string): never {
+  /**
+   * Tells the peer `auth_failed` (or `notice`) in plaintext, closes, and stops
+   * the session's read loop. `what` is the failure to count and log; null for
+   * a refusal that is not a new failure.
+   */
+  #fail(what: string | null, notice?: ServerMessage): never {
     this.#state = "failed";
-    this.#log(`${this.remote} sent ${what}; closed`);
-    const notice = Outgoing.of(
-      errorMessage("auth_failed", "wrong room password: the handshake or a message did not verify"),
+    if (what !== null) {
+      if (this.#throttle === null) this.#log(`${this.remote} sent ${what}; closed`);
+      else this.#throttle.failed(this.remoteIp, performance.now());
+    }
+    const noticeMessage = Outgoing.of(
+      notice ??
+        errorMessage(
+          "auth_failed",
+          "wrong room password: the handshake or a message did not verify",
+        ),
     );
     // The session closes the transport once read() has thrown; close() waits for this.
-    this.#notified = this.#writeInner([notice]).catch(() => {});
-    throw new AuthFailedError("auth_failed", `the peer sent ${what}`);
+    this.#notified = this.#writeInner([noticeMessage]).catch(() => {});
+    throw new AuthFailedError("auth_failed", `the peer sent ${what ?? "nothing: refused"}`);
   }
 }

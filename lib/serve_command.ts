@@ -6,7 +6,7 @@
  * Server behaviour itself lives in server.ts.
  */
 import { ListenError, StorageError } from "./errors.ts";
-import { openSqliteHistory } from "./history_sqlite.ts";
+import { openServerHistory } from "./history_sqlite.ts";
 import type { SqliteHistory } from "./history_sqlite.ts";
 import { isLoopbackHost, lanAddresses } from "./lan_addresses.ts";
 import { startRetention } from "./retention.ts";
@@ -18,6 +18,12 @@ import type { RoomKey } from "./room_key.ts";
 import { PasswordSourceError, readServePassword } from "./serve_password.ts";
 import { defaultSessionLimits } from "./session.ts";
 import type { SessionLimits } from "./session.ts";
+import { defaultRequestRates } from "./request_limits.ts";
+import type { RequestRates } from "./request_limits.ts";
+import type { Network } from "./ip_networks.ts";
+import { connectionCeiling, raiseOpenFileLimit } from "./open_files.ts";
+import type { OpenFileLimit } from "./open_files.ts";
+import { passwordProblem } from "./password_strength.ts";
 
 /** Flags of `lanchat serve`, as parsed by main.ts. */
 export interface ServeFlags {
@@ -31,6 +37,10 @@ export interface ServeFlags {
   db: string;
   /** Delete messages older than this many days (none when undefined). */
   keepDays?: number;
+  /** `--max-db-mib N`: refuse new messages before the history file reaches N MiB (no limit when undefined). */
+  maxDbMib?: number;
+  /** `--min-free-mib N`: refuse new messages while the disk has less than N MiB free (default 256; 0: off). */
+  minFreeMib?: number;
   web: boolean;
   webPort: number;
   discovery: boolean;
@@ -58,6 +68,46 @@ export interface ServeFlags {
   floodRate?: number;
   /** `--max-outbox-kib N`. */
   maxOutboxKib?: number;
+  /** `--max-pending-connections N`. */
+  maxPendingConnections?: number;
+  /** `--max-users-per-net N`. */
+  maxUsersPerNet?: number;
+  /** `--trusted-net CIDR`, repeatable. */
+  trustedNet?: Network[];
+  /** `--searches-per-minute N`. */
+  searchesPerMinute?: number;
+  /** `--history-pages-per-minute N`. */
+  historyPagesPerMinute?: number;
+  /** `--text-kib-per-minute N`. */
+  textKibPerMinute?: number;
+  /** `--max-auth-failures N`. */
+  maxAuthFailures?: number;
+  /** `--weak-password-ok`: accept a room password shorter than 8 characters. */
+  weakPasswordOk?: boolean;
+}
+
+/** The rates the flags ask for; unset ones keep their defaults. */
+export function requestRatesFromFlags(flags: ServeFlags): Partial<RequestRates> {
+  const rates: Partial<RequestRates> = {};
+  if (flags.searchesPerMinute !== undefined) {
+    rates.searchesPerMinute = flags.searchesPerMinute;
+    rates.searchBurst = Math.max(
+      1,
+      Math.min(defaultRequestRates.searchBurst, flags.searchesPerMinute),
+    );
+  }
+  if (flags.historyPagesPerMinute !== undefined) {
+    rates.historyPagesPerMinute = flags.historyPagesPerMinute;
+    rates.historyBurst = Math.max(
+      1,
+      Math.min(defaultRequestRates.historyBurst, flags.historyPagesPerMinute),
+    );
+  }
+  if (flags.textKibPerMinute !== undefined) {
+    rates.textKibPerMinute = flags.textKibPerMinute;
+    rates.textBurstKib = Math.max(defaultRequestRates.textBurstKib, flags.textKibPerMinute);
+  }
+  return rates;
 }
 
 /** The session limits the flags ask for; unset ones keep their defaults. */
@@ -97,10 +147,22 @@ function timestamp(): string {
 export async function runServe(flags: ServeFlags): Promise<number> {
   const log = flags.quiet ? () => {} : (line: string) => console.log(`${timestamp()} ${line}`);
   let roomKey: RoomKey | null = null;
+  let passwordWarning: string | null = null;
   let tls: { cert: string; key: string } | null;
   try {
     tls = flags.web ? await readTls(flags) : null;
     const password = await readServePassword(flags);
+    if (password !== null) {
+      const problem = passwordProblem(password);
+      if (problem?.refuse && flags.weakPasswordOk !== true) {
+        console.error(
+          `lanchat: ${problem.text}. Anyone on the network could guess it. Choose a longer one ` +
+            "(a few words make a good passphrase), or pass --weak-password-ok if you mean it.",
+        );
+        return 2;
+      }
+      if (problem !== null) passwordWarning = problem.text;
+    }
     // Derived once here (scrypt is slow on purpose); the password itself is dropped.
     if (password !== null) roomKey = await createRoomKey(password);
   } catch (error) {
@@ -110,12 +172,19 @@ export async function runServe(flags: ServeFlags): Promise<number> {
   }
   let history: SqliteHistory;
   try {
-    history = openSqliteHistory(flags.db);
+    history = await openServerHistory(flags.db, {
+      ...(flags.maxDbMib === undefined ? {} : { maxSizeBytes: flags.maxDbMib * 1024 * 1024 }),
+      minFreeBytes: (flags.minFreeMib ?? 256) * 1024 * 1024,
+      // Storage problems reach the operator even with --quiet (that hides joins and leaves).
+      log: (line) => console.log(`${timestamp()} ${line}`),
+    });
   } catch (error) {
     if (!(error instanceof StorageError)) throw error;
     console.error(`lanchat: ${error.message}\n  ${error.hint}`);
     return 1;
   }
+  // Every connection is a file descriptor: take what the OS allows before listening.
+  const openFiles = raiseOpenFileLimit();
   let server: RunningServer;
   try {
     server = await startServer({
@@ -135,6 +204,17 @@ export async function runServe(flags: ServeFlags): Promise<number> {
         ? {}
         : { maxConnectionsPerIp: flags.maxConnectionsPerIp }),
       ...(flags.maxFrameBytes === undefined ? {} : { maxFrameBytes: flags.maxFrameBytes }),
+      gate: {
+        ...(flags.maxPendingConnections === undefined
+          ? {}
+          : { maxPendingConnections: flags.maxPendingConnections }),
+        ...(flags.maxUsersPerNet === undefined ? {} : { maxUsersPerNet: flags.maxUsersPerNet }),
+        trustedNets: flags.trustedNet ?? [],
+      },
+      requestRates: requestRatesFromFlags(flags),
+      ...(flags.maxAuthFailures === undefined
+        ? {}
+        : { authLimits: { maxFailures: flags.maxAuthFailures } }),
     });
   } catch (error) {
     await history.close();
@@ -149,7 +229,7 @@ export async function runServe(flags: ServeFlags): Promise<number> {
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   const onSignal = () => stopped.resolve();
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
-  printBanner(server, { ...flags, roomPassword: roomKey !== null });
+  printBanner(server, { ...flags, roomPassword: roomKey !== null, passwordWarning, openFiles });
   await stopped.promise;
   console.log(
     `${timestamp()} shutting down: telling ${server.room.size} users, closing connections`,
@@ -161,7 +241,14 @@ export async function runServe(flags: ServeFlags): Promise<number> {
   return 0;
 }
 
-function printBanner(server: RunningServer, flags: ServeFlags & { roomPassword: boolean }): void {
+function printBanner(
+  server: RunningServer,
+  flags: ServeFlags & {
+    roomPassword: boolean;
+    passwordWarning: string | null;
+    openFiles: OpenFileLimit | null;
+  },
+): void {
   const lines = [`lanchat is serving room "${server.name}"`];
   const scheme = server.webTls ? "https" : "http";
   lines.push(`  chat (TCP): listening on ${server.host}:${server.port}`);
@@ -177,6 +264,18 @@ function printBanner(server: RunningServer, flags: ServeFlags & { roomPassword: 
       ? "  room password: required (Noise NNpsk0 + scrypt); give it to the people you invite"
       : "  room password: none (anyone on the network can join and read; see SECURITY.md)",
   );
+  if (flags.passwordWarning !== null) {
+    lines.push(`  warning: ${flags.passwordWarning}; a longer passphrase is much harder to guess.`);
+  }
+  const ceiling = flags.openFiles === null ? null : connectionCeiling(flags.openFiles);
+  if (flags.openFiles !== null && ceiling !== null && ceiling < flags.maxUsers) {
+    lines.push(
+      `  warning: this process may open ${flags.openFiles.soft} files, room for about ${ceiling} ` +
+        `connections, fewer than --max-users ${flags.maxUsers} needs.`,
+      `           Raise the limit (ulimit -n ${flags.maxUsers + 1024}, or LimitNOFILE= in a ` +
+        "systemd unit) or lower --max-users.",
+    );
+  }
   if (server.discoveryPort !== null) {
     lines.push(
       `  discovery:  answering on UDP ${server.discoveryPort} (for lanchat discover)`,

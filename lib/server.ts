@@ -1,10 +1,12 @@
 /**
  * `lanchat serve`: the TCP accept loop, the session ticker, start and stop.
  *
- * Owns: listening sockets, the set of live sessions, the count of connections
- * per IP, and putting the room password's SecureTransport in front of every
+ * Owns: listening sockets, the set of live sessions, admitting connections on
+ * both ports through one ConnectionGate (per address, not yet joined, per
+ * network), and putting the room password's SecureTransport in front of every
  * connection. Chat rules live in room.ts, per-connection rules in session.ts,
- * the handshake in secure_transport.ts; this module only wires them.
+ * the handshake in secure_transport.ts, the limits in connection_gate.ts,
+ * request_limits.ts and auth_throttle.ts; this module only wires them.
  */
 import { ListenError } from "./errors.ts";
 import { MemoryHistory } from "./history.ts";
@@ -26,6 +28,14 @@ import { Outgoing } from "./outgoing.ts";
 import { errorMessage } from "./protocol.ts";
 import { maxPayloadBytes } from "./frame.ts";
 import { WriteScheduler } from "./write_scheduler.ts";
+import { runAcceptLoop } from "./accept_loop.ts";
+import { ConnectionGate } from "./connection_gate.ts";
+import type { GateLimits, Ticket } from "./connection_gate.ts";
+import { RequestLimits } from "./request_limits.ts";
+import type { RequestRates } from "./request_limits.ts";
+import { AuthThrottle } from "./auth_throttle.ts";
+import type { AuthThrottleLimits } from "./auth_throttle.ts";
+import { SummaryLog } from "./summary_log.ts";
 
 /** Options of startServer. Every field documents its default. */
 export interface ServerOptions {
@@ -61,8 +71,14 @@ export interface ServerOptions {
    * PROTOCOL.md section 5 first. Default null: no password.
    */
   roomKey?: RoomKey | null;
-  /** Connections open at once from one IP address; the next is refused. Default 64. */
+  /** Connections open at once from one IP address, both ports together; the next is refused. Default 64. */
   maxConnectionsPerIp?: number;
+  /** The other admission limits (lib/connection_gate.ts); missing fields take their defaults. */
+  gate?: Partial<Omit<GateLimits, "maxConnectionsPerIp">>;
+  /** Searches, history pages and stored text per address and nick (lib/request_limits.ts). */
+  requestRates?: Partial<RequestRates>;
+  /** Failed room-password handshakes per address (lib/auth_throttle.ts). */
+  authLimits?: Partial<AuthThrottleLimits>;
   /** Largest frame (TCP) or WebSocket message a client may send, <= 65535. Default 65535. */
   maxFrameBytes?: number;
   /** TLS for the web page (PEM text of the certificate chain and the key). Default: none. */
@@ -97,8 +113,6 @@ export interface RunningServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** Pause after an accept error (e.g. out of file descriptors) before retrying. */
-const acceptRetryMs = 100;
 /** How long a refused connection may take to read why before it is closed. */
 const refuseDeadlineMs = 1000;
 
@@ -127,59 +141,70 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     throw new ListenError("chat", options.port ?? 9000, error);
   }
   const roomKey = options.roomKey ?? null;
-  const maxConnectionsPerIp = options.maxConnectionsPerIp ?? 64;
-  const maxFrameBytes = Math.min(options.maxFrameBytes ?? maxPayloadBytes, maxPayloadBytes);
+  const limits = { ...defaultSessionLimits, ...options.limits };
+  if (options.maxFrameBytes !== undefined) {
+    limits.maxFrameBytes = Math.min(options.maxFrameBytes, maxPayloadBytes);
+  }
   const context = {
     room,
     serverName: options.name ?? Deno.hostname(),
     secure: roomKey?.params ?? null,
-    limits: { ...defaultSessionLimits, ...options.limits },
+    limits,
     log,
     writes: new WriteScheduler(
       options.writesPerSecond === undefined ? {} : { writesPerSecond: options.writesPerSecond },
     ),
+    requests: new RequestLimits(options.requestRates),
   };
+  const gate = new ConnectionGate({
+    ...options.gate,
+    ...(options.maxConnectionsPerIp === undefined
+      ? {}
+      : { maxConnectionsPerIp: options.maxConnectionsPerIp }),
+  });
+  const throttle = roomKey === null
+    ? null
+    : new AuthThrottle({ log, now: performance.now(), limits: options.authLimits ?? {} });
+  const refusals = new SummaryLog(log, "refused connections", { now: performance.now() });
   const sessions = new Map<Session, Promise<void>>();
   let stopping = false;
 
   const ticker = setInterval(() => {
     const now = performance.now();
     for (const session of sessions.keys()) session.tick(now);
+    throttle?.tick(now);
+    refusals.tick(now);
   }, options.tickMs ?? 1000);
 
-  /** Open connections per peer IP, for maxConnectionsPerIp. */
-  const perIp = new Map<string, number>();
-  /** Connections being told they are one too many (closed within refuseDeadlineMs). */
+  /** Connections being told they are refused (closed within refuseDeadlineMs). */
   const refusing = new Set<Promise<void>>();
 
-  /** Plugs one connection, TCP or WebSocket, into the room (after the handshake, with a password). */
-  const adopt = (plain: Transport) => {
-    const ip = plain.remoteIp;
-    const open = perIp.get(ip) ?? 0;
-    if (open >= maxConnectionsPerIp) {
-      log(`refused a connection from ${plain.remote}: already ${open} open from ${ip}`);
-      const refusal = Outgoing.of(errorMessage(
-        "server_full",
-        `too many connections from ${ip} (at most ${maxConnectionsPerIp}); close some and retry`,
-      ));
-      // Bounded: a peer that does not read cannot hold the socket open past the deadline.
-      const timer = setTimeout(() => plain.close(), refuseDeadlineMs);
-      const refused = plain.write([refusal]).catch(() => {}).finally(() => {
-        clearTimeout(timer);
-        plain.close();
-        refusing.delete(refused);
-      });
-      refusing.add(refused);
-      return;
-    }
-    perIp.set(ip, open + 1);
-    const transport = roomKey === null ? plain : new SecureTransport(plain, roomKey, log);
-    const session = new Session(transport, context);
+  /** Tells a connection the gate refused it why (`server_full`), then closes it, bounded in time. */
+  const refuse = (plain: Transport, why: string) => {
+    refusals.note(plain.remoteIp, `refused a connection from ${plain.remote}: ${why}`);
+    const refusal = Outgoing.of(errorMessage("server_full", why));
+    // Bounded: a peer that does not read cannot hold the socket open past the deadline.
+    const timer = setTimeout(() => plain.close(), refuseDeadlineMs);
+    const refused = plain.write([refusal]).catch(() => {}).finally(() => {
+      clearTimeout(timer);
+      plain.close();
+      refusing.delete(refused);
+    });
+    refusing.add(refused);
+  };
+
+  /**
+   * Plugs one admitted connection, TCP or WebSocket, into the room (after the
+   * handshake, with a password). Its ticket is released when it closes.
+   */
+  const adopt = (plain: Transport, ticket: Ticket) => {
+    const transport = roomKey === null
+      ? plain
+      : new SecureTransport(plain, roomKey, { log, throttle });
+    const session = new Session(transport, context, ticket);
     const running = session.run().finally(() => {
       sessions.delete(session);
-      const left = (perIp.get(ip) ?? 1) - 1;
-      if (left <= 0) perIp.delete(ip);
-      else perIp.set(ip, left);
+      ticket.release();
     });
     sessions.set(session, running);
   };
@@ -193,8 +218,13 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
         log,
         ...(options.webTls ? { tls: options.webTls } : {}),
         onSocket: (socket, remote) => {
-          if (stopping) socket.close();
-          else adopt(new WebSocketTransport(socket, remote, { maxPayloadBytes: maxFrameBytes }));
+          const transport = new WebSocketTransport(socket, remote, {
+            maxPayloadBytes: limits.preJoinFrameBytes,
+          });
+          const admission = gate.admit(remote.hostname);
+          if (stopping) transport.close();
+          else if ("refused" in admission) refuse(transport, admission.refused);
+          else adopt(transport, admission);
         },
       });
     } catch (error) {
@@ -204,25 +234,19 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     }
   }
 
-  const acceptLoop = (async () => {
-    while (!stopping) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await listener.accept();
-      } catch (error) {
-        if (stopping || error instanceof Deno.errors.BadResource) return;
-        log(`accept failed: ${String(error)}; retrying`);
-        await new Promise((resolve) => setTimeout(resolve, acceptRetryMs));
-        continue;
-      }
-      try {
-        adopt(new TcpTransport(conn, { maxPayloadBytes: maxFrameBytes }));
-      } catch (error) {
-        log(`could not set up a connection: ${String(error)}`);
-        conn.close();
-      }
-    }
-  })();
+  const acceptLoop = runAcceptLoop({
+    listener,
+    role: "chat",
+    log,
+    stopping: () => stopping,
+    onConnection: (conn) => {
+      // The pre-join limit: a connection that has not joined holds a small frame at most.
+      const transport = new TcpTransport(conn, { maxPayloadBytes: limits.preJoinFrameBytes });
+      const admission = gate.admit(transport.remoteIp);
+      if ("refused" in admission) refuse(transport, admission.refused);
+      else adopt(transport, admission);
+    },
+  });
 
   const address = listener.addr;
   // Resolves with the responder, or with the reason it could not start.

@@ -7,11 +7,27 @@
  * Works on any Transport (TCP or WebSocket); knows nothing of listeners.
  */
 import { FrameError, ProtocolError, StorageError } from "./errors.ts";
+import { maxPayloadBytes } from "./frame.ts";
 import { Outgoing } from "./outgoing.ts";
-import { errorMessage, maxTextBytes, parseClientMessage, protocolVersion } from "./protocol.ts";
-import type { ClientMessage, LeaveReason, Ref, SecureParams, ServerMessage } from "./protocol.ts";
+import {
+  errorMessage,
+  maxTextBytes,
+  nickKey,
+  parseClientMessage,
+  protocolVersion,
+} from "./protocol.ts";
+import type {
+  ClientMessage,
+  HistoryRequest,
+  LeaveReason,
+  Ref,
+  SearchRequest,
+  SecureParams,
+  ServerMessage,
+} from "./protocol.ts";
 import { toWire } from "./room.ts";
 import type { Member, Room } from "./room.ts";
+import type { RequestLimits } from "./request_limits.ts";
 import type { Transport } from "./transport.ts";
 import type { WriteScheduler } from "./write_scheduler.ts";
 
@@ -34,6 +50,14 @@ export interface SessionLimits {
   floodPerSecond: number;
   /** Longest message text, in UTF-8 bytes (at most maxTextBytes). Default maxTextBytes (46 KiB). */
   maxTextBytes: number;
+  /** Largest payload a joined client may send (at most 65535). Default 65535. */
+  maxFrameBytes: number;
+  /**
+   * Largest payload before the client has joined: a `hello` and a Noise
+   * handshake message are small, so a connection that never joins holds at
+   * most this much of a frame in progress. Default 4096.
+   */
+  preJoinFrameBytes: number;
 }
 
 /** The defaults of SessionLimits. */
@@ -45,7 +69,20 @@ export const defaultSessionLimits: SessionLimits = {
   floodBurst: 200,
   floodPerSecond: 500,
   maxTextBytes,
+  maxFrameBytes: maxPayloadBytes,
+  preJoinFrameBytes: 4096,
 };
+
+/**
+ * What the server's admission control knows of one connection
+ * (lib/connection_gate.ts): it counts users per network at join.
+ */
+export interface SessionTicket {
+  /** About to join the room: null when allowed, else why not (the `server_full` message). */
+  join(): string | null;
+  /** Left the room, or a join failed after join() allowed it. Safe to call more than once. */
+  leave(): void;
+}
 
 /** What a session needs from the server around it. */
 export interface SessionContext {
@@ -57,12 +94,16 @@ export interface SessionContext {
   log: (line: string) => void;
   /** Paces every session's writer (one per server). */
   writes: WriteScheduler;
+  /** Rates per address and nick of searches, history pages and stored text (one per server). */
+  requests: RequestLimits;
 }
 
 /** Messages replayed per page when a client resumes with `after`. */
 const replayPageSize = 200;
 /** How long a closing session may spend flushing its outbox. */
 const flushDeadlineMs = 1000;
+/** Most bytes one answer (`history`, `results`) takes in the outbox: one frame. */
+const maxAnswerBytes = maxPayloadBytes + 4;
 
 /** One client connection. Implements Member so the room can deliver to it. */
 export class Session implements Member {
@@ -72,6 +113,7 @@ export class Session implements Member {
 
   readonly #transport: Transport;
   readonly #context: SessionContext;
+  readonly #ticket: SessionTicket | null;
   readonly #openedAt = performance.now();
   #lastHeardAt = performance.now();
   #pingedAt = 0;
@@ -84,8 +126,14 @@ export class Session implements Member {
   #queuedBytes = 0;
   /** Bytes of #queue alone. */
   #queueBytes = 0;
-  /** While a resume replay runs, live messages wait here (still counted in #queuedBytes). */
-  #held: Outgoing[] | null = null;
+  /**
+   * While a resume replay or an answer is being prepared, live messages wait
+   * here (still counted in #queuedBytes), so they reach the client after it,
+   * as they would had the answer been read synchronously.
+   */
+  #held: Outgoing[] = [];
+  /** Replays and answers in preparation; live messages are held while it is above 0. */
+  #holds = 0;
   /** The single writer: true while one write is in flight. */
   #writing = false;
   #flushScheduled = false;
@@ -97,10 +145,13 @@ export class Session implements Member {
   #floodTokens: number;
   #floodRefilledAt = performance.now();
 
-  constructor(transport: Transport, context: SessionContext) {
+  /** `ticket`: the admission control's view of this connection (none in tests). */
+  constructor(transport: Transport, context: SessionContext, ticket: SessionTicket | null = null) {
     this.#transport = transport;
     this.#context = context;
+    this.#ticket = ticket;
     this.#floodTokens = context.limits.floodBurst;
+    transport.setPayloadLimit(context.limits.preJoinFrameBytes);
   }
 
   /** Peer address, for logs. */
@@ -126,7 +177,11 @@ export class Session implements Member {
           const waitMs = this.#takeFloodToken();
           if (waitMs > 0) await this.#throttle(waitMs);
           if (this.#closing) break reading;
-          this.#handlePayload(payload);
+          // One request in flight per connection: the next payload is read once
+          // its answer is queued, so answers keep the order of the requests.
+          const answering = this.#handlePayload(payload);
+          if (answering !== undefined) await answering;
+          if (this.#closing) break reading;
         }
       }
       this.#leaveReason ??= "quit";
@@ -183,7 +238,7 @@ export class Session implements Member {
       return;
     }
     this.#queuedBytes += size;
-    if (this.#held !== null) {
+    if (this.#holds > 0) {
       this.#held.push(message);
       return;
     }
@@ -223,13 +278,17 @@ export class Session implements Member {
     this.deliver(Outgoing.of(message));
   }
 
-  #handlePayload(payload: Uint8Array): void {
+  /** Handles one payload; returns a promise while the answer to a request is being prepared. */
+  #handlePayload(payload: Uint8Array): Promise<void> | undefined {
     let message: ClientMessage;
     try {
       message = parseClientMessage(payload, this.#context.limits.maxTextBytes);
     } catch (error) {
       this.#reportError(error);
       return;
+    }
+    if ((message.type === "history" || message.type === "search") && this.#joined) {
+      return this.#request(message);
     }
     try {
       this.#dispatch(message);
@@ -255,8 +314,17 @@ export class Session implements Member {
         if (this.#joined) {
           throw new ProtocolError("bad_message", "already joined; send 'nick' to change your nick");
         }
-        const replay = room.join(this, message);
+        const refusal = this.#ticket?.join() ?? null;
+        if (refusal !== null) throw new ProtocolError("server_full", refusal);
+        let replay: ReturnType<Room["join"]>;
+        try {
+          replay = room.join(this, message);
+        } catch (error) {
+          this.#ticket?.leave();
+          throw error;
+        }
         this.#joined = true;
+        this.#transport.setPayloadLimit(this.#context.limits.maxFrameBytes);
         this.#context.log(`${this.nick} joined from ${this.remote}`);
         if (replay !== null) void this.#replay(replay.replayAfter, replay.replayUpTo);
         return;
@@ -264,9 +332,25 @@ export class Session implements Member {
     }
     if (!this.#joined) throw new ProtocolError("not_joined", "send 'hello' with your nick first");
     switch (message.type) {
-      case "say":
+      case "say": {
+        // Stored text costs disk: a byte rate per address and nick, generous for people.
+        const waitMs = this.#context.requests.text(
+          this.#transport.remoteIp,
+          nickKey(this.nick),
+          Math.floor(message.body.length * 3 / 4), // the text's UTF-8 bytes, near enough
+          performance.now(),
+        );
+        if (waitMs > 0) {
+          throw new ProtocolError(
+            "rate_limited",
+            `you have sent a lot of text in a short time (the limit is ${this.#context.requests.textLimitText}); ` +
+              `this message was not sent: send it again in ${seconds(waitMs)}`,
+            { ref: message.ref, waitMs },
+          );
+        }
         room.say(this, message).catch((error) => this.#reportError(error, message.ref));
         return;
+      }
       case "nick": {
         const before = this.nick;
         room.rename(this, message.nick);
@@ -277,18 +361,91 @@ export class Session implements Member {
         for (const part of room.usersMessages()) this.deliver(part);
         return;
       case "history":
-        this.deliver(room.historyPage(this, message));
-        return;
       case "search":
-        this.deliver(room.searchResults(this, message));
-        return;
+        return; // Handled by #request (the session is joined here).
     }
+  }
+
+  /**
+   * Answers a `history` or `search` request. The store answers off the event
+   * loop; meanwhile the read loop waits (one request in flight per
+   * connection) and live messages to this client are held, so everything
+   * reaches it in the order it would have synchronously. Expensive requests
+   * are rated per address and nick (`rate_limited` with the wait), and an
+   * answer is queued only when the outbox has room for it: the client asked
+   * for it, so it never gets its requester dropped as `slow`.
+   */
+  async #request(message: HistoryRequest | SearchRequest): Promise<void> {
+    const requests = this.#context.requests;
+    const now = performance.now();
+    const key = nickKey(this.nick), ip = this.#transport.remoteIp;
+    const waitMs = message.type === "search"
+      ? requests.search(ip, key, now)
+      : requests.historyPage(ip, key, now);
+    if (waitMs > 0) {
+      const what = message.type === "search" ? "searches" : "history requests";
+      this.#send(errorMessage(
+        "rate_limited",
+        `too many ${what} in a short time (at most ${
+          message.type === "search" ? requests.searchLimitText : requests.historyLimitText
+        }); try again in ${seconds(waitMs)}`,
+        message.ref,
+        waitMs,
+      ));
+      return;
+    }
+    // Bounded: the writer drains the outbox or the connection closes.
+    while (
+      !this.#closing && this.#queuedBytes > 0 &&
+      this.#queuedBytes + maxAnswerBytes > this.#context.limits.maxOutboxBytes
+    ) {
+      await this.#whenDrained();
+    }
+    if (this.#closing) return;
+    const room = this.#context.room;
+    this.#hold();
+    try {
+      const answer = message.type === "history"
+        ? await room.historyPage(this, message, room.history.lastId())
+        : await room.searchResults(this, message);
+      this.#queueAnswer(answer);
+    } catch (error) {
+      this.#reportError(error, message.ref);
+    } finally {
+      this.#release();
+    }
+  }
+
+  /** Queues an answer the client asked for, past the outbox bound (see #request). */
+  #queueAnswer(message: Outgoing): void {
+    if (this.#closing) return;
+    const size = message.payload.length + 4;
+    this.#queuedBytes += size;
+    this.#queueBytes += size;
+    this.#queue.push(message);
+    this.#scheduleFlush();
+  }
+
+  /** Live messages wait in #held until the matching #release. */
+  #hold(): void {
+    this.#holds++;
+  }
+
+  #release(): void {
+    if (--this.#holds > 0) return;
+    const held = this.#held;
+    this.#held = [];
+    for (const message of held) {
+      this.#queue.push(message);
+      this.#queueBytes += message.payload.length + 4;
+    }
+    this.#scheduleFlush();
   }
 
   /** Tells the peer why something was refused; programming errors are logged, not leaked. */
   #reportError(error: unknown, ref?: Ref): void {
     if (error instanceof ProtocolError) {
-      this.#send(errorMessage(error.code, error.message, error.ref ?? ref));
+      this.#send(errorMessage(error.code, error.message, error.ref ?? ref, error.waitMs));
     } else if (error instanceof StorageError) {
       this.#context.log(`storage: ${error.message} (${error.hint})`);
       this.#send(
@@ -307,11 +464,11 @@ export class Session implements Member {
   /** Sends the messages a resuming client missed, (after, upTo], oldest first. */
   async #replay(after: number, upTo: number): Promise<void> {
     const history = this.#context.room.history;
-    this.#held = [];
+    this.#hold();
     let cursor = after;
     try {
       for (let page = 0; page < 100_000 && cursor < upTo && !this.#closing; page++) {
-        const items = history.after(this.nick, cursor, replayPageSize);
+        const items = await history.after(this.nick, cursor, replayPageSize);
         for (const item of items) {
           if (item.id > upTo) break;
           // Replay pages bypass the outbox bound: one page at a time, then wait for the drain.
@@ -326,14 +483,10 @@ export class Session implements Member {
         cursor = last.id;
         await this.#whenDrained();
       }
+    } catch (error) {
+      this.#reportError(error);
     } finally {
-      const held = this.#held;
-      this.#held = null;
-      for (const message of held) {
-        this.#queue.push(message);
-        this.#queueBytes += message.payload.length + 4;
-      }
-      this.#scheduleFlush();
+      this.#release();
     }
   }
 
@@ -432,6 +585,7 @@ export class Session implements Member {
       room.leave(this, this.#leaveReason ?? "quit");
       this.#context.log(`${this.nick} left (${this.#leaveReason ?? "quit"})`);
     }
+    if (this.#joined) this.#ticket?.leave();
   }
 
   #closeTransport(): void {
@@ -446,4 +600,10 @@ export class Session implements Member {
   #describe(): string {
     return this.#joined ? `${this.nick} (${this.remote})` : this.remote;
   }
+}
+
+/** A wait in ms as a person reads it: "3 s", "2 min". */
+function seconds(waitMs: number): string {
+  const total = Math.max(1, Math.ceil(waitMs / 1000));
+  return total < 120 ? `${total} s` : `${Math.ceil(total / 60)} min`;
 }

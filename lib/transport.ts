@@ -28,6 +28,13 @@ export interface Transport {
    * (the session's single writer guarantees it).
    */
   write(batch: readonly Outgoing[]): Promise<void>;
+  /**
+   * Sets the largest payload accepted from the next one on (at most 65535).
+   * A connection starts with a small limit until it has joined (a `hello` and
+   * a Noise handshake message are small), so that connections that never join
+   * cannot make the server hold 64 KiB each.
+   */
+  setPayloadLimit(bytes: number): void;
   /** Closes the connection; safe to call more than once. */
   close(): void;
 }
@@ -112,6 +119,10 @@ export class TcpTransport implements Transport {
       }
       if (payloads.length > 0) return payloads;
     }
+  }
+
+  setPayloadLimit(bytes: number): void {
+    this.#decoder.maxPayloadBytes = bytes;
   }
 
   write(batch: readonly Outgoing[]): Promise<void> {

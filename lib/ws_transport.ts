@@ -27,6 +27,7 @@ export class WebSocketTransport implements Transport {
   #inbox: (Uint8Array | FrameError)[] = [];
   #ended = false;
   #wake: (() => void) | null = null;
+  #maxBytes: number;
 
   /** `options.maxPayloadBytes`: the largest message accepted (default and most 65535). */
   constructor(
@@ -34,7 +35,7 @@ export class WebSocketTransport implements Transport {
     remote: Deno.NetAddr,
     options: { maxPayloadBytes?: number } = {},
   ) {
-    const maxBytes = Math.min(options.maxPayloadBytes ?? maxPayloadBytes, maxPayloadBytes);
+    this.#maxBytes = Math.min(options.maxPayloadBytes ?? maxPayloadBytes, maxPayloadBytes);
     this.#socket = socket;
     socket.binaryType = "arraybuffer";
     this.remoteIp = remote.hostname;
@@ -55,11 +56,11 @@ export class WebSocketTransport implements Transport {
       if (payload === null) return;
       if (payload.length === 0) {
         this.#inbox.push(new FrameError("bad_frame", "empty WebSocket message"));
-      } else if (payload.length > maxBytes) {
+      } else if (payload.length > this.#maxBytes) {
         this.#inbox.push(
           new FrameError(
             "frame_too_large",
-            `message of ${payload.length} bytes exceeds ${maxBytes}`,
+            `message of ${payload.length} bytes exceeds ${this.#maxBytes}`,
           ),
         );
       } else {
@@ -87,6 +88,10 @@ export class WebSocketTransport implements Transport {
       await new Promise<void>((resolve) => this.#wake = resolve);
       this.#wake = null;
     }
+  }
+
+  setPayloadLimit(bytes: number): void {
+    this.#maxBytes = Math.max(1, Math.min(bytes, maxPayloadBytes));
   }
 
   async write(batch: readonly Outgoing[]): Promise<void> {

@@ -28,6 +28,7 @@ export async function startLanchatServer(db: string): Promise<BenchServer> {
       "--allow-write",
       "--allow-env",
       "--allow-sys",
+      "--allow-ffi",
       v8FlagsArgument,
       "main.ts",
       "serve",

@@ -10,7 +10,15 @@ import { Command } from "commander";
 import { v8FlagsArgument } from "./runtime_flags.ts";
 
 /** Permissions baked into the binary: what `serve` and `join` use, nothing more. */
-const permissions = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys"];
+const permissions = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-sys",
+  // setrlimit through FFI: serve raises its open-file limit (lib/open_files.ts).
+  "--allow-ffi",
+];
 /** Files read at run time that must travel inside the binary. */
 const embedded = ["lib/web"];
 

@@ -126,7 +126,7 @@ Deno.test("retention deletes messages older than --keep-days at start, and keeps
     const retention = startRetention(history, 30, { now: () => now });
     assertEquals(await retention.firstPrune, 2);
     retention.stop();
-    assertEquals(history.page({ viewer: "x", limit: 10 }).items.map((item) => item.text), [
+    assertEquals((await history.page({ viewer: "x", limit: 10 })).items.map((item) => item.text), [
       "recent",
       "today",
     ]);

@@ -154,7 +154,10 @@ Deno.test("an abrupt disconnect (reset) is announced as left within 2 s and the 
 });
 
 Deno.test("a client that never reads is dropped as slow while the others keep low latency", async () => {
-  await using server = await startTestServer();
+  // 20 MB of text in seconds is far above the stored-text rate; this test is about the outbox.
+  await using server = await startTestServer({
+    requestRates: { textKibPerMinute: 1e6, textBurstKib: 1e6 },
+  });
   const slow = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
   const hello = new TextEncoder().encode(JSON.stringify({ type: "hello", nick: "sloth" }));
   const frame = new Uint8Array(4 + hello.length);

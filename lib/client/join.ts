@@ -4,10 +4,14 @@
  *
  * Owns: which mode runs (full screen when stdin and stdout are terminals,
  * line mode when only stdin is, piped otherwise), which events are shown
- * where (stdout or stderr) in line and piped mode, and the exit code. The
+ * where (stdout or stderr) in line and piped mode, the exit code, and when
+ * a room password is expected (LANCHAT_PASSWORD set, a password typed in this
+ * run, or this host:port joined with one before, remembered through
+ * lib/recent_servers.ts), so that a server asking for none is refused. The
  * protocol lives in session.ts, the line-mode look in format.ts, the commands
  * in commands.ts, the full-screen client in full_screen.ts.
- * Imports lib/client/ and lib/protocol.ts only; never lib/server.ts.
+ * Imports lib/client/, lib/protocol.ts and lib/recent_servers.ts only; never
+ * lib/server.ts.
  */
 import { ChatSession, JoinFailure } from "./session.ts";
 import type { DecodedMessage, NickChooser, SessionEnd, SessionEvent } from "./session.ts";
@@ -16,7 +20,9 @@ import { type CommandContext, runLine } from "./commands.ts";
 import { type LineReader, readLines } from "./line_input.ts";
 import { openTerminal, type Terminal } from "./terminal.ts";
 import { askNick, askPassword } from "./prompt.ts";
-import { roomKeyProvider } from "./room_password.ts";
+import { passwordVariable, roomPassword } from "./room_password.ts";
+import { forgetRoomPassword, hadRoomPassword, rememberRoomPassword } from "../recent_servers.ts";
+import { formatAddress } from "./address.ts";
 import { FullScreenClient } from "./full_screen.ts";
 import { createView } from "./chat_view.ts";
 import { terminalSize } from "./tty.ts";
@@ -64,6 +70,19 @@ export interface JoinOptions {
   bell?: boolean;
   /** Full screen: use colours. Default: true unless the NO_COLOR variable is set and not empty. */
   color?: boolean;
+  /**
+   * The file (lib/recent_servers.ts) that remembers which servers had a room
+   * password: read before connecting, written after a secure join. Default:
+   * none, so nothing is remembered across runs (the CLI passes the data
+   * folder's file).
+   */
+  recentServersPath?: string;
+  /**
+   * Forget, before connecting, that this server had a room password (its
+   * operator removed it). Does not override LANCHAT_PASSWORD: while that is
+   * set, a server asking for no password is still refused. Default false.
+   */
+  forgetPassword?: boolean;
 }
 
 /** True unless NO_COLOR is set to something (https://no-color.org). */
@@ -110,7 +129,8 @@ function shownWhenPiped(event: SessionEvent): "out" | "err" | null {
  * Runs `lanchat join` until the person quits, input ends (piped) or the
  * connection is lost for good. Returns the exit code: 0 done, 1 cannot
  * connect / gave up reconnecting / a piped line was refused / wrong room
- * password, 2 wrong usage (no nick when piped, a room with a password and no
+ * password / a server that asked for no password where one was expected
+ * (nothing is sent to it, also on a reconnect), 2 wrong usage (no nick when piped, a room with a password and no
  * LANCHAT_PASSWORD when piped), 130 nick or password prompt cancelled.
  *
  * @example
@@ -162,13 +182,51 @@ export async function join(options: JoinOptions): Promise<number> {
     for (const line of lines) (where === "out" ? writeOutDefault : writeErr)(line.text);
   };
 
-  const chooseNick = options.chooseNick ?? (interactive ? askNick : undefined);
+  const address = { host: options.host, port: options.port };
+  const marks = options.recentServersPath === undefined
+    ? null
+    : { path: options.recentServersPath };
+  if (options.forgetPassword === true && marks !== null) {
+    try {
+      if (await forgetRoomPassword(address, marks)) {
+        writeErr(
+          `-- forgot that ${formatAddress(address)} had a room password; ` +
+            "joining it even if it asks for none",
+        );
+      }
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      writeErr(
+        `cannot forget that ${formatAddress(address)} had a room password: ${reason}. ` +
+          `Check that ${options.recentServersPath} can be written.`,
+      );
+      return 1;
+    }
+  }
+  let hadPassword = marks === null ? false : await hadRoomPassword(address, marks);
   const ask = options.askPassword ?? (interactive ? askPassword : undefined);
-  const session = new ChatSession({
-    address: { host: options.host, port: options.port },
+  const password = roomPassword(ask === undefined ? {} : { ask });
+  const passwordExpected = () =>
+    plaintextAdvice(formatAddress(address), {
+      fromEnv: password.fromEnv(),
+      given: password.given(),
+      remembered: hadPassword,
+    });
+  /** The mark is written once, after the first secure welcome; awaited before returning. */
+  let marking: Promise<unknown> | null = null;
+  const markSecure = () => {
+    if (marking !== null || marks === null || !session.encrypted) return;
+    hadPassword = true;
+    marking = rememberRoomPassword(address, marks);
+  };
+
+  const chooseNick = options.chooseNick ?? (interactive ? askNick : undefined);
+  const session: ChatSession = new ChatSession({
+    address,
     ...(options.nick === undefined || options.nick === "" ? {} : { nick: options.nick }),
     ...(chooseNick === undefined ? {} : { chooseNick }),
-    roomKey: roomKeyProvider(ask === undefined ? {} : { ask }),
+    roomKey: password.roomKey,
+    passwordExpected,
     historyLimit: interactive ? historyOnJoin : 0,
     ...(options.reconnectDelaysMs === undefined
       ? {}
@@ -176,50 +234,84 @@ export async function join(options: JoinOptions): Promise<number> {
     ...(options.connectTimeoutMs === undefined
       ? {}
       : { connectTimeoutMs: options.connectTimeoutMs }),
-    onEvent,
+    onEvent: (event) => {
+      if (event.type === "welcome") markSecure();
+      onEvent(event);
+    },
   });
 
-  try {
-    await session.start();
-  } catch (error) {
-    if (error instanceof JoinFailure) {
-      if (error.message !== "" && error.exitCode !== 130) writeErr(error.message);
-      return error.exitCode;
+  const chat = async (): Promise<number> => {
+    try {
+      await session.start();
+    } catch (error) {
+      if (error instanceof JoinFailure) {
+        if (error.message !== "" && error.exitCode !== 130) writeErr(error.message);
+        return error.exitCode;
+      }
+      throw error;
     }
-    throw error;
-  }
 
-  if (screen !== null) {
-    const end = await screen.run(session);
+    if (screen !== null) {
+      const end = await screen.run(session);
+      if (end.kind === "gave_up") {
+        writeErr(end.message);
+        return 1;
+      }
+      return 0;
+    }
+
+    let reader: LineReader;
+    if (interactive && options.input === undefined && Deno.stdin.isTerminal()) {
+      terminal = openTerminal();
+      reader = terminal;
+    } else {
+      reader = readLines(options.input ?? Deno.stdin.readable);
+    }
+
+    let end: SessionEnd & { badCommands?: number };
+    try {
+      end = interactive
+        ? await chatInteractively(session, reader, writeOut)
+        : await sendPiped(session, reader, writeErr, writeOutDefault);
+    } finally {
+      await reader.close();
+      terminal = null;
+    }
     if (end.kind === "gave_up") {
       writeErr(end.message);
       return 1;
     }
-    return 0;
-  }
-
-  let reader: LineReader;
-  if (interactive && options.input === undefined && Deno.stdin.isTerminal()) {
-    terminal = openTerminal();
-    reader = terminal;
-  } else {
-    reader = readLines(options.input ?? Deno.stdin.readable);
-  }
-
-  let end: SessionEnd & { badCommands?: number };
+    return !interactive && refusedCount + (end.badCommands ?? 0) > 0 ? 1 : 0;
+  };
   try {
-    end = interactive
-      ? await chatInteractively(session, reader, writeOut)
-      : await sendPiped(session, reader, writeErr, writeOutDefault);
+    return await chat();
   } finally {
-    await reader.close();
-    terminal = null;
+    await marking; // The password mark of a secure join is on disk before join returns.
   }
-  if (end.kind === "gave_up") {
-    writeErr(end.message);
-    return 1;
+}
+
+/**
+ * Whether a server that asks for no room password must be refused, and what
+ * to do then: null when none is expected. Issue #12: a man in the middle can
+ * answer `server.secure = null`; a password must never fall back to plaintext.
+ */
+export function plaintextAdvice(
+  where: string,
+  why: { fromEnv: boolean; given: boolean; remembered: boolean },
+): string | null {
+  const removed = `If whoever runs ${where} says they removed the password,`;
+  if (why.fromEnv) {
+    return `${passwordVariable} is set, so only a room that asks for it is joined. ${removed} ` +
+      `join without ${passwordVariable}${why.remembered ? " and with --forget-password" : ""}.`;
   }
-  return !interactive && refusedCount + (end.badCommands ?? 0) > 0 ? 1 : 0;
+  if (why.remembered) {
+    return `You joined ${where} with a room password before. ${removed} ` +
+      "join again with --forget-password.";
+  }
+  if (why.given) {
+    return `It asked for the room password earlier in this run. ${removed} join again.`;
+  }
+  return null;
 }
 
 /** Reads the next line, or null when the session ends first (or input ends). */

@@ -2,7 +2,9 @@
  * A chat session as the joining side sees it: join, chat, reconnect.
  *
  * Owns: the handshake (`server`, the room key and Noise handshake of a room
- * with a password, `hello`, `welcome`, nick retries), the last
+ * with a password, `hello`, `welcome`, nick retries), the refusal of a
+ * server that asks for no password where one is expected (a session that ran
+ * encrypted once never continues in plaintext), the last
  * message id seen and de-duplication by id, delivery tracking of own messages
  * by `ref`, and the reconnect policy (3 attempts, about 1 s, 2 s, 4 s apart,
  * resuming with `hello.after`). It reports everything as {@link SessionEvent}s
@@ -123,11 +125,41 @@ export interface SessionOptions {
    * password ends the join (exit code 2).
    */
   roomKey?: (secure: SecureParams) => Promise<Uint8Array>;
+  /**
+   * Asked at each greeting that asks for no room password: null when joining
+   * in plaintext is fine; otherwise a room password is expected (one was
+   * given, or this server had one before) and the greeting is refused before
+   * anything is sent, with {@link downgradeMessage} and then this text, which
+   * says what to do if the room's operator really removed the password.
+   * Default: plaintext is fine. Either way, once a connection of this
+   * session ran encrypted, a plaintext greeting ends the session.
+   */
+  passwordExpected?: () => string | null;
 }
 
 /** What a person reads when the room password is wrong. */
 export const wrongPasswordMessage =
   "wrong room password. Ask whoever runs the room for it; set LANCHAT_PASSWORD or type it when asked.";
+
+/**
+ * What a person reads when a server asks for no room password although one is
+ * expected: a man in the middle can answer `server.secure = null` (issue #12).
+ */
+export const downgradeMessage =
+  "this server did not ask for the room password: it may not be the room you think; not sending anything";
+
+/**
+ * A server asked for no room password where one is expected. Nothing was
+ * sent on that connection; the session ends (exit code 1), also on a
+ * reconnect, which never falls back to plaintext.
+ */
+export class DowngradeRefused extends JoinFailure {
+  override name = "DowngradeRefused";
+
+  constructor(advice: string) {
+    super(`${downgradeMessage}. ${advice}`, 1);
+  }
+}
 
 /** The connection went stale while the person typed the password: join again with the key. */
 /** Fresh connections allowed after the hello deadline passed during a prompt. */
@@ -195,6 +227,8 @@ export class ChatSession {
   /** Whether the person was told that messages wait for the reconnect (once per outage). */
   #toldQueued = false;
   #idleWaiters: Array<() => void> = [];
+  /** A connection of this session completed the secure handshake: never plaintext again. */
+  #ranEncrypted = false;
 
   constructor(options: SessionOptions) {
     this.#options = options;
@@ -210,6 +244,11 @@ export class ChatSession {
   /** The id a reconnect resumes after (`hello.after`): every message up to it has been seen. */
   get lastSeenId(): number {
     return this.#ids.lastSeenId;
+  }
+
+  /** True once a connection of this session ran the room password's handshake. */
+  get encrypted(): boolean {
+    return this.#ranEncrypted;
   }
 
   /** Own messages sent or queued but not yet echoed by the server. */
@@ -414,6 +453,8 @@ export class ChatSession {
         1,
       );
     }
+    // Before anything is sent or shown: a room that had a password never falls back.
+    if (greeting.secure === null) this.#refusePlaintext();
     this.#emit({
       type: "connected",
       address: this.#address,
@@ -478,6 +519,19 @@ export class ChatSession {
     }
   }
 
+  /**
+   * The server asked for no room password: throws {@link DowngradeRefused}
+   * when one is expected (given, remembered, or this session ran encrypted).
+   */
+  #refusePlaintext(): void {
+    const advice = this.#options.passwordExpected?.() ?? null;
+    if (advice === null && !this.#ranEncrypted) return;
+    throw new DowngradeRefused(
+      advice ??
+        `${formatAddress(this.#address)} asked for the password when this session joined it.`,
+    );
+  }
+
   /** PROTOCOL.md section 5: get the room key, then run the Noise handshake. */
   async #secure(connection: Connection, secure: SecureParams, answerMs: number): Promise<void> {
     const where = formatAddress(this.#address);
@@ -506,6 +560,7 @@ export class ChatSession {
       if (error.code === "not_joined") throw new StaleConnection(error.message);
       throw new JoinFailure(`${where}: the secure handshake failed: ${error.message}`, 1);
     }
+    this.#ranEncrypted = true;
   }
 
   async #chooseNick(problem: string | null, refused: string | null): Promise<string> {
@@ -706,6 +761,11 @@ export class ChatSession {
         return connection;
       } catch (error) {
         await connection?.close();
+        if (error instanceof DowngradeRefused) {
+          // Not a passing trouble to retry: whoever answers there is not the room we were in.
+          this.#finish({ kind: "gave_up", message: error.message });
+          return null;
+        }
         const reason = error instanceof ConnectError
           ? error.reason
           : error instanceof Error
