@@ -4,6 +4,7 @@
  * Owns: subcommand and flag definitions, --help texts, exit codes.
  * Behaviour lives in lib/; nothing here talks to a socket.
  */
+import { collectAllowedOrigin, collectWebHost } from "./lib/web_hosts.ts";
 import { Command, CommanderError, Option } from "commander";
 import denoConfig from "./deno.json" with { type: "json" };
 import { StorageError } from "./lib/errors.ts";
@@ -157,6 +158,21 @@ program.command("serve")
     parsePositiveInt,
   )
   .option("--weak-password-ok", "accept a room password shorter than 8 characters")
+  .option(
+    "--web-host <name>",
+    "a name the web page is reached under besides this machine's own (repeatable)",
+    collectWebHost,
+  )
+  .option(
+    "--allow-origin <origin>",
+    "another site whose pages may open /ws, as scheme://host[:port] (repeatable)",
+    collectAllowedOrigin,
+  )
+  .option(
+    "--web-timeout <seconds>",
+    "seconds a browser connection may take to send a request, or sit idle (default: 5)",
+    intBetween(1, 3600),
+  )
   .addHelpText(
     "after",
     `

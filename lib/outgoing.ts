@@ -1,22 +1,26 @@
 /**
  * A payload on its way out, encoded once and shared by every recipient.
  *
- * Owns: the "encode once, send many" cache of a payload's TCP frame.
- * Imports only lib/frame.ts and lib/protocol.ts.
+ * Owns: the "encode once, send many" cache of a payload's TCP frame and of
+ * its WebSocket frame. Imports only lib/frame.ts, lib/protocol.ts and
+ * lib/websocket_frames.ts.
  */
 import { encodeFrame } from "./frame.ts";
+import { encodeWebSocketFrame, opcodes } from "./websocket_frames.ts";
 import { encodePayload } from "./protocol.ts";
 import type { ServerMessage } from "./protocol.ts";
 
 /**
  * One server message as bytes. The room builds it once per broadcast; TCP
- * members write the same `frame` bytes, WebSocket members the same `payload`.
+ * members write the same `frame` bytes, WebSocket members the same
+ * `webSocketFrame` bytes.
  */
 export class Outgoing {
   readonly payload: Uint8Array;
   /** Message id when this carries a chat message (for resume de-duplication). */
   readonly messageId: number;
   #frame: Uint8Array | null = null;
+  #webSocketFrame: Uint8Array | null = null;
 
   constructor(payload: Uint8Array, messageId = 0) {
     this.payload = payload;
@@ -31,5 +35,10 @@ export class Outgoing {
   /** The length-prefixed frame, built on first use and then shared. */
   get frame(): Uint8Array {
     return this.#frame ??= encodeFrame(this.payload);
+  }
+
+  /** The same payload as one unmasked binary WebSocket frame, built on first use and then shared. */
+  get webSocketFrame(): Uint8Array {
+    return this.#webSocketFrame ??= encodeWebSocketFrame(opcodes.binary, this.payload);
   }
 }

@@ -84,6 +84,12 @@ export interface ServeFlags {
   maxAuthFailures?: number;
   /** `--weak-password-ok`: accept a room password shorter than 8 characters. */
   weakPasswordOk?: boolean;
+  /** `--web-host NAME`, repeatable. */
+  webHost?: string[];
+  /** `--allow-origin ORIGIN`, repeatable. */
+  allowOrigin?: string[];
+  /** `--web-timeout SECONDS`: header and keep-alive timeout of the web port. */
+  webTimeout?: number;
 }
 
 /** The rates the flags ask for; unset ones keep their defaults. */
@@ -212,6 +218,13 @@ export async function runServe(flags: ServeFlags): Promise<number> {
         trustedNets: flags.trustedNet ?? [],
       },
       requestRates: requestRatesFromFlags(flags),
+      webAccess: { webHosts: flags.webHost ?? [], allowOrigins: flags.allowOrigin ?? [] },
+      ...(flags.webTimeout === undefined ? {} : {
+        webLimits: {
+          headerTimeoutMs: flags.webTimeout * 1000,
+          idleTimeoutMs: flags.webTimeout * 1000,
+        },
+      }),
       ...(flags.maxAuthFailures === undefined
         ? {}
         : { authLimits: { maxFailures: flags.maxAuthFailures } }),

@@ -17,7 +17,9 @@ import type { SessionLimits } from "./session.ts";
 import { TcpTransport } from "./transport.ts";
 import type { Transport } from "./transport.ts";
 import { startWebServer } from "./web_server.ts";
-import type { RunningWebServer } from "./web_server.ts";
+import type { RunningWebServer, WebLimits } from "./web_server.ts";
+import { WebAccessRules } from "./web_hosts.ts";
+import type { WebAccessOptions } from "./web_hosts.ts";
 import { WebSocketTransport } from "./ws_transport.ts";
 import { startDiscoveryResponder } from "./discovery_responder.ts";
 import type { DiscoveryResponder } from "./discovery_responder.ts";
@@ -83,6 +85,10 @@ export interface ServerOptions {
   maxFrameBytes?: number;
   /** TLS for the web page (PEM text of the certificate chain and the key). Default: none. */
   webTls?: { cert: string; key: string } | null;
+  /** Names the page answers to besides this machine's, and other origins allowed to open `/ws` (lib/web_hosts.ts). */
+  webAccess?: Pick<WebAccessOptions, "webHosts" | "allowOrigins">;
+  /** Timeouts and sizes of the web port (lib/web_server.ts); missing fields take their defaults. */
+  webLimits?: Partial<WebLimits>;
   /**
    * Socket writes per second before output to each connection is coalesced
    * over longer windows (lib/write_scheduler.ts). Default 50,000.
@@ -180,8 +186,8 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
   const refusing = new Set<Promise<void>>();
 
   /** Tells a connection the gate refused it why (`server_full`), then closes it, bounded in time. */
-  const refuse = (plain: Transport, why: string) => {
-    refusals.note(plain.remoteIp, `refused a connection from ${plain.remote}: ${why}`);
+  const refuse = (plain: Transport, why: string, note = true) => {
+    if (note) refusals.note(plain.remoteIp, `refused a connection from ${plain.remote}: ${why}`);
     const refusal = Outgoing.of(errorMessage("server_full", why));
     // Bounded: a peer that does not read cannot hold the socket open past the deadline.
     const timer = setTimeout(() => plain.close(), refuseDeadlineMs);
@@ -217,13 +223,21 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
         port: options.webPort,
         log,
         ...(options.webTls ? { tls: options.webTls } : {}),
-        onSocket: (socket, remote) => {
-          const transport = new WebSocketTransport(socket, remote, {
+        access: new WebAccessRules(options.webAccess ?? {}),
+        ...(options.webLimits === undefined ? {} : { limits: options.webLimits }),
+        stopping: () => stopping,
+        admit: (ip) => gate.admit(ip),
+        onRefused: (remote, ip, why) =>
+          refusals.note(ip, `refused a connection from ${remote}: ${why}`),
+        onWebSocket: (conn, initialBytes, admission) => {
+          const transport = new WebSocketTransport(conn, {
+            initialBytes,
             maxPayloadBytes: limits.preJoinFrameBytes,
           });
-          const admission = gate.admit(remote.hostname);
-          if (stopping) transport.close();
-          else if ("refused" in admission) refuse(transport, admission.refused);
+          if (stopping) {
+            transport.close();
+            if (!("refused" in admission)) admission.release();
+          } else if ("refused" in admission) refuse(transport, admission.refused, false);
           else adopt(transport, admission);
         },
       });

@@ -201,7 +201,9 @@ export class WebSocketDecoder {
       if (opcode !== opcodes.close && opcode !== opcodes.ping && opcode !== opcodes.pong) {
         return this.#fail(events, closeCodes.protocolError, `unknown opcode ${opcode}`);
       }
-      if (!fin) return this.#fail(events, closeCodes.protocolError, "a control frame was fragmented");
+      if (!fin) {
+        return this.#fail(events, closeCodes.protocolError, "a control frame was fragmented");
+      }
       if (length > maxControlPayloadBytes) {
         return this.#fail(
           events,
@@ -252,6 +254,10 @@ export class WebSocketDecoder {
       target = this.#control;
       at = this.#frameFill;
     } else {
+      if (this.#message.length === 0 && this.#frameFin && bytes.length === this.#frameLength) {
+        // A whole unfragmented message in one chunk: its exact size, no growing.
+        this.#message = new Uint8Array(bytes.length);
+      }
       this.#reserve(this.#messageFill + bytes.length);
       target = this.#message;
       at = this.#messageFill;
@@ -287,10 +293,15 @@ export class WebSocketDecoder {
     this.#frameLength = -1;
     this.#frameFill = 0;
     if (opcode === opcodes.ping || opcode === opcodes.pong) {
-      events.push({ kind: opcode === opcodes.ping ? "ping" : "pong", payload: this.#control.slice(0, length) });
+      events.push({
+        kind: opcode === opcodes.ping ? "ping" : "pong",
+        payload: this.#control.slice(0, length),
+      });
       return;
     }
-    if (opcode === opcodes.close) return this.#finishClose(this.#control.subarray(0, length), events);
+    if (opcode === opcodes.close) {
+      return this.#finishClose(this.#control.subarray(0, length), events);
+    }
     if (!this.#frameFin) return;
     const payload = this.#message.length === this.#messageFill
       ? this.#message
@@ -370,28 +381,13 @@ export function encodeWebSocketFrame(
   options: EncodeFrameOptions = {},
 ): Uint8Array {
   const length = payload.length;
-  const extended = length < 126 ? 0 : length < 0x1_0000 ? 2 : 8;
-  const mask = options.mask;
-  const headerBytes = 2 + extended + (mask === undefined ? 0 : 4);
+  const headerBytes = headerSize(length, options.mask !== undefined);
   const frame = new Uint8Array(headerBytes + length);
-  frame[0] = ((options.fin ?? true) ? 0x80 : 0) | ((options.reservedBits ?? 0) & 0x7) << 4 |
-    (opcode & 0x0f);
-  const maskBit = mask === undefined ? 0 : 0x80;
-  const view = new DataView(frame.buffer);
-  if (extended === 0) {
-    frame[1] = maskBit | length;
-  } else if (extended === 2) {
-    frame[1] = maskBit | 126;
-    view.setUint16(2, length);
-  } else {
-    frame[1] = maskBit | 127;
-    view.setUint32(2, Math.floor(length / 0x1_0000_0000));
-    view.setUint32(6, length >>> 0);
-  }
+  writeHeader(frame, opcode, length, options);
+  const mask = options.mask;
   if (mask === undefined) {
     frame.set(payload, headerBytes);
   } else {
-    frame.set(mask.subarray(0, 4), headerBytes - 4);
     for (let index = 0; index < length; index++) {
       frame[headerBytes + index] = payload[index]! ^ mask[index & 3]!;
     }
@@ -406,25 +402,42 @@ export function encodeWebSocketFrame(
 export function encodeWebSocketHeader(
   opcode: number,
   length: number,
-  options: { fin?: boolean; mask?: Uint8Array } = {},
+  options: EncodeFrameOptions = {},
 ): Uint8Array {
-  const whole = encodeWebSocketFrame(opcode, empty, options);
+  const header = new Uint8Array(headerSize(length, options.mask !== undefined));
+  writeHeader(header, opcode, length, options);
+  return header;
+}
+
+function headerSize(length: number, masked: boolean): number {
   const extended = length < 126 ? 0 : length < 0x1_0000 ? 2 : 8;
-  const header = new Uint8Array(2 + extended + (options.mask === undefined ? 0 : 4));
-  header[0] = whole[0]!;
+  return 2 + extended + (masked ? 4 : 0);
+}
+
+function writeHeader(
+  target: Uint8Array,
+  opcode: number,
+  length: number,
+  options: EncodeFrameOptions,
+): void {
+  target[0] = ((options.fin ?? true) ? 0x80 : 0) | (((options.reservedBits ?? 0) & 0x7) << 4) |
+    (opcode & 0x0f);
   const maskBit = options.mask === undefined ? 0 : 0x80;
-  const view = new DataView(header.buffer);
-  if (extended === 0) header[1] = maskBit | length;
-  else if (extended === 2) {
-    header[1] = maskBit | 126;
+  const view = new DataView(target.buffer, target.byteOffset, target.byteLength);
+  let at = 2;
+  if (length < 126) {
+    target[1] = maskBit | length;
+  } else if (length < 0x1_0000) {
+    target[1] = maskBit | 126;
     view.setUint16(2, length);
+    at = 4;
   } else {
-    header[1] = maskBit | 127;
+    target[1] = maskBit | 127;
     view.setUint32(2, Math.floor(length / 0x1_0000_0000));
     view.setUint32(6, length >>> 0);
+    at = 10;
   }
-  if (options.mask !== undefined) header.set(options.mask.subarray(0, 4), 2 + extended);
-  return header;
+  if (options.mask !== undefined) target.set(options.mask.subarray(0, 4), at);
 }
 
 /** The payload of a close frame: the code, big-endian, then the reason in UTF-8 (cut to fit). */

@@ -9,7 +9,7 @@ import { startTestServer, TestClient, testRoomKey, text } from "./_helpers.ts";
 import { nickKey } from "../lib/protocol.ts";
 import {
   activePanel,
-  haveChromium,
+  browserTest,
   join,
   messageRows,
   pageDeadlineMs,
@@ -22,29 +22,6 @@ import {
 } from "./fixtures/web_browser.ts";
 
 const webDir = new URL("../lib/web/", import.meta.url);
-const onCi = Deno.env.get("CI") === "true";
-const chromiumMissing = !haveChromium();
-if (chromiumMissing && !onCi) {
-  console.error(
-    "\n!!! web page tests IGNORED: /usr/bin/chromium is missing. " +
-      "Install Debian's chromium package to run them (CI fails without it). !!!\n",
-  );
-}
-
-/** A test that needs Chromium: ignored without it, failed without it on CI. */
-function browserTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name,
-    ignore: chromiumMissing && !onCi,
-    fn: async () => {
-      if (chromiumMissing) {
-        throw new Error("CI=true but /usr/bin/chromium is missing: install the chromium package");
-      }
-      await fn();
-    },
-  });
-}
-
 Deno.test("the page's scripts type-check as browser code", async () => {
   const files = [...Deno.readDirSync(webDir)].filter((entry) => entry.name.endsWith(".js"))
     .map((entry) => new URL(entry.name, webDir).pathname);
