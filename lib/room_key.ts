@@ -19,6 +19,15 @@ export interface RoomKey {
 }
 
 /** The Noise prologue both sides mix in: binds the handshake to this protocol. */
+/**
+ * What a client says, and does, when a server it expects to ask for the room
+ * password greets without asking: a man in the middle can answer
+ * `server.secure = null` (issue #12). The terminal and the page both refuse
+ * such a greeting before they send anything, with this sentence.
+ */
+export const downgradeMessage =
+  "this server did not ask for the room password: it may not be the room you think; not sending anything";
+
 export const noisePrologue: Uint8Array = new TextEncoder().encode("lanchat/1");
 
 /** scrypt cost parameters of PROTOCOL.md section 5. */

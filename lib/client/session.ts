@@ -24,7 +24,7 @@ import type {
 import type { ErrorCode } from "../errors.ts";
 import { type Address, formatAddress } from "./address.ts";
 import { ConnectError, Connection, HandshakeError, type Incoming } from "./connection.ts";
-import { secureParamsProblem } from "../room_key.ts";
+import { downgradeMessage, secureParamsProblem } from "../room_key.ts";
 import { type Anchor, MessageIds, type MessageSource } from "./message_ids.ts";
 
 export type { MessageSource };
@@ -141,12 +141,8 @@ export interface SessionOptions {
 export const wrongPasswordMessage =
   "wrong room password. Ask whoever runs the room for it; set LANCHAT_PASSWORD or type it when asked.";
 
-/**
- * What a person reads when a server asks for no room password although one is
- * expected: a man in the middle can answer `server.secure = null` (issue #12).
- */
-export const downgradeMessage =
-  "this server did not ask for the room password: it may not be the room you think; not sending anything";
+/** Defined in lib/room_key.ts, where the page's bundle gets the same sentence. */
+export { downgradeMessage };
 
 /**
  * A server asked for no room password where one is expected. Nothing was

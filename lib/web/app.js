@@ -12,6 +12,7 @@
  * liveness are connection.js; payload fields are wire.js; row markup is view.js.
  */
 import { ChatConnection } from "./connection.js";
+import { downgradeMessage } from "./noise.js";
 import { secureHandshake } from "./secure.js";
 import { chatItems, encodeBody, nickKey, nickProblem, toChatMessage } from "./wire.js";
 import { privateKey, Tabs } from "./tabs.js";
@@ -25,6 +26,8 @@ import { element, messageRow, noticeRow } from "./view.js";
 const historyPageSize = 50;
 /** Where the chosen nick is remembered. */
 const nickStorageKey = "lanchat.nick";
+/** Set once this browser joined this origin's room with its password. */
+const passwordMarkKey = "lanchat.roomHadPassword";
 /** Sent as `hello.client`. */
 const clientName = "lanchat-web/0.1";
 /** Renames tried when a reconnect finds my old nick still held by my dead connection. */
@@ -117,6 +120,46 @@ function readStoredNick() {
   } catch {
     return ""; // Storage disabled: the prompt simply comes back on each visit.
   }
+}
+
+/**
+ * Whether this browser joined the room at this origin with its password
+ * (localStorage is per origin). Once it has, a greeting that does not ask for
+ * the password is refused (issue #12: a man in the middle could send it).
+ */
+function roomHadPassword() {
+  try {
+    return localStorage.getItem(passwordMarkKey) === "yes";
+  } catch {
+    return false; // Storage disabled: the link still refuses plaintext after a secure session.
+  }
+}
+
+/** @param {boolean} had */
+function markRoomPassword(had) {
+  try {
+    if (had) localStorage.setItem(passwordMarkKey, "yes");
+    else localStorage.removeItem(passwordMarkKey);
+  } catch {
+    // Storage disabled: nothing to remember with.
+  }
+}
+
+/**
+ * The greeting did not ask for the password this browser joined with. Says so,
+ * and offers to forget the password (the room's operator may really have
+ * removed it); otherwise the page stays disconnected.
+ */
+function onDowngrade() {
+  const forget = confirm(
+    `${downgradeMessage}.\n\nThis browser joined the room at ${location.host} with a room ` +
+      "password before. If whoever runs it says they removed the password, choose OK to " +
+      "forget it here and join without one.",
+  );
+  if (!forget) return;
+  markRoomPassword(false);
+  dom.notice.hidden = true;
+  connection.restart();
 }
 
 /** @param {string} nick */
@@ -750,6 +793,9 @@ const connection = new ChatConnection({
   onOpen,
   onPayload,
   onState,
+  expectsPassword: roomHadPassword,
+  onSecured: () => markRoomPassword(true),
+  onDowngrade,
   // PROTOCOL.md section 5: a room with a password asks for it, then seals every payload.
   handshake: secureHandshake({
     askPassword,

@@ -12,6 +12,7 @@
  * Owns: sockets, timers, the payload codec. Knows nothing of the DOM, of
  * nicks or of chat state: the app decides what to say once the link is open.
  */
+import { downgradeMessage } from "./noise.js";
 import { parsePayload } from "./wire.js";
 
 /** @typedef {import("./wire.js").Payload} Payload */
@@ -51,6 +52,12 @@ import { parsePayload } from "./wire.js";
  * @property {(payload: Payload) => void} onPayload  Every later payload except `ping`/`pong`.
  * @property {(state: LinkState, detail: { retryAt?: number, reason?: string }) => void} onState
  * @property {Handshake} [handshake]  Default: refuses every secure room.
+ * @property {() => boolean} [expectsPassword]  True when this page joined this
+ *   room with its password before: a greeting that does not ask for it is then
+ *   refused before anything is sent (a man in the middle can answer
+ *   `secure: null`). Default: never expected.
+ * @property {() => void} [onSecured]  A secure handshake succeeded (remember that this room has a password).
+ * @property {() => void} [onDowngrade]  A greeting without a password was refused; the link is stopped.
  * @property {number[]} [retryDelaysMs]  Waits before reconnecting; the last repeats. Default 1, 2, 4, 8, 10 s.
  * @property {number} [pingAfterMs]  Ping a server silent this long. Default 20 s.
  * @property {number} [deadAfterMs]  Give up on a server silent this long. Default 45 s.
@@ -88,6 +95,8 @@ export class ChatConnection {
   /** @type {LinkState} */
   #state = "connecting";
   #greeted = false;
+  /** A connection of this link ran the secure handshake: plaintext is never accepted after. */
+  #ranEncrypted = false;
   /** Messages held for the handshake while it runs, or null outside it. */
   /** @type {{ queue: (ArrayBuffer | string)[], wake: (() => void) | null } | null} */
   #handshakeInbox = null;
@@ -105,6 +114,9 @@ export class ChatConnection {
     this.#options = {
       handshake: refuseSecureRooms,
       onGreeting: () => {},
+      expectsPassword: () => false,
+      onSecured: () => {},
+      onDowngrade: () => {},
       retryDelaysMs: [1000, 2000, 4000, 8000, 10000],
       pingAfterMs: 20_000,
       deadAfterMs: 45_000,
@@ -247,6 +259,8 @@ export class ChatConnection {
       }
       this.#handshakeInbox = null;
       if (socket !== this.#socket) return;
+      this.#ranEncrypted = true;
+      this.#options.onSecured();
       this.#greeted = true;
       this.#setState("open");
       this.#options.onOpen(server);
@@ -254,9 +268,23 @@ export class ChatConnection {
       for (const data of inbox.queue) this.#receive(data);
       return;
     }
+    if (this.#ranEncrypted || this.#options.expectsPassword()) {
+      // Nothing was sent on this socket: stop before the app says hello.
+      this.stop(`${downgradeMessage}.`);
+      this.#options.onDowngrade();
+      return;
+    }
     this.#greeted = true;
     this.#setState("open");
     this.#options.onOpen(server);
+  }
+
+  /** Lets a stopped link connect again (after the person forgot a refused room's password). */
+  restart() {
+    if (this.#state !== "stopped") return;
+    this.#ranEncrypted = false;
+    this.#attempt = 0;
+    this.#connect();
   }
 
   /**

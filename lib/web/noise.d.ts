@@ -53,4 +53,6 @@ export declare function deriveRoomPsk(
   onProgress?: (done: number) => void,
 ): Promise<Uint8Array>;
 
+/** The refusal of a plaintext greeting where a password is expected (lib/room_key.ts). */
+export declare const downgradeMessage: string;
 export declare function secureParamsProblem(secure: unknown): string | null;
