@@ -1,8 +1,8 @@
 /**
  * The joining side of LAN discovery (PROTOCOL.md section 6): send the probe
  * to every IPv4 broadcast address, collect the `here` answers for a while,
- * merge the ones from the same server; and `lanchat discover`, which shows
- * them.
+ * merge the repeated ones (same address and port); and `lanchat discover`,
+ * which shows them.
  *
  * Owns: the default probe targets, merging answers, the discover table and
  * JSON lines, and the "none found, what to try" advice. Imports
@@ -18,7 +18,10 @@ import { ipv4ToNumber, numberToIpv4 } from "./lan_addresses.ts";
 export interface FoundServer {
   /** Room name, as the server sent it (print it through `inert`). */
   name: string;
-  /** Addresses it answered from, the first answer first; join the first. */
+  /**
+   * The address it answered from (one: answers from another address are
+   * another entry, whatever their `id`). A list for the JSON lines' sake.
+   */
   addresses: string[];
   /** TCP chat port. */
   port: number;
@@ -30,6 +33,13 @@ export interface FoundServer {
   users: number;
   /** The server's random start id when it sent one (see lib/discovery.ts), else null. */
   id: string | null;
+  /**
+   * How many other entries answered with the same `id` from another address
+   * or port: a server on two networks, or someone copying its id to be
+   * joined instead. Nothing tells them apart until servers have keys, so
+   * they stay separate rooms and `join` asks. 0 for most.
+   */
+  sameIdElsewhere: number;
 }
 
 /** Options of {@link discoverServers}. */
@@ -104,10 +114,13 @@ function closeSocket(socket: dgram.Socket): Promise<void> {
 }
 
 /**
- * Sends the discovery probe and collects answers for `timeoutMs`. Answers
- * from the same server are merged into one entry: the same address and
- * port, or the same start `id` from several addresses (a server on two
- * networks). Malformed answers are ignored. Resolves with the servers in the
+ * Sends the discovery probe (twice: again after a third of `timeoutMs`, as
+ * UDP may lose one) and collects answers for `timeoutMs`. Repeated
+ * answers from the same address and port are merged into one entry. The
+ * same start `id` from another address or port is NOT merged: anyone on the
+ * network can copy an id, and a faster copy would be joined without a word
+ * (issue #12); such entries are marked `sameIdElsewhere`. Malformed answers
+ * are ignored. Resolves with the servers in the
  * order they first answered; never rejects for network trouble (each
  * failure goes to `onProblem`).
  *
@@ -127,15 +140,10 @@ export async function discoverServers(options: DiscoverOptions = {}): Promise<Fo
   socket.on("message", (datagram: Uint8Array, remote: dgram.RemoteInfo) => {
     const here = parseHere(datagram);
     if (here === null) return;
-    const key = here.id === null
-      ? `address ${remote.address} ${here.port}`
-      : `id ${here.id} ${here.port}`;
-    const known = found.get(key);
-    if (known === undefined) {
-      found.set(key, { ...here, addresses: [remote.address] });
+    const key = `${remote.address} ${here.port}`;
+    if (!found.has(key)) {
+      found.set(key, { ...here, addresses: [remote.address], sameIdElsewhere: 0 });
       if (options.maxServers !== undefined && found.size >= options.maxServers) enough.resolve();
-    } else if (!known.addresses.includes(remote.address)) {
-      known.addresses.push(remote.address);
     }
   });
   try {
@@ -154,23 +162,45 @@ export async function discoverServers(options: DiscoverOptions = {}): Promise<Fo
   // Without a listener an 'error' event would throw and end the process.
   socket.on("error", (error: Error) => onProblem(`discovery socket: ${error.message}`));
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let resend: ReturnType<typeof setTimeout> | undefined;
   try {
     socket.setBroadcast(true);
-    const sends = targets.map((target) =>
-      new Promise<void>((resolve) => {
-        socket.send(probeBytes, port, target, (error: Error | null) => {
-          if (error !== null) onProblem(`could not send to ${target}: ${error.message}`);
-          resolve();
-        });
-      })
-    );
+    const sendProbes = () =>
+      Promise.all(targets.map((target) =>
+        new Promise<void>((resolve) => {
+          socket.send(probeBytes, port, target, (error: Error | null) => {
+            if (error !== null) onProblem(`could not send to ${target}: ${error.message}`);
+            resolve();
+          });
+        })
+      ));
+    const sends = sendProbes();
+    // UDP may lose a probe (a busy network, a server's full queue): one more,
+    // a third of the way in, costs little; answers to both are merged.
+    resend = setTimeout(() => void sendProbes(), Math.floor(timeoutMs / 3));
     const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, timeoutMs));
-    await Promise.all([Promise.all(sends), Promise.race([timeout, enough.promise])]);
+    await Promise.all([sends, Promise.race([timeout, enough.promise])]);
   } finally {
     clearTimeout(timer);
+    clearTimeout(resend);
     await closeSocket(socket);
   }
-  return [...found.values()];
+  const servers = [...found.values()];
+  for (const server of servers) {
+    if (server.id === null) continue;
+    server.sameIdElsewhere = servers.filter((other) => other !== server && other.id === server.id)
+      .length;
+  }
+  return servers;
+}
+
+/** The warning for entries that share an id, or null when none do. */
+export function sameIdWarning(servers: FoundServer[]): string | null {
+  const shared = servers.filter((server) => server.sameIdElsewhere > 0);
+  if (shared.length === 0) return null;
+  return `note: ${shared.length} answers (marked *) claim to be the same server from different ` +
+    "addresses. It may be one server on two networks, or someone pretending to be it: " +
+    "join by the address you know (`lanchat serve` prints it).";
 }
 
 /** `ADDRESS:PORT` to give `lanchat join`. */
@@ -198,6 +228,8 @@ export interface DiscoverJsonLine {
   url: string | null;
   secure: boolean;
   users: number;
+  /** Other answers with the same server id from another address (see FoundServer). */
+  sameIdElsewhere: number;
 }
 
 /**
@@ -212,7 +244,7 @@ export function formatServerTable(servers: FoundServer[]): string[] {
       rows.push(
         index === 0
           ? [
-            inert(server.name),
+            `${inert(server.name)}${server.sameIdElsewhere > 0 ? " *" : ""}`,
             joinAddress(server, address),
             webAddress(server, address) ?? "-",
             server.secure ? "yes" : "no",
@@ -296,12 +328,15 @@ export async function runDiscover(
         url: webAddress(server),
         secure: server.secure,
         users: server.users,
+        sameIdElsewhere: server.sameIdElsewhere,
       };
       output.out(JSON.stringify(line));
     }
     return 0;
   }
   for (const line of formatServerTable(servers)) output.out(line);
+  const warning = sameIdWarning(servers);
+  if (warning !== null) output.out(warning);
   const first = servers[0]!;
   output.out(
     servers.length === 1

@@ -4,7 +4,8 @@
  *
  * Owns: the discovery socket, the per-source and overall answer rate limits
  * (so the responder cannot be used to flood a third party with spoofed
- * probes), and ignoring every other datagram. Imports lib/discovery.ts only;
+ * probes, nor be drained by a flood so that real probers go unanswered), and
+ * ignoring every other datagram. Imports lib/discovery.ts only;
  * knows nothing of the room except what `info()` returns.
  */
 import dgram from "node:dgram";
@@ -25,12 +26,19 @@ export interface DiscoveryResponderOptions {
   info: () => HereInfo;
   /** Operator log for trouble (never for ignored datagrams). Default: none. */
   log?: (line: string) => void;
-  /** Answers one source address may get in a burst. Default 8. */
+  /** Answers one source address may get in a burst. Default 4 (one probe per broadcast address). */
   sourceBurst?: number;
-  /** Answers per second one source address earns back after a burst. Default 4. */
+  /** Answers per second one source address earns back after a burst. Default 1. */
   sourcePerSecond?: number;
   /** Answers per second to all sources together. Default 200. */
   totalPerSecond?: number;
+  /**
+   * Answers per second kept for sources that have not asked lately (their
+   * own bucket is full), on top of totalPerSecond: a flood of busy sources
+   * that spends the overall budget cannot starve a person running
+   * `lanchat join`. Default 50.
+   */
+  reservePerSecond?: number;
   /** Monotonic clock in ms, for tests. Default `performance.now`. */
   now?: () => number;
 }
@@ -73,51 +81,68 @@ export class DiscoveryBindError extends Error {
 }
 
 /**
- * Token buckets per source address plus one overall bucket. A source gets
- * `burst` answers at once and `perSecond` more each second; the map of
- * sources is bounded, so a flood of spoofed addresses cannot grow it.
+ * Token buckets per source address first, then the overall ones. A source
+ * gets `burst` answers at once and `perSecond` more each second; then the
+ * overall budget (`totalPerSecond`) must have room, or, for a source that
+ * had not asked for as long as its bucket takes to refill, the reserve
+ * (`reservePerSecond`). 250 flooding addresses spend the overall budget,
+ * but never the reserve: a flooder is never quiet that long.
+ * The map of sources is bounded, so a flood of spoofed addresses cannot
+ * grow it; the answers are bounded in all by total + reserve per second.
  */
 export class AnswerRateLimiter {
-  readonly #sources = new Map<string, { tokens: number; at: number }>();
+  /** Per source: its tokens, when they were counted, and when it last asked (answered or not). */
+  readonly #sources = new Map<string, { tokens: number; at: number; seen: number }>();
   readonly #burst: number;
   readonly #perSecond: number;
-  readonly #totalPerSecond: number;
-  #total: { tokens: number; at: number };
+  readonly #total: Refill;
+  readonly #reserve: Refill;
   /** Sources remembered at most; idle ones are forgotten first. */
   static readonly maxSources = 4096;
 
-  constructor(options: { burst: number; perSecond: number; totalPerSecond: number; now: number }) {
+  constructor(
+    options: {
+      burst: number;
+      perSecond: number;
+      totalPerSecond: number;
+      reservePerSecond?: number;
+      now: number;
+    },
+  ) {
     this.#burst = options.burst;
     this.#perSecond = options.perSecond;
-    this.#totalPerSecond = options.totalPerSecond;
-    this.#total = { tokens: options.totalPerSecond, at: options.now };
+    this.#total = new Refill(options.totalPerSecond, options.now);
+    this.#reserve = new Refill(options.reservePerSecond ?? 0, options.now);
+  }
+
+  /** True when `source` has spent its own budget at `now` (takes nothing; cheap). */
+  spent(source: string, now: number): boolean {
+    const bucket = this.#sources.get(source);
+    if (bucket === undefined) return false;
+    return bucket.tokens + (now - bucket.at) * this.#perSecond / 1000 < 1;
   }
 
   /** True when `source` may be answered at time `now` (ms); takes one token if so. */
   allow(source: string, now: number): boolean {
-    const total = this.#total;
-    total.tokens = Math.min(
-      this.#totalPerSecond,
-      total.tokens + (now - total.at) * this.#totalPerSecond / 1000,
-    );
-    total.at = now;
-    if (total.tokens < 1) return false;
-
     let bucket = this.#sources.get(source);
     if (bucket === undefined) {
       if (this.#sources.size >= AnswerRateLimiter.maxSources) this.#forgetIdle(now);
       if (this.#sources.size >= AnswerRateLimiter.maxSources) return false;
-      bucket = { tokens: this.#burst, at: now };
+      bucket = { tokens: this.#burst, at: now, seen: -Infinity };
       this.#sources.set(source, bucket);
     }
+    // Fresh: quiet for as long as its bucket takes to refill. A flooder refused by the
+    // total budget keeps a full bucket, but it is never quiet, so the reserve is not its.
+    const fresh = now - bucket.seen >= this.#burst / this.#perSecond * 1000;
+    bucket.seen = now;
     bucket.tokens = Math.min(
       this.#burst,
       bucket.tokens + (now - bucket.at) * this.#perSecond / 1000,
     );
     bucket.at = now;
     if (bucket.tokens < 1) return false;
+    if (!this.#total.take(now) && !(fresh && this.#reserve.take(now))) return false;
     bucket.tokens -= 1;
-    total.tokens -= 1;
     return true;
   }
 
@@ -125,8 +150,33 @@ export class AnswerRateLimiter {
   #forgetIdle(now: number): void {
     const refillMs = this.#burst / this.#perSecond * 1000;
     for (const [source, bucket] of this.#sources) {
-      if (now - bucket.at >= refillMs) this.#sources.delete(source);
+      if (now - bucket.seen >= refillMs) this.#sources.delete(source);
     }
+  }
+}
+
+/** One overall budget: `perSecond` tokens, refilled continuously, at most one second's worth. */
+class Refill {
+  readonly #perSecond: number;
+  #tokens: number;
+  #at: number;
+
+  constructor(perSecond: number, now: number) {
+    this.#perSecond = perSecond;
+    this.#tokens = perSecond;
+    this.#at = now;
+  }
+
+  /** Takes one token when there is one. */
+  take(now: number): boolean {
+    this.#tokens = Math.min(
+      this.#perSecond,
+      this.#tokens + (now - this.#at) * this.#perSecond / 1000,
+    );
+    this.#at = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
   }
 }
 
@@ -177,16 +227,19 @@ export async function startDiscoveryResponder(
   socket.on("error", (error: Error) => log(`discovery socket: ${error.message}`));
 
   const limiter = new AnswerRateLimiter({
-    burst: options.sourceBurst ?? 8,
-    perSecond: options.sourcePerSecond ?? 4,
+    burst: options.sourceBurst ?? 4,
+    perSecond: options.sourcePerSecond ?? 1,
     totalPerSecond: options.totalPerSecond ?? 200,
+    reservePerSecond: options.reservePerSecond ?? 50,
     now: now(),
   });
   let answered = 0;
   let closing = false;
 
   socket.on("message", (datagram: Uint8Array, remote: dgram.RemoteInfo) => {
-    if (closing || remote.port === 0 || !isProbe(datagram)) return;
+    if (closing || remote.port === 0) return;
+    // The cheap check first: under a flood most datagrams come from sources past their budget.
+    if (limiter.spent(remote.address, now()) || !isProbe(datagram)) return;
     if (!limiter.allow(remote.address, now())) return;
     let answer: Uint8Array;
     try {

@@ -9,7 +9,7 @@
  */
 import { select } from "@inquirer/prompts";
 import { defaultDiscoveryPort } from "./discovery.ts";
-import { discoverServers, joinAddress, noServerAdvice } from "./discovery_client.ts";
+import { discoverServers, joinAddress, noServerAdvice, sameIdWarning } from "./discovery_client.ts";
 import type { FoundServer } from "./discovery_client.ts";
 import { defaultRecentServersPath, loadRecentServers } from "./recent_servers.ts";
 import type { RecentServer } from "./recent_servers.ts";
@@ -72,7 +72,7 @@ function describeFound(server: FoundServer): string {
   const people = `${server.users} online`;
   return `${inert(server.name)}  ${joinAddress(server)}  (${people}${
     server.secure ? ", password" : ""
-  })`;
+  }${server.sameIdElsewhere > 0 ? "; another address claims to be this server" : ""})`;
 }
 
 function describeRecent(server: RecentServer): string {
@@ -138,6 +138,8 @@ export async function chooseServer(
   }
 
   if (found.length > 1) {
+    const warning = sameIdWarning(found);
+    if (warning !== null) write(warning.replace(" (marked *)", ""));
     if (!interactive) {
       write(`${found.length} servers answered; say which one to join:`);
       for (const server of found) {

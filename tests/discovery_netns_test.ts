@@ -7,7 +7,7 @@
  * Needs root and iproute2: with CI=true these tests fail without them;
  * elsewhere they are skipped with a loud message (tests/fixtures/discovery_netns.ts).
  */
-import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { assertEquals, assertMatch } from "./_assert.ts";
 import { repoRoot } from "./fixtures/client_process.ts";
 import { finish, Lan, netnsTest } from "./fixtures/discovery_netns.ts";
 
@@ -89,6 +89,7 @@ netnsTest(
       url: `http://${address}:9001/`,
       secure: false,
       users: 0,
+      sameIdElsewhere: 0,
     }]);
 
     // bob joins by address and listens; x joins with no address, piped, and posts.
@@ -154,7 +155,7 @@ netnsTest(
   },
 );
 
-netnsTest("a server on two LANs with the client is listed once, with both addresses", async () => {
+netnsTest("a server on two LANs is two entries, marked as claiming one id; join asks", async () => {
   await requireWiredCli();
   await using lan = await Lan.create({ links: 2 });
   await using server = lan.deno(lan.server, [
@@ -176,15 +177,30 @@ netnsTest("a server on two LANs with the client is listed once, with both addres
     lan.deno(lan.client, ["main.ts", "discover", "--json", "--port", "9200"]),
   );
   assertEquals(json.code, 0, json.stderr);
-  const lines = json.stdout.split("\n");
-  assertEquals(lines.length, 1, json.stdout);
-  const found = JSON.parse(lines[0]!);
+  // Anyone can copy a server's id, so the same id from two addresses is not merged (issue #12).
+  const found = json.stdout.split("\n").map((line) => JSON.parse(line));
   assertEquals(
-    [...found.addresses].sort(),
+    found.map((entry) => entry.addresses[0]).sort(),
     [lan.serverAddress(0), lan.serverAddress(1)].sort(),
   );
-  assertEquals([found.name, found.port, found.web, found.url], ["two nets", 9100, null, null]);
-  assert(found.join === `${found.addresses[0]}:9100`);
+  for (const entry of found) {
+    assertEquals([entry.name, entry.port, entry.web, entry.sameIdElsewhere], [
+      "two nets",
+      9100,
+      null,
+      1,
+    ]);
+  }
+  const table = await finish(lan.deno(lan.client, ["main.ts", "discover", "--port", "9200"]));
+  assertMatch(table.stdout, /^two nets \* +/m);
+  assertMatch(table.stdout, /claim to be the same server from different addresses/);
+  const join = await finish(
+    lan.deno(lan.client, ["main.ts", "join", "--nick", "x", "--discovery-port", "9200"], {
+      stdin: "piped",
+    }),
+  );
+  assertEquals(join.code, 1, "piped: two answers, so no choice is made");
+  assertMatch(join.stderr, /2 servers answered; say which one to join/);
   server.kill("SIGTERM");
   assertEquals((await server.waitForExit()).code, 0);
 });
