@@ -40,9 +40,16 @@ export interface ReaderWorkerOptions {
    * Deadline of a read, in ms: once for waiting in the queue (then
    * HistoryBusyError) and once for running (then StorageError, and the worker
    * is replaced: it is stuck on a disk that does not answer, or looping).
-   * Also the deadline of the worker's start. Default 10,000.
+   * Default 10,000.
    */
   timeoutMs?: number;
+  /**
+   * Deadline of a worker's start (loading its module, opening the file), in
+   * ms: kept apart from timeoutMs because a cold start on a loaded machine
+   * takes longer than a short read deadline. Default the larger of 10,000
+   * and timeoutMs.
+   */
+  startTimeoutMs?: number;
   /** Called with a line for the operator when a worker is replaced. */
   log?: (line: string) => void;
   /** The worker's module. Default lib/history_reader_worker.ts; tests wrap it. */
@@ -93,6 +100,10 @@ export class ReaderWorker {
       busyTimeoutMs: options.busyTimeoutMs ?? 5000,
       maxQueued: Math.max(1, options.maxQueued ?? 256),
       timeoutMs: Math.max(1, options.timeoutMs ?? 10_000),
+      startTimeoutMs: Math.max(
+        1,
+        options.startTimeoutMs ?? Math.max(10_000, options.timeoutMs ?? 0),
+      ),
       workerUrl: options.workerUrl ?? defaultWorkerUrl,
     };
     this.#shortSearchScanRows = options.shortSearchScanRows;
@@ -228,11 +239,11 @@ export class ReaderWorker {
     this.#startTimer = setTimeout(() => {
       this.#startFailed(
         new StorageError(
-          `the history reader for ${this.#options.path} did not start within ${this.#options.timeoutMs} ms`,
+          `the history reader for ${this.#options.path} did not start within ${this.#options.startTimeoutMs} ms`,
           "the machine may be overloaded or the disk not answering; check it",
         ),
       );
-    }, this.#options.timeoutMs);
+    }, this.#options.startTimeoutMs);
     const open: ReaderMessage = {
       kind: "open",
       path: this.#options.path,
