@@ -15,7 +15,8 @@ import {
   serveUnderFileLimit,
 } from "./fixtures/abuse.ts";
 import { browserTest, TestBrowser } from "./fixtures/web_browser.ts";
-import { encodeWebSocketHeader, opcodes } from "../lib/websocket_frames.ts";
+import { encodeWebSocketFrame, encodeWebSocketHeader, opcodes } from "../lib/websocket_frames.ts";
+import { TestClient } from "./_helpers.ts";
 import type net from "node:net";
 
 const utf8 = new TextEncoder();
@@ -312,4 +313,63 @@ Deno.test("unfinished HTTP requests past the open-file limit do not end the proc
     failures.length <= 4,
     `accept failures are not logged one by one:\n${failures.join("\n")}`,
   );
+});
+
+Deno.test("a WebSocket client that floods without reading cannot grow the server's memory", async () => {
+  await using server = await serveUnderFileLimit([], { softFiles: 1024, web: true });
+  const port = server.webPort!;
+  const before = rssMb(server.pid);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(
+    utf8.encode(`GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${upgradeHeaders(null)}\r\n`),
+  );
+  assertMatch(
+    (await readUntil(conn, (text) => text.includes("\r\n\r\n"))).text,
+    /^HTTP\/1\.1 101 /,
+  );
+  const mask = new Uint8Array([9, 8, 7, 6]);
+  const frame = (message: Record<string, unknown>) =>
+    encodeWebSocketFrame(opcodes.text, utf8.encode(JSON.stringify(message)), { mask });
+  await conn.write(frame({ type: "hello", nick: "flooder" }));
+  // Joined first: before that, frames over the small pre-join limit close the connection.
+  assertMatch((await readUntil(conn, (text) => text.includes('"welcome"'))).text, /welcome/);
+  // Big frames whose answers are small (unknown fields are ignored): only reading them costs.
+  const say = frame({ type: "ping", n: 1, padding: "x".repeat(60_000) });
+  const batch = new Uint8Array(say.length * 16);
+  for (let index = 0; index < 16; index++) batch.set(say, index * say.length);
+  // Three seconds of writing as fast as the server takes, never reading.
+  let sent = 0;
+  let peak = before;
+  const sampler = setInterval(() => peak = Math.max(peak, rssMb(server.pid)), 100);
+  const stop = setTimeout(() => conn.close(), 3000);
+  try {
+    for (let round = 0; round < 1_000_000; round++) {
+      // A write may take part of the batch: the rest goes next, or the frames would break.
+      for (let offset = 0; offset < batch.length;) {
+        offset += await conn.write(batch.subarray(offset));
+      }
+      sent += batch.length;
+    }
+  } catch {
+    // Closed at the deadline, or dropped by the server as too slow a reader.
+  } finally {
+    clearTimeout(stop);
+    clearInterval(sampler);
+    try {
+      conn.close();
+    } catch {
+      // Closed already.
+    }
+  }
+  console.log(
+    `WebSocket flood: ${(sent / 1e6).toFixed(1)} MB written in 3 s; server RSS ${
+      before.toFixed(0)
+    } MB ` +
+      `-> peak ${peak.toFixed(0)} MB`,
+  );
+  // Before (no read backpressure on /ws): gigabytes written, RSS growing by as much.
+  assert(peak - before < 150, `the server grew by ${(peak - before).toFixed(0)} MB`);
+  await using ana = await TestClient.joined(server.port, "ana");
+  await ana.send({ type: "ping", n: "still here" });
+  assertEquals((await ana.next("pong")).n, "still here");
 });
