@@ -159,7 +159,13 @@ function openSource(source: string): DatabaseSync {
         "salvage it with that newer lanchat",
       );
     }
-    db.prepare("SELECT 1 FROM messages WHERE id = 0").get(); // the table's root is readable
+    // The schema (page 1) must name the table; its pages are tried one range at a time below,
+    // so a damaged first leaf does not stop the walk.
+    const table = db.prepare(
+      "SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name = 'messages'",
+    )
+      .get();
+    if (table === undefined) throw new Error("no messages table in the schema");
     return db;
   } catch (error) {
     db.close();
