@@ -8,6 +8,7 @@ import { startServer } from "../lib/server.ts";
 import { MemoryHistory } from "../lib/history.ts";
 import { ChatSession, type SessionEvent } from "../lib/client/session.ts";
 import { RawClient } from "./fixtures/client_raw.ts";
+import { withDeadline } from "./_helpers.ts";
 
 /** Collects session events and waits for one with a deadline. */
 class Events {
@@ -262,6 +263,72 @@ Deno.test("a nick typed after the server's hello deadline still joins, on a fres
     assert(users.type === "users");
     assertEquals(users.users.map((user) => user.nick), ["slowpoke"]);
     assertEquals(asked, 1);
+  } finally {
+    await session.quit();
+  }
+});
+
+Deno.test("a search refused as rate_limited resolves empty and says why; the next gets its own results", async () => {
+  await using server = await startServer({
+    host: "127.0.0.1",
+    port: 0,
+    requestRates: { searchesPerMinute: 60, searchBurst: 1 },
+  });
+  await using observer = await RawClient.join(server.port, "old");
+  await observer.say("apples and pears");
+  await observer.say("plums");
+  await observer.waitForMessages(() => true, 2);
+  const events = new Events();
+  const session = new ChatSession({
+    address: { host: "127.0.0.1", port: server.port },
+    nick: "ana",
+    onEvent: events.push,
+  });
+  try {
+    await session.start();
+    const first = await session.search("apples");
+    assertEquals(first?.map((message) => message.text), ["apples and pears"]);
+    assertEquals(
+      await withDeadline(session.search("pears"), 5000, "the refused search"),
+      null,
+      "refused: the burst is spent",
+    );
+    const why = await events.waitFor((event) => event.type === "server_error");
+    assert(why.type === "server_error" && why.code === "rate_limited", JSON.stringify(why));
+    assert(/try again in/.test(why.message), why.message);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    // Before refs, the refused search's waiter took this answer and the refused one got nothing.
+    const third = await withDeadline(session.search("plums"), 5000, "the next search");
+    assertEquals(third?.map((message) => message.text), ["plums"]);
+  } finally {
+    await session.quit();
+  }
+});
+
+Deno.test("a message refused as rate_limited is sent again after the server's wait and delivered once", async () => {
+  await using server = await startServer({
+    host: "127.0.0.1",
+    port: 0,
+    requestRates: { textKibPerMinute: 60, textBurstKib: 2 },
+  });
+  await using observer = await RawClient.join(server.port, "watcher");
+  const events = new Events();
+  const session = new ChatSession({
+    address: { host: "127.0.0.1", port: server.port },
+    nick: "ana",
+    onEvent: events.push,
+  });
+  try {
+    await session.start();
+    await session.say(`one ${"a".repeat(1500)}`);
+    const second = await session.say(`two ${"b".repeat(1500)}`);
+    await events.waitFor((event) =>
+      event.type === "notice" && /your message goes then/.test(event.text)
+    );
+    await events.waitFor((event) => event.type === "delivered" && event.ref === second, 10_000);
+    const seen = await observer.waitForMessages((message) => message.from === "ana", 2);
+    assertEquals(seen.map((message) => String(message.text).slice(0, 3)), ["one", "two"]);
+    assertEquals(events.all.some((event) => event.type === "refused"), false);
   } finally {
     await session.quit();
   }

@@ -26,8 +26,8 @@ export type OutgoingMessage =
   | { type: "say"; body: string; to?: string; kind?: "text" | "action"; ref?: string }
   | { type: "nick"; nick: string }
   | { type: "users" }
-  | { type: "history"; limit?: number; before?: number; with?: string }
-  | { type: "search"; q: string; limit?: number }
+  | { type: "history"; limit?: number; before?: number; with?: string; ref?: string }
+  | { type: "search"; q: string; limit?: number; ref?: string }
   | { type: "ping"; n: string | number }
   | { type: "pong"; n: string | number }
   | { type: "bye" };

@@ -159,19 +159,35 @@ export function parseServerMessage(payload: Uint8Array): ServerMessage | null {
       };
     case "msg":
       return chatMessage(object);
-    case "history":
-      return { type: "history", items: items(object), more: object.more === true };
-    case "results":
-      return { type: "results", q: optionalStr(object, "q") ?? "", items: items(object) };
+    case "history": {
+      const ref = token(object, "ref");
+      return {
+        type: "history",
+        items: items(object),
+        more: object.more === true,
+        ...(ref === undefined ? {} : { ref }),
+      };
+    }
+    case "results": {
+      const ref = token(object, "ref");
+      return {
+        type: "results",
+        q: optionalStr(object, "q") ?? "",
+        items: items(object),
+        ...(ref === undefined ? {} : { ref }),
+      };
+    }
     case "error": {
       const code = object.code;
       const ref = token(object, "ref");
+      const wait = object.wait;
       return {
         type: "error",
         // An unknown code from a newer server is still shown; map it to a generic one.
         code: isErrorCode(code) ? code : "bad_message",
         message: optionalStr(object, "message") ?? String(code),
         ...(ref === undefined ? {} : { ref }),
+        ...(typeof wait === "number" && Number.isFinite(wait) && wait >= 0 ? { wait } : {}),
       };
     }
     case "ping":

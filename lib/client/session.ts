@@ -173,7 +173,20 @@ interface PendingSay {
   kind: MessageKind;
   /** Connection generation it was written on, or null when not written yet. */
   sentOn: number | null;
+  /** Times the server answered `rate_limited` and it was sent again after the wait. */
+  retries: number;
 }
+
+/** A page or search asked for by the person, answered by the reply carrying its `ref`. */
+interface RequestWaiter<T> {
+  ref: string;
+  resolve: (answer: T | null) => void;
+}
+
+/** Most times one message is sent again after `rate_limited` before it is given up. */
+const maxSayRetries = 3;
+/** Longest wait before sending again; a longer one is shown and the message given up. */
+const maxRetryWaitMs = 60_000;
 
 type HistoryPage = Extract<ServerMessage, { type: "history" }>;
 
@@ -212,9 +225,10 @@ export class ChatSession {
   #pongWaiters = new Map<string, (answered: boolean) => void>();
   #historyWaiter: ((page: HistoryPage | null) => void) | null = null;
   /** Answers to `history` requests the person made, in the order they were sent. */
-  #pageWaiters: Array<(page: HistoryPage | null) => void> = [];
+  #pageWaiters: Array<RequestWaiter<HistoryPage>> = [];
   /** Answers to `search` requests, in the order they were sent. */
-  #searchWaiters: Array<(results: ChatMessage[] | null) => void> = [];
+  #searchWaiters: Array<RequestWaiter<ChatMessage[]>> = [];
+  #requestCount = 0;
   #refCount = 0;
   #pending = new Map<string, PendingSay>();
   #ready: PromiseWithResolvers<void> = Promise.withResolvers();
@@ -315,6 +329,7 @@ export class ChatSession {
       body: encodeBody(text),
       kind: options.kind ?? "text",
       sentOn: null,
+      retries: 0,
     };
     if (options.to !== undefined) entry.to = options.to;
     this.#pending.set(ref, entry);
@@ -352,9 +367,13 @@ export class ChatSession {
       this.#emit({ type: "notice", text: "not connected right now; try again in a moment" });
       return null;
     }
-    const answer = new Promise<HistoryPage | null>((resolve) => this.#pageWaiters.push(resolve));
+    const ref = `page-${++this.#requestCount}`;
+    const answer = new Promise<HistoryPage | null>((resolve) =>
+      this.#pageWaiters.push({ ref, resolve })
+    );
     this.#sendControl({
       type: "history",
+      ref,
       limit: Math.max(1, Math.min(maxHistoryLimit, request.limit)),
       ...(request.before === undefined ? {} : { before: request.before }),
       ...(request.with === undefined ? {} : { with: request.with }),
@@ -369,10 +388,16 @@ export class ChatSession {
       this.#emit({ type: "notice", text: "not connected right now; try again in a moment" });
       return null;
     }
+    const ref = `search-${++this.#requestCount}`;
     const answer = new Promise<ChatMessage[] | null>((resolve) =>
-      this.#searchWaiters.push(resolve)
+      this.#searchWaiters.push({ ref, resolve })
     );
-    this.#sendControl({ type: "search", q, limit: Math.max(1, Math.min(maxHistoryLimit, limit)) });
+    this.#sendControl({
+      type: "search",
+      q,
+      ref,
+      limit: Math.max(1, Math.min(maxHistoryLimit, limit)),
+    });
     const items = await answer;
     return items === null ? null : this.#decodeAll(items);
   }
@@ -702,8 +727,8 @@ export class ChatSession {
     this.#pongWaiters.clear();
     this.#historyWaiter?.(null);
     this.#historyWaiter = null;
-    for (const resolve of this.#pageWaiters.splice(0)) resolve(null);
-    for (const resolve of this.#searchWaiters.splice(0)) resolve(null);
+    for (const waiter of this.#pageWaiters.splice(0)) waiter.resolve(null);
+    for (const waiter of this.#searchWaiters.splice(0)) waiter.resolve(null);
   }
 
   // ---- the read loop and reconnecting -------------------------------------------
@@ -820,9 +845,9 @@ export class ChatSession {
         }
         // Pages the person asked for are only requested outside a resync, so any
         // history frame during one (the join history, missed messages) is not theirs.
-        const pageWaiter = this.#resyncing ? undefined : this.#pageWaiters.shift();
+        const pageWaiter = this.#resyncing ? undefined : takeWaiter(this.#pageWaiters, message.ref);
         if (pageWaiter !== undefined) {
-          pageWaiter(message);
+          pageWaiter.resolve(message);
           return;
         }
         for (const item of message.items) this.#onChat({ ...item, ref: undefined });
@@ -869,7 +894,7 @@ export class ChatSession {
         this.#onError(message);
         return;
       case "results":
-        this.#searchWaiters.shift()?.(message.items);
+        takeWaiter(this.#searchWaiters, message.ref)?.resolve(message.items);
         return;
       case "welcome":
       case "server":
@@ -896,9 +921,39 @@ export class ChatSession {
   }
 
   #onError(error: Extract<ServerMessage, { type: "error" }>): void {
-    const entry = error.ref === undefined ? undefined : this.#pending.get(String(error.ref));
+    const ref = error.ref === undefined ? undefined : String(error.ref);
+    // A page or search refused (rate_limited, a busy store): its asker gets null, the person a line.
+    const request = ref === undefined
+      ? undefined
+      : takeWaiter(this.#pageWaiters, ref, false) ?? takeWaiter(this.#searchWaiters, ref, false);
+    if (request !== undefined) {
+      request.resolve(null);
+      this.#emit({ type: "server_error", code: error.code, message: error.message });
+      return;
+    }
+    const entry = ref === undefined ? undefined : this.#pending.get(ref);
     if (entry === undefined) {
       this.#emit({ type: "server_error", code: error.code, message: error.message });
+      return;
+    }
+    if (
+      error.code === "rate_limited" && error.wait !== undefined && error.wait <= maxRetryWaitMs &&
+      entry.retries < maxSayRetries
+    ) {
+      // Too much text too fast: the server says when it takes more; send it again then.
+      entry.retries++;
+      const generation = this.#generation;
+      this.#emit({
+        type: "notice",
+        text: `the server takes no more text from you for ${
+          Math.max(1, Math.ceil(error.wait / 1000))
+        } s (a limit against floods); your message goes then`,
+      });
+      setTimeout(() => {
+        if (this.#pending.get(entry.ref) === entry && this.#generation === generation) {
+          void this.#sendSay(entry);
+        }
+      }, error.wait);
       return;
     }
     this.#pending.delete(entry.ref);
@@ -943,8 +998,8 @@ export class ChatSession {
     message:
       | { type: "nick"; nick: string }
       | { type: "users" }
-      | { type: "history"; limit: number; before?: number; with?: string }
-      | { type: "search"; q: string; limit: number }
+      | { type: "history"; limit: number; before?: number; with?: string; ref?: string }
+      | { type: "search"; q: string; limit: number; ref?: string }
       | { type: "ping"; n: string },
   ): void {
     const connection = this.#connection;
@@ -965,4 +1020,18 @@ export class ChatSession {
   #emit(event: SessionEvent): void {
     this.#options.onEvent(event);
   }
+}
+
+/**
+ * The waiter answered by a reply with `ref`: the one that sent it, or, for
+ * a server that does not echo `ref`, the oldest (`fallback`).
+ */
+function takeWaiter<T>(
+  waiters: Array<RequestWaiter<T>>,
+  ref: string | number | undefined,
+  fallback = true,
+): RequestWaiter<T> | undefined {
+  const index = ref === undefined ? -1 : waiters.findIndex((waiter) => waiter.ref === String(ref));
+  if (index >= 0) return waiters.splice(index, 1)[0];
+  return fallback && ref === undefined ? waiters.shift() : undefined;
 }
