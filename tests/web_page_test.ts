@@ -230,6 +230,37 @@ browserTest("older messages load on scrolling up, and search finds them", async 
 });
 
 browserTest(
+  "a search refused as rate_limited says why on the page; the next one, later, is shown",
+  async () => {
+    await using server = await startTestServer({
+      webPort: 0,
+      requestRates: { searchesPerMinute: 60, searchBurst: 1 },
+    });
+    const origin = `http://127.0.0.1:${server.webPort}`;
+    await using term = await TestClient.joined(server.port, "term");
+    await term.say("kiwi one");
+    await term.say("kiwi two");
+    await using browser = await TestBrowser.launch();
+    const { page } = await browser.open(origin);
+    await join(page, "ana");
+    const search = async (query: string) => {
+      await page.locator("#search-input").fill(query);
+      await page.locator("#search-input").press("Enter");
+    };
+    await search("one");
+    await tab(page, "Search: one").waitFor({ timeout: pageDeadlineMs });
+    await search("two");
+    await page.locator(".row.notice.error").filter({ hasText: /Search: too many searches/ })
+      .waitFor({ timeout: pageDeadlineMs });
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await search("kiwi");
+    await tab(page, "Search: kiwi").waitFor({ timeout: pageDeadlineMs });
+    await activePanel(page).locator(".row.msg").nth(1).waitFor({ timeout: pageDeadlineMs });
+    browser.assertClean(origin);
+  },
+);
+
+browserTest(
   "a room with a password: the page asks for it, refuses a wrong one, then chats sealed",
   async () => {
     const key = await testRoomKey("page password");

@@ -35,7 +35,8 @@ const maxGhostRenames = 5;
 
 /**
  * A `history` request awaiting its answer (answers come in request order).
- * @typedef {{ key: string, general: boolean, initial: boolean, before: number | null }} PendingHistory
+ * A history page asked for, matched with its answer (or refusal) by `ref`.
+ * @typedef {{ key: string, general: boolean, initial: boolean, before: number | null, ref?: string }} PendingHistory
  */
 
 const $ = /** @param {string} id */ (id) => {
@@ -108,6 +109,8 @@ const state = {
   /** `ref` of each unconfirmed `say` -> the tab it was written in. */
   refs: new Map(/** @type {[string, string][]} */ ([])),
   refCounter: 0,
+  /** Numbers the `ref` of history pages and searches. */
+  requestCounter: 0,
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   countdown: undefined,
   /** The first connection was opened (it waits for a nick on a first visit). */
@@ -260,8 +263,9 @@ function updateTitle() {
  * @param {Record<string, unknown>} payload
  */
 function askHistory(request, payload) {
-  if (!connection.send({ type: "history", limit: historyPageSize, ...payload })) return false;
-  state.pendingHistory.push(request);
+  const ref = `page-${++state.requestCounter}`;
+  if (!connection.send({ type: "history", limit: historyPageSize, ref, ...payload })) return false;
+  state.pendingHistory.push({ ...request, ref });
   const conversation = tabs.conversations.get(request.key);
   if (conversation !== undefined) {
     conversation.loading = true;
@@ -301,7 +305,7 @@ function requestOlder(conversation) {
 
 /** @param {Payload} payload */
 function onHistory(payload) {
-  const request = state.pendingHistory.shift();
+  const request = takePendingHistory(payload.ref, true);
   const items = chatItems(payload);
   const more = payload.more === true;
   if (request === undefined) {
@@ -465,6 +469,21 @@ function startConnection() {
   connection.start();
 }
 
+/**
+ * The pending page answered by a reply with `ref`; for a server that does
+ * not echo `ref`, the oldest (`fallback`).
+ * @param {unknown} ref
+ * @param {boolean} fallback
+ * @returns {PendingHistory | undefined}
+ */
+function takePendingHistory(ref, fallback) {
+  const index = typeof ref === "string"
+    ? state.pendingHistory.findIndex((request) => request.ref === ref)
+    : -1;
+  if (index >= 0) return state.pendingHistory.splice(index, 1)[0];
+  return fallback && ref === undefined ? state.pendingHistory.shift() : undefined;
+}
+
 /** @param {Payload} error */
 function onError(error) {
   const code = typeof error.code === "string" ? error.code : "";
@@ -479,6 +498,21 @@ function onError(error) {
       return;
     }
     askNick(message);
+    return;
+  }
+  // A refused history page (rate_limited, a busy store): stop showing it as loading.
+  const page = ref === null ? undefined : takePendingHistory(ref, false);
+  if (page !== undefined) {
+    const conversation = tabs.conversations.get(page.key);
+    if (conversation !== undefined) {
+      conversation.loading = false;
+      tabs.renderOlder(conversation);
+    }
+    notice(message, "error", conversation ?? tabs.current());
+    return;
+  }
+  if (ref !== null && ref.startsWith("search-")) {
+    notice(`Search: ${message}`, "error");
     return;
   }
   const target = ref === null ? null : tabs.conversations.get(state.refs.get(ref) ?? "");
@@ -863,7 +897,8 @@ dom.searchForm.addEventListener("submit", (event) => {
   event.preventDefault();
   const query = dom.searchInput.value.trim();
   if (query === "") return;
-  if (!connection.send({ type: "search", q: query, limit: historyPageSize })) {
+  const ref = `search-${++state.requestCounter}`;
+  if (!connection.send({ type: "search", q: query, limit: historyPageSize, ref })) {
     notice("Not connected: search again once the connection is back.", "error");
   }
 });
