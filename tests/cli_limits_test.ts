@@ -70,3 +70,22 @@ Deno.test("bad limit flags say what is wrong, exit 2", async () => {
     assertMatch(serve.output("stderr").join("\n"), pattern);
   }
 });
+
+Deno.test("join refused at the door says why, not that the port may be wrong", async () => {
+  await using server = await serveOnLoopback(["--max-connections-per-ip", "1"]);
+  const held = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  try {
+    await using join = lanchat(["join", `127.0.0.1:${server.port}`, "--nick", "bob"], {
+      env: { XDG_DATA_HOME: await Deno.makeTempDir({ prefix: "lanchat_refused_join_" }) },
+    });
+    assertEquals((await join.waitForExit()).code, 1);
+    const said = join.output().join("\n");
+    assertMatch(
+      said,
+      /refused the connection: too many connections from 127\.0\.0\.1 \(at most 1\)/,
+    );
+    assert(!/chat port \(not its web port\)/.test(said), said);
+  } finally {
+    held.close();
+  }
+});

@@ -456,6 +456,11 @@ export class ChatSession {
     const where = formatAddress(this.#address);
     const answerMs = this.#options.answerTimeoutMs ?? 10_000;
     const greeting = await connection.next(answerMs);
+    if (greeting?.type === "error") {
+      // A server refusing at the door (too many connections from here, a blocked address)
+      // says why (and what to do) instead of greeting: show that, not a guess about the port.
+      throw new JoinFailure(`${where} refused the connection: ${greeting.message}`, 1);
+    }
     if (greeting === null || greeting.type !== "server") {
       const what = greeting === null
         ? connection.closedReason === null
