@@ -45,30 +45,39 @@ const initialReadBytes = 2048;
 const nothingToWrite = new Uint8Array(0);
 
 /**
- * The last batch joined, and its bytes. In a busy room most members have the
- * same broadcasts queued when their writers run one after another, so the
- * next member's batch is usually the same messages: it reuses the bytes
- * instead of allocating and copying them again. Bytes are never changed once
- * joined, so sharing them is safe.
+ * Joins the frames of a batch into one buffer, for one socket write, and
+ * keeps the last batch joined with its bytes. In a busy room most members
+ * have the same broadcasts queued when their writers run one after another,
+ * so the next member's batch is usually the same messages: it reuses the
+ * bytes instead of allocating and copying them again. Bytes are never
+ * changed once joined, so sharing them is safe. One per framing (TCP frames
+ * here, WebSocket frames in lib/ws_transport.ts).
  */
-let lastJoined: { batch: readonly Outgoing[]; bytes: Uint8Array } = {
-  batch: [],
-  bytes: nothingToWrite,
-};
+export class FrameJoiner {
+  readonly #frameOf: (message: Outgoing) => Uint8Array;
+  #lastBatch: readonly Outgoing[] = [];
+  #lastBytes: Uint8Array = nothingToWrite;
 
-/** Joins the frames of a batch into one buffer, for one socket write. */
-function joinFrames(batch: readonly Outgoing[]): Uint8Array {
-  if (sameMessages(batch, lastJoined.batch)) return lastJoined.bytes;
-  let size = 0;
-  for (const message of batch) size += message.frame.length;
-  const joined = new Uint8Array(size);
-  let offset = 0;
-  for (const message of batch) {
-    joined.set(message.frame, offset);
-    offset += message.frame.length;
+  constructor(frameOf: (message: Outgoing) => Uint8Array) {
+    this.#frameOf = frameOf;
   }
-  lastJoined = { batch, bytes: joined };
-  return joined;
+
+  join(batch: readonly Outgoing[]): Uint8Array {
+    if (batch.length === 1) return this.#frameOf(batch[0]!);
+    if (sameMessages(batch, this.#lastBatch)) return this.#lastBytes;
+    let size = 0;
+    for (const message of batch) size += this.#frameOf(message).length;
+    const joined = new Uint8Array(size);
+    let offset = 0;
+    for (const message of batch) {
+      const frame = this.#frameOf(message);
+      joined.set(frame, offset);
+      offset += frame.length;
+    }
+    this.#lastBatch = batch;
+    this.#lastBytes = joined;
+    return joined;
+  }
 }
 
 function sameMessages(a: readonly Outgoing[], b: readonly Outgoing[]): boolean {
@@ -76,6 +85,8 @@ function sameMessages(a: readonly Outgoing[], b: readonly Outgoing[]): boolean {
   for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) return false;
   return true;
 }
+
+const tcpFrames = new FrameJoiner((message) => message.frame);
 
 /** Transport over a TCP connection using lib/frame.ts framing. */
 export class TcpTransport implements Transport {
@@ -129,7 +140,7 @@ export class TcpTransport implements Transport {
     if (this.#writing !== nothingToWrite) {
       throw new Error("TcpTransport.write called while a write is in flight");
     }
-    const bytes = batch.length === 1 ? batch[0]!.frame : joinFrames(batch);
+    const bytes = tcpFrames.join(batch);
     // One write at a time (the session's single writer), so the bytes in
     // flight fit in a field and the handler is made once, not per write.
     this.#writing = bytes;

@@ -14,6 +14,7 @@ import { FrameError } from "./errors.ts";
 import { maxPayloadBytes, readChunkBytes } from "./frame.ts";
 import { closeQuietly, lingeringClose } from "./lingering_close.ts";
 import type { Outgoing } from "./outgoing.ts";
+import { FrameJoiner } from "./transport.ts";
 import type { Transport } from "./transport.ts";
 import {
   closeCodes,
@@ -45,31 +46,8 @@ const maxLingerBytes = 256 * 1024;
 const nothing = new Uint8Array(0);
 const noop = () => {};
 
-/**
- * The last batch joined, and its bytes: the next member's batch is usually
- * the same broadcasts (see lib/transport.ts joinFrames). Never changed once
- * joined, so sharing is safe.
- */
-let lastJoined: { batch: readonly Outgoing[]; bytes: Uint8Array } = { batch: [], bytes: nothing };
-
-function joinWebSocketFrames(batch: readonly Outgoing[]): Uint8Array {
-  if (
-    batch.length === lastJoined.batch.length &&
-    batch.every((message, index) => message === lastJoined.batch[index])
-  ) {
-    return lastJoined.bytes;
-  }
-  let size = 0;
-  for (const message of batch) size += message.webSocketFrame.length;
-  const joined = new Uint8Array(size);
-  let offset = 0;
-  for (const message of batch) {
-    joined.set(message.webSocketFrame, offset);
-    offset += message.webSocketFrame.length;
-  }
-  lastJoined = { batch, bytes: joined };
-  return joined;
-}
+/** The session's batches as joined WebSocket frames (shared, as lib/transport.ts does for TCP). */
+const webSocketFrames = new FrameJoiner((message) => message.webSocketFrame);
 
 /** Transport over an upgraded HTTP connection speaking RFC 6455. */
 export class WebSocketTransport implements Transport {
@@ -208,9 +186,7 @@ export class WebSocketTransport implements Transport {
     if (this.#closeSent || this.#closing) {
       return Promise.reject(new Deno.errors.BrokenPipe("the WebSocket is closing"));
     }
-    return this.#enqueue(
-      batch.length === 1 ? batch[0]!.webSocketFrame : joinWebSocketFrames(batch),
-    );
+    return this.#enqueue(webSocketFrames.join(batch));
   }
 
   /** Writes `bytes` after everything queued before them, in one socket write when it takes them. */

@@ -9,7 +9,7 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { TestClient } from "./_helpers.ts";
 import { lanchat, serveOnLoopback } from "./fixtures/client_process.ts";
-import { DatabaseSync } from "node:sqlite";
+import { overwritePages } from "./fixtures/history_damage.ts";
 import { openSqliteHistory } from "../lib/history_sqlite.ts";
 import { encodeBody } from "../lib/protocol.ts";
 
@@ -47,25 +47,6 @@ Deno.test("a second serve on the same --db is refused, naming the first one's PI
     await post(first.port, "ana", ["still mine"]);
   });
 });
-
-/** Overwrites pages `first`..`last` (1-based) of a closed database file with random bytes. */
-function overwritePages(path: string, first: number, last: number): void {
-  const db = new DatabaseSync(path, { readOnly: true });
-  const pageSize = Number(db.prepare("PRAGMA page_size").get()?.page_size);
-  db.close();
-  const file = Deno.openSync(path, { write: true });
-  try {
-    for (let page = first; page <= last; page++) {
-      file.seekSync((page - 1) * pageSize, Deno.SeekMode.Start);
-      const noise = crypto.getRandomValues(new Uint8Array(pageSize));
-      for (let written = 0; written < noise.length;) {
-        written += file.writeSync(noise.subarray(written));
-      }
-    }
-  } finally {
-    file.close();
-  }
-}
 
 Deno.test("serve refuses a damaged --db with what to do; history --salvage copies what can be read into a file serve takes", async () => {
   await withTempDir(async (dir) => {

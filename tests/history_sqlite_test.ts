@@ -3,6 +3,7 @@
  */
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "./_assert.ts";
 import { DatabaseSync } from "node:sqlite";
+import { overwritePages } from "./fixtures/history_damage.ts";
 import { StorageError } from "../lib/errors.ts";
 import {
   HistoryBusyError,
@@ -862,25 +863,6 @@ Deno.test("the lock is given back on close, so the next writer opens", async () 
 });
 
 // ---- integrity at start -------------------------------------------------------------
-
-/** Overwrites pages `first`..`last` (1-based) of a closed database file with random bytes. */
-function overwritePages(path: string, first: number, last: number): void {
-  const db = new DatabaseSync(path, { readOnly: true });
-  const pageSize = Number(db.prepare("PRAGMA page_size").get()?.page_size);
-  db.close();
-  const file = Deno.openSync(path, { write: true });
-  try {
-    for (let page = first; page <= last; page++) {
-      file.seekSync((page - 1) * pageSize, Deno.SeekMode.Start);
-      const noise = crypto.getRandomValues(new Uint8Array(pageSize));
-      for (let written = 0; written < noise.length;) {
-        written += file.writeSync(noise.subarray(written));
-      }
-    }
-  } finally {
-    file.close();
-  }
-}
 
 Deno.test("the check at start refuses a file with overwritten pages, pointing at --salvage", async () => {
   await withTempDir(async (dir) => {
