@@ -5,6 +5,7 @@
  * Owns: the presets, starting and stopping the server for each, sampling its
  * CPU and RSS from /proc, progress on stderr, and the table + JSON report.
  * Everything stays on 127.0.0.1 and every run is bounded in time.
+ * `--preset abuse` (issue #12's floods) lives in scripts/bench_abuse.ts.
  */
 import { Command } from "commander";
 import type { StepResult } from "./bench_load.ts";
@@ -12,6 +13,8 @@ import { lines, sampleProcess, startLanchatServer } from "./bench_server.ts";
 import { peersTable, runPeers } from "./bench_peers.ts";
 import type { PeerRow } from "./bench_peers.ts";
 import { textTable } from "./text_table.ts";
+import { abuseFloods, abuseTable, abuseVerdicts, runAbuse } from "./bench_abuse.ts";
+import type { AbuseRow } from "./bench_abuse.ts";
 
 interface Preset {
   name: string;
@@ -115,10 +118,17 @@ const flags = new Command()
   .option(
     "--preset <names>",
     "comma-separated: chat, burst, saturate, idle10k, persist, peers (lanchat, ngIRCd and " +
-      "the Python design under ../shared/bench/fanout.mjs, one after another), or all",
+      "the Python design under ../shared/bench/fanout.mjs, one after another), or all " +
+      "(all of these); and abuse (not in all: issue #12's floods, each against a fresh " +
+      "server with default limits, while a client pings it every 50 ms; about 3 minutes)",
     "all",
   )
   .option("--step-seconds <s>", "seconds per measured step", Number, 6)
+  .option("--abuse-seconds <s>", "abuse: seconds each flood runs", Number, 10)
+  .option(
+    "--abuse-floods <names>",
+    `abuse: comma-separated floods to run (${abuseFloods.map((flood) => flood.name).join(", ")})`,
+  )
   .option(
     "--shared-bench <dir>",
     "folder of fanout.mjs, ngircd.conf and seed_server.py",
@@ -126,14 +136,29 @@ const flags = new Command()
   )
   .option("--json <file>", "also write the JSON report to FILE")
   .parse(Deno.args, { from: "user" })
-  .opts<{ preset: string; stepSeconds: number; sharedBench: string; json?: string }>();
+  .opts<{
+    preset: string;
+    stepSeconds: number;
+    abuseSeconds: number;
+    abuseFloods?: string;
+    sharedBench: string;
+    json?: string;
+  }>();
 
 const all = presets(flags.stepSeconds);
 const presetNames = [...all.map((preset) => preset.name), "peers"];
 const wanted = flags.preset === "all" ? presetNames : flags.preset.split(",");
 for (const name of wanted) {
-  if (!presetNames.includes(name)) {
-    console.error(`unknown preset '${name}'; choose from ${presetNames.join(", ")}, all`);
+  if (!presetNames.includes(name) && name !== "abuse") {
+    console.error(`unknown preset '${name}'; choose from ${presetNames.join(", ")}, abuse, all`);
+    Deno.exit(2);
+  }
+}
+const floodNames = abuseFloods.map((flood) => flood.name);
+const wantedFloods = flags.abuseFloods?.split(",") ?? floodNames;
+for (const name of wantedFloods) {
+  if (!floodNames.includes(name)) {
+    console.error(`unknown flood '${name}'; choose from ${floodNames.join(", ")}`);
     Deno.exit(2);
   }
 }
@@ -304,6 +329,14 @@ if (wanted.includes("peers")) {
     progress,
   });
 }
+let abuseRows: AbuseRow[] = [];
+if (wanted.includes("abuse")) {
+  progress(
+    `abuse: ${wantedFloods.length} floods of ${flags.abuseSeconds} s, each against a fresh ` +
+      "lanchat serve with default limits, pinged every 50 ms",
+  );
+  abuseRows = await runAbuse({ seconds: flags.abuseSeconds, floods: wantedFloods, progress });
+}
 if (rows.length > 0) {
   console.log(table(rows));
   if (rows.some(generatorBound)) {
@@ -318,6 +351,19 @@ if (peerRows.length > 0) {
     console.log("* fanout.mjs: the generator, not the server, was the limit (a lower bound)");
   }
 }
-const json = JSON.stringify({ summary, rows, peers: peerRows });
+if (abuseRows.length > 0) {
+  console.log(
+    `\nabuse, issue #12's floods (${flags.abuseSeconds} s each; lanchat's default limits ` +
+      "unless the row says otherwise):",
+  );
+  console.log(abuseTable(abuseRows));
+  for (const line of abuseVerdicts(abuseRows)) console.log(line);
+}
+const json = JSON.stringify({
+  summary,
+  rows,
+  peers: peerRows,
+  ...(abuseRows.length > 0 ? { abuse: abuseRows } : {}),
+});
 console.log(json);
 if (flags.json !== undefined) await Deno.writeTextFile(flags.json, json + "\n");
