@@ -49,6 +49,8 @@ const maxAddresses = 4096;
 export class AuthThrottle {
   readonly limits: AuthThrottleLimits;
   readonly #records = new Map<string, FailureRecord>();
+  /** Handshakes being checked now, per address (bounded by the connections open). */
+  readonly #inFlight = new Map<string, number>();
   readonly #log: (line: string) => void;
   readonly #summary: SummaryLog;
 
@@ -71,7 +73,37 @@ export class AuthThrottle {
 
   /** How long to wait before answering `ip`'s handshake (0 for an address without failures). */
   delayFor(ip: string, now: number): number {
-    const count = this.#recent(ip, now);
+    return this.#delay(this.#recent(ip, now));
+  }
+
+  /**
+   * A handshake from `ip` is about to be checked. Guesses still in flight
+   * count as failures until they are decided, so guesses sent in parallel
+   * cannot pass the limit: refused (`refusedMs` > 0) while the address is
+   * blocked, or while its failures and its guesses in flight reach
+   * maxFailures; otherwise counted in flight, with the delay to wait first.
+   * Call finish(ip) once it is decided, whatever the outcome.
+   */
+  begin(ip: string, now: number): { refusedMs: number; delayMs: number; blocked: boolean } {
+    const blockedMs = this.blockedFor(ip, now);
+    if (blockedMs > 0) return { refusedMs: blockedMs, delayMs: 0, blocked: true };
+    const pending = this.#inFlight.get(ip) ?? 0;
+    const count = this.#recent(ip, now) + pending;
+    if (count >= this.limits.maxFailures) {
+      return { refusedMs: this.limits.maxDelayMs, delayMs: 0, blocked: false };
+    }
+    this.#inFlight.set(ip, pending + 1);
+    return { refusedMs: 0, delayMs: this.#delay(count), blocked: false };
+  }
+
+  /** The handshake counted by begin() is decided (failed() or succeeded() was called, or it closed). */
+  finish(ip: string): void {
+    const pending = (this.#inFlight.get(ip) ?? 0) - 1;
+    if (pending > 0) this.#inFlight.set(ip, pending);
+    else this.#inFlight.delete(ip);
+  }
+
+  #delay(count: number): number {
     if (count < this.limits.slowAfter) return 0;
     return Math.min(this.limits.maxDelayMs, 250 * 2 ** (count - this.limits.slowAfter));
   }

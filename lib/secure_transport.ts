@@ -82,8 +82,12 @@ export class SecureTransport implements Transport {
       if (payloads === null) return null;
       let start = 0;
       if (this.#state === "handshake") {
-        await this.#admitHandshake();
-        this.#respond(payloads[0]!);
+        const counted = await this.#admitHandshake();
+        try {
+          this.#respond(payloads[0]!);
+        } finally {
+          if (counted) this.#throttle?.finish(this.remoteIp);
+        }
         start = 1;
       }
       const opened: Uint8Array[] = [];
@@ -142,27 +146,46 @@ export class SecureTransport implements Transport {
 
   /**
    * Before answering a handshake: an address refused after repeated wrong
-   * passwords is told so and closed; one with a few recent failures waits
-   * first (up to a few seconds), so guessing goes slowly.
+   * passwords is told so and closed, and so is one with as many guesses in
+   * flight as it has failures left; one with a few recent failures waits
+   * first (up to a few seconds), so guessing goes slowly. The block is
+   * checked again after the wait. Returns true when the handshake was counted
+   * in flight (the caller then calls the throttle's finish()).
    */
-  async #admitHandshake(): Promise<void> {
+  async #admitHandshake(): Promise<boolean> {
     const throttle = this.#throttle;
-    if (throttle === null) return;
-    const blockedMs = throttle.blockedFor(this.remoteIp, performance.now());
-    if (blockedMs > 0) {
-      const minutes = Math.max(1, Math.ceil(blockedMs / 60_000));
-      this.#fail(
-        null,
-        errorMessage(
-          "rate_limited",
-          `too many wrong room passwords from ${this.remoteIp}; try again in ${minutes} min`,
-          undefined,
-          blockedMs,
-        ),
-      );
+    if (throttle === null) return false;
+    const admission = throttle.begin(this.remoteIp, performance.now());
+    if (admission.refusedMs > 0) this.#refuseGuesses(admission.refusedMs, admission.blocked);
+    try {
+      if (admission.delayMs > 0) {
+        await new Promise((resolve) => setTimeout(resolve, admission.delayMs));
+      }
+      // Guesses decided during the wait may have blocked the address.
+      const blockedMs = throttle.blockedFor(this.remoteIp, performance.now());
+      if (blockedMs > 0) this.#refuseGuesses(blockedMs, true);
+    } catch (error) {
+      throttle.finish(this.remoteIp);
+      throw error;
     }
-    const delayMs = throttle.delayFor(this.remoteIp, performance.now());
-    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    return true;
+  }
+
+  /** Tells the peer it may not guess now (`rate_limited` with the wait) and closes. */
+  #refuseGuesses(waitMs: number, blocked: boolean): never {
+    const minutes = Math.max(1, Math.ceil(waitMs / 60_000));
+    const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+    this.#fail(
+      null,
+      errorMessage(
+        "rate_limited",
+        blocked
+          ? `too many wrong room passwords from ${this.remoteIp}; try again in ${minutes} min`
+          : `too many room-password attempts at once from ${this.remoteIp}; try again in ${seconds} s`,
+        undefined,
+        waitMs,
+      ),
+    );
   }
 
   /** Reads the initiator's `psk, e` and answers `e, ee`; throws AuthFailedError. */

@@ -26,6 +26,35 @@ import type net from "node:net";
 const isError = (code: string) => (message: Received) =>
   message.type === "error" && message.code === code;
 
+Deno.test("wrong room passwords sent in parallel cannot pass the limit: guesses in flight count", async () => {
+  const key = await testRoomKey("the real room password");
+  const wrong = await createRoomKey("a guess at the password");
+  await using server = await startTestServer({
+    roomKey: key,
+    authLimits: { maxFailures: 6, maxDelayMs: 1000 },
+  });
+  // Two waves of 24 at once from one address; before, the first wave's guesses were all
+  // checked (none had failed yet when each was admitted).
+  const codes: string[] = [];
+  for (let wave = 0; wave < 2; wave++) {
+    const guessers = await Promise.all(
+      Array.from({ length: 24 }, () => TestClient.connect(server.port)),
+    );
+    try {
+      await Promise.all(guessers.map((guesser) => guesser.next("server")));
+      const answers = await Promise.all(
+        guessers.map((guesser) => guesser.handshake(wrong.psk, 8000)),
+      );
+      for (const answer of answers) codes.push(String(answer?.code));
+    } finally {
+      await Promise.all(guessers.map((guesser) => guesser[Symbol.asyncDispose]()));
+    }
+  }
+  const checked = codes.filter((code) => code === "auth_failed").length;
+  assertEquals(checked, 6, `only maxFailures guesses are checked: ${codes.join(" ")}`);
+  assertEquals(codes.filter((code) => code === "rate_limited").length, 42);
+});
+
 Deno.test("wrong room passwords from one address are slowed, then refused; the log sums them up", async () => {
   const key = await testRoomKey("the real room password");
   const wrong = await createRoomKey("a guess at the password");
