@@ -43,6 +43,7 @@ export async function runAcceptLoop<C extends Deno.Conn>(
   let failures = 0;
   let failingSince = 0;
   let backoffMs = firstBackoffMs;
+  let accepted = 0;
   // Bounded by the listener: once it is closed, accept() rejects with BadResource and the loop ends.
   for (;;) {
     let conn: C;
@@ -71,6 +72,8 @@ export async function runAcceptLoop<C extends Deno.Conn>(
       failures = 0;
       backoffMs = firstBackoffMs;
     }
+    // A storm of connections must not keep the loop to itself: let timers and reads run.
+    if (++accepted % yieldEvery === 0) await new Promise((resolve) => setTimeout(resolve, 0));
     try {
       options.onConnection(conn);
     } catch (error) {
@@ -83,6 +86,9 @@ export async function runAcceptLoop<C extends Deno.Conn>(
     }
   }
 }
+
+/** Accepted connections between two yields to the event loop. */
+const yieldEvery = 16;
 
 function describe(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).replace(/ \(os error \d+\)$/, "");

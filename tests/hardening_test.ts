@@ -3,8 +3,8 @@
  * or crash the server. Guessing room passwords, filling the disk with text,
  * searching as fast as possible, asking for more answers than the outbox
  * holds, connections that never join, frames announced and never sent.
- * (The web port's floods are in tests/web_abuse_test.ts; discovery's in
- * tests/discovery_abuse_test.ts; the store's in tests/history_*_test.ts.)
+ * (The web port's floods are in tests/web_hardening_test.ts; discovery's in
+ * tests/discovery_test.ts; the store's in tests/cli_store_test.ts and history_*_test.ts.)
  */
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { startTestServer, TestClient, testRoomKey, withDeadline } from "./_helpers.ts";
@@ -20,7 +20,7 @@ import {
   rssMb,
   serveUnderFileLimit,
 } from "./fixtures/abuse.ts";
-import { serveOnLoopback } from "./fixtures/client_process.ts";
+import { serveOnLoopback, spawnProcess } from "./fixtures/client_process.ts";
 import type net from "node:net";
 
 const isError = (code: string) => (message: Received) =>
@@ -375,4 +375,39 @@ Deno.test("out of file descriptors, the chat port logs once, keeps serving, and 
     failures.length <= 4,
     `accept failures are not logged one by one:\n${failures.join("\n")}`,
   );
+});
+
+Deno.test("a storm of connections that stall mid-frame does not hold up others' pings", async () => {
+  await using server = await serveOnLoopback();
+  await using pinger = await TestClient.joined(server.port, "pinger");
+  // The bench's stalled-frames flood: 12,000 connections from 200 addresses, each
+  // announcing a 65,535-byte frame and sending one byte. Before, accepting them kept
+  // the event loop for a second at a time.
+  await using flood = spawnProcess(Deno.execPath(), [
+    ...["run", "--allow-net", "--allow-read", "--allow-env", "scripts/bench_abuse_flood.ts"],
+    ...["--flood", "stalled-frames", "--port", String(server.port), "--seconds", "4"],
+  ]);
+  await flood.waitForLine(/"event":"flooding"/, { timeoutMs: 20_000 });
+  let flooding = true;
+  const floodDone = flood.waitForExit(30_000).finally(() => flooding = false);
+  const rtts: number[] = [];
+  const until = performance.now() + 8000;
+  for (let n = 0; flooding && performance.now() < until && n < 400; n++) {
+    const sent = performance.now();
+    await pinger.send({ type: "ping", n });
+    await pinger.next((m) => m.type === "pong" && m.n === n, 10_000);
+    rtts.push(performance.now() - sent);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  rtts.sort((a, b) => a - b);
+  const p90 = rtts[Math.floor(rtts.length * 0.9)]!, worst = rtts.at(-1)!;
+  console.log(
+    `stalled-frame storm: ${rtts.length} pings, p90 ${p90.toFixed(1)} ms, max ${
+      worst.toFixed(1)
+    } ms`,
+  );
+  assertEquals((await floodDone).code, 0);
+  assert(rtts.length >= 20, `only ${rtts.length} pings during the storm`);
+  assert(p90 < 50, `one ping in ten waited ${p90.toFixed(0)} ms or more behind the accepts`);
+  assert(worst < 150, `a ping waited ${worst.toFixed(0)} ms behind the accepts`);
 });
