@@ -13,17 +13,16 @@
  */
 import dgram from "node:dgram";
 import { encodeFrame, FrameDecoder } from "../lib/frame.ts";
-import { encodeBody } from "../lib/protocol.ts";
 import { HandshakeState } from "../lib/noise.ts";
 import type { TransportCiphers } from "../lib/noise.ts";
 import { deriveRoomPsk, noisePrologue } from "../lib/room_key.ts";
-import { openSqliteHistory } from "../lib/history_sqlite.ts";
 import { parseHere, probeBytes } from "../lib/discovery.ts";
 import type { SecureParams } from "../lib/protocol.ts";
 import { lines, sampleProcess, startLanchatServer } from "./bench_server.ts";
 import type { BenchServer, BenchServerOptions } from "./bench_server.ts";
 import type { FloodResult } from "./bench_abuse_flood.ts";
 import { textTable } from "./text_table.ts";
+import { fillSearchHistory } from "./loopback_load.ts";
 
 /** One row of the abuse report. */
 export interface AbuseRow {
@@ -395,35 +394,11 @@ function fileBytes(path: string): number {
   }
 }
 
-/**
- * Writes 200,000 messages to a new history file with lib/history_sqlite.ts,
- * as a server would have stored them: a few words with accents and CJK, so
- * that "É" matches about a third of them and "ab" none (a search that finds
- * nothing reads the most). Resolves with `path`, closed.
- */
+/** Writes the search flood's history (see fillSearchHistory); resolves with `path`. */
 async function fillHistory(path: string, progress: (line: string) => void): Promise<string> {
   const started = performance.now();
   progress(`abuse: search flood: writing ${fillMessages.toLocaleString("en-US")} messages`);
-  const history = openSqliteHistory(path, { synchronous: "normal", maxBatchSize: 5000 });
-  try {
-    const words = ["École", "réunion", "déjà", "Ärger", "日本語", "build passed", "lunch?", "ok"];
-    const appends: Promise<unknown>[] = [];
-    for (let index = 0; index < fillMessages; index++) {
-      const text = `${words[index % words.length]} message ${index} ${"lorem ipsum ".repeat(3)}`;
-      appends.push(history.append({
-        ts: 1_700_000_000_000 + index,
-        from: `user${index % 50}`,
-        to: null,
-        kind: "text",
-        text,
-        body: encodeBody(text),
-      }));
-      if (appends.length === 5000) await Promise.all(appends.splice(0));
-    }
-    await Promise.all(appends);
-  } finally {
-    await history.close();
-  }
+  await fillSearchHistory(path, fillMessages);
   progress(
     `abuse: search flood: ${round(databaseBytes(path) / 1024 / 1024)} MiB written in ` +
       `${round((performance.now() - started) / 1000)} s`,

@@ -23,6 +23,7 @@ import { HandshakeState } from "../lib/noise.ts";
 import { noisePrologue } from "../lib/room_key.ts";
 import { encodeWebSocketHeader, opcodes } from "../lib/websocket_frames.ts";
 import { probeBytes } from "../lib/discovery.ts";
+import { connectFrom, loopbackSource } from "./loopback_load.ts";
 
 /** What one flood did, as the child prints it on stdout. */
 export interface FloodResult {
@@ -64,34 +65,6 @@ function left(target: Target): number {
 /** `n` with thousands separators. */
 function count(n: number): string {
   return n.toLocaleString("en-US");
-}
-
-/** The `n`-th flood source address: 127.0.1.1, 127.0.1.2, ... (as tests/fixtures/abuse.ts). */
-function loopbackSource(n: number): string {
-  return `127.0.${1 + Math.floor(n / 250)}.${1 + (n % 250)}`;
-}
-
-/** A TCP connection from `localAddress` to 127.0.0.1:`port`; resolves once connected. */
-function connectFrom(localAddress: string, port: number, timeoutMs = 3000): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: "127.0.0.1", port, localAddress });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`connect from ${localAddress} timed out`));
-    }, timeoutMs);
-    socket.once("connect", () => {
-      clearTimeout(timer);
-      socket.removeAllListeners("error");
-      // Resets by the server are expected: never let them throw.
-      socket.on("error", () => {});
-      resolve(socket);
-    });
-    socket.once("error", (error) => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(error);
-    });
-  });
 }
 
 /** Resolves when `socket` closes, or after `ms`. */

@@ -21,6 +21,7 @@ import {
   serveUnderFileLimit,
 } from "./fixtures/abuse.ts";
 import { serveOnLoopback, spawnProcess } from "./fixtures/client_process.ts";
+import { fillSearchHistory } from "../scripts/loopback_load.ts";
 import type net from "node:net";
 
 const isError = (code: string) => (message: Received) =>
@@ -281,23 +282,7 @@ Deno.test("searching a 200,000-message history as fast as allowed does not stop 
   const dir = await Deno.makeTempDir({ prefix: "lanchat-searchflood-" });
   try {
     const path = `${dir}/history.db`;
-    const filler = openSqliteHistory(path);
-    const words = ["École", "réunion", "déjà", "Ärger", "日本語", "build passed", "lunch?", "ok"];
-    const appends: Promise<unknown>[] = [];
-    for (let index = 0; index < 200_000; index++) {
-      const text = `${words[index % words.length]} message ${index} ${"lorem ipsum ".repeat(3)}`;
-      appends.push(filler.append({
-        ts: 1_700_000_000_000 + index,
-        from: `user${index % 50}`,
-        to: null,
-        kind: "text",
-        text,
-        body: encodeBody(text),
-      }));
-      if (appends.length === 5000) await Promise.all(appends.splice(0));
-    }
-    await Promise.all(appends);
-    await filler.close();
+    await fillSearchHistory(path, 200_000);
     await using server = await startTestServer({
       history: openSqliteHistory(path),
       requestRates: { searchBurst: 1000, searchesPerMinute: 60_000 },
