@@ -46,6 +46,9 @@ interface Target {
   deadline: number;
 }
 
+/** How long a flood connection may take to connect before it counts as failed. */
+const connectTimeoutMs = 3000;
+
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
 const latin1 = new TextDecoder("latin1");
@@ -203,7 +206,7 @@ class ChatClient {
 
   /** Connects from `localAddress` and joins as `nick`; throws when refused. */
   static async join(localAddress: string, port: number, nick: string): Promise<ChatClient> {
-    const client = new ChatClient(await connectFrom(localAddress, port));
+    const client = new ChatClient(await connectFrom(localAddress, port, connectTimeoutMs));
     await client.next((m) => m.type === "server", 5000);
     client.send({ type: "hello", nick });
     const answer = await client.next((m) => m.type === "welcome" || m.type === "error", 5000);
@@ -255,7 +258,11 @@ async function unfinishedHttp(target: Target): Promise<FloodResult> {
     for (let round = 0; round < 500 && left(target) > 0; round++) {
       let socket: net.Socket;
       try {
-        socket = await connectFrom(loopbackSource(index % sources), target.webPort, 3000);
+        socket = await connectFrom(
+          loopbackSource(index % sources),
+          target.webPort,
+          connectTimeoutMs,
+        );
       } catch {
         bump(counts, "connectFailed");
         await sleep(100);
@@ -425,7 +432,7 @@ async function hugeWebSocket(target: Target): Promise<FloodResult> {
     for (let round = 0; round < 1000 && left(target) > 0; round++) {
       let socket: net.Socket;
       try {
-        socket = await connectFrom(loopbackSource(index % 4), target.webPort);
+        socket = await connectFrom(loopbackSource(index % 4), target.webPort, connectTimeoutMs);
       } catch {
         bump(counts, "connectFailed");
         await sleep(100);
@@ -534,7 +541,7 @@ async function stalledFrames(target: Target): Promise<FloodResult> {
     await forEachBounded(total, 400, target, async (index) => {
       let socket: net.Socket;
       try {
-        socket = await connectFrom(loopbackSource(index % sources), target.port);
+        socket = await connectFrom(loopbackSource(index % sources), target.port, connectTimeoutMs);
       } catch {
         bump(counts, "connectFailed");
         return;
@@ -592,7 +599,7 @@ async function passwordGuessing(target: Target): Promise<FloodResult> {
   const guess = async () => {
     let socket: net.Socket;
     try {
-      socket = await connectFrom(loopbackSource(0), target.port);
+      socket = await connectFrom(loopbackSource(0), target.port, connectTimeoutMs);
     } catch {
       bump(counts, "connectFailed");
       await sleep(50);
@@ -729,7 +736,7 @@ async function roomFill(target: Target): Promise<FloodResult> {
       const source = `127.0.${1 + (index % networks)}.1`;
       let socket: net.Socket;
       try {
-        socket = await connectFrom(source, target.port);
+        socket = await connectFrom(source, target.port, connectTimeoutMs);
       } catch {
         bump(counts, "connectFailed");
         return;

@@ -5,8 +5,9 @@
  * that searching it costs something.
  *
  * Owns: nothing the product uses; traffic stays on 127.0.0.0/8. Used by
- * scripts/bench_abuse*.ts and tests/fixtures/abuse.ts; imports only lib/
- * store code to write the history as a server would.
+ * scripts/bench_abuse*.ts and tests/fixtures/abuse.ts; imports from lib/
+ * only the SQLite store and the BASE64 body encoding, to write the history
+ * as a server would.
  */
 import net from "node:net";
 import { openSqliteHistory } from "../lib/history_sqlite.ts";
