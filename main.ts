@@ -4,22 +4,22 @@
  * Owns: subcommand and flag definitions, --help texts, exit codes.
  * Behaviour lives in lib/; nothing here talks to a socket.
  */
-import { collectAllowedOrigin, collectWebHost } from "./lib/web_hosts.ts";
+import { collectAllowedOrigin, collectWebHost } from "./lib/server/http/web_hosts.ts";
 import { Command, CommanderError, Option } from "commander";
 import denoConfig from "./deno.json" with { type: "json" };
-import { StorageError } from "./lib/errors.ts";
-import { collectNetwork, intBetween, parsePort, parsePositiveInt } from "./lib/cli_values.ts";
-import { maxTextBytes } from "./lib/protocol.ts";
+import { StorageError } from "./lib/wire/errors.ts";
+import { collectNetwork, intBetween, parsePort, parsePositiveInt } from "./lib/cli/cli_values.ts";
+import { maxTextBytes } from "./lib/wire/protocol.ts";
 import { maxPayloadBytes } from "./lib/frame.ts";
-import { runServe } from "./lib/serve_command.ts";
-import { defaultDbPath } from "./lib/data_dir.ts";
-import { runHistoryCommand } from "./lib/history_cli.ts";
-import { join, parseAddress } from "./lib/client/join.ts";
-import { runDiscover } from "./lib/discovery_client.ts";
-import { runFirewall } from "./lib/firewall.ts";
-import { runDoctor } from "./lib/doctor.ts";
-import { chooseServer } from "./lib/server_choice.ts";
-import { defaultRecentServersPath, rememberServer } from "./lib/recent_servers.ts";
+import { runServe } from "./lib/server/serve_command.ts";
+import { defaultDbPath } from "./lib/cli/data_dir.ts";
+import { runHistoryCommand } from "./lib/store/history_cli.ts";
+import { join, parseAddress } from "./lib/client/terminal/join.ts";
+import { runDiscover } from "./lib/discovery/discovery_client.ts";
+import { runFirewall } from "./lib/ops/firewall.ts";
+import { runDoctor } from "./lib/ops/doctor.ts";
+import { chooseServer } from "./lib/client/terminal/server_choice.ts";
+import { defaultRecentServersPath, rememberServer } from "./lib/client/terminal/recent_servers.ts";
 
 /** Where the commands print: stdout for results, stderr for problems. */
 const stdio = {

@@ -2,9 +2,9 @@
  * Length-prefixed framing (PROTOCOL.md section 1): bytes <-> payloads.
  *
  * Owns: the 4-byte unsigned big-endian header and the payload size limits.
- * Pure code: no sockets, no JSON. Imports only lib/errors.ts.
+ * Pure code: no sockets, no JSON. Imports only lib/wire/errors.ts.
  */
-import { FrameError } from "./errors.ts";
+import { FrameError } from "./wire/errors.ts";
 
 /** Bytes of the length header in front of every payload. */
 export const frameHeaderBytes = 4;

@@ -13,11 +13,11 @@
  */
 import dgram from "node:dgram";
 import { encodeFrame, FrameDecoder } from "../lib/frame.ts";
-import { HandshakeState } from "../lib/noise.ts";
-import type { TransportCiphers } from "../lib/noise.ts";
-import { deriveRoomPsk, noisePrologue } from "../lib/room_key.ts";
-import { parseHere, probeBytes } from "../lib/discovery.ts";
-import type { SecureParams } from "../lib/protocol.ts";
+import { HandshakeState } from "../lib/wire/noise.ts";
+import type { TransportCiphers } from "../lib/wire/noise.ts";
+import { deriveRoomPsk, noisePrologue } from "../lib/wire/room_key.ts";
+import { parseHere, probeBytes } from "../lib/discovery/discovery.ts";
+import type { SecureParams } from "../lib/wire/protocol.ts";
 import { lines, sampleProcess, startLanchatServer } from "./bench_server.ts";
 import type { BenchServer, BenchServerOptions } from "./bench_server.ts";
 import type { FloodResult } from "./bench_abuse_flood.ts";

@@ -18,11 +18,11 @@ import { Command } from "commander";
 import dgram from "node:dgram";
 import net from "node:net";
 import { encodeFrame, FrameDecoder } from "../lib/frame.ts";
-import { encodeBody, maxTextBytes } from "../lib/protocol.ts";
-import { HandshakeState } from "../lib/noise.ts";
-import { noisePrologue } from "../lib/room_key.ts";
-import { encodeWebSocketHeader, opcodes } from "../lib/websocket_frames.ts";
-import { probeBytes } from "../lib/discovery.ts";
+import { encodeBody, maxTextBytes } from "../lib/wire/protocol.ts";
+import { HandshakeState } from "../lib/wire/noise.ts";
+import { noisePrologue } from "../lib/wire/room_key.ts";
+import { encodeWebSocketHeader, opcodes } from "../lib/server/transport/websocket_frames.ts";
+import { probeBytes } from "../lib/discovery/discovery.ts";
 import { connectFrom, loopbackSource } from "./loopback_load.ts";
 
 /** What one flood did, as the child prints it on stdout. */

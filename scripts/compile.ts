@@ -16,7 +16,7 @@ const permissions = [
   "--allow-write",
   "--allow-env",
   "--allow-sys",
-  // setrlimit through FFI: serve raises its open-file limit (lib/open_files.ts).
+  // setrlimit through FFI: serve raises its open-file limit (lib/server/open_files.ts).
   "--allow-ffi",
 ];
 /** Files read at run time that must travel inside the binary. */

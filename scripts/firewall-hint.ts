@@ -3,10 +3,10 @@
  * `deno run --allow-sys --allow-read scripts/firewall-hint.ts [--port N]
  * [--web-port N] [--discovery-port N]` (the same text as `lanchat firewall`).
  *
- * Owns: nothing but its flags; the text comes from lib/firewall.ts.
+ * Owns: nothing but its flags; the text comes from lib/ops/firewall.ts.
  */
 import { parseArgs } from "node:util";
-import { runFirewall } from "../lib/firewall.ts";
+import { runFirewall } from "../lib/ops/firewall.ts";
 
 function port(flag: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;

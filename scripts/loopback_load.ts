@@ -10,8 +10,8 @@
  * as a server would.
  */
 import net from "node:net";
-import { openSqliteHistory } from "../lib/history_sqlite.ts";
-import { encodeBody } from "../lib/protocol.ts";
+import { openSqliteHistory } from "../lib/store/history_sqlite.ts";
+import { encodeBody } from "../lib/wire/protocol.ts";
 
 /** The `n`-th loopback source address: 127.0.1.1, 127.0.1.2, ... (250 per /24). */
 export function loopbackSource(n: number): string {

@@ -5,13 +5,13 @@
  * Owns: nothing the product uses. Tests only.
  */
 import { encodeFrame, FrameDecoder } from "../lib/frame.ts";
-import { encodeBody } from "../lib/protocol.ts";
-import { startServer } from "../lib/server.ts";
-import type { RunningServer, ServerOptions } from "../lib/server.ts";
-import { HandshakeState } from "../lib/noise.ts";
-import type { TransportCiphers } from "../lib/noise.ts";
-import { createRoomKey, noisePrologue } from "../lib/room_key.ts";
-import type { RoomKey } from "../lib/room_key.ts";
+import { encodeBody } from "../lib/wire/protocol.ts";
+import { startServer } from "../lib/server/server.ts";
+import type { RunningServer, ServerOptions } from "../lib/server/server.ts";
+import { HandshakeState } from "../lib/wire/noise.ts";
+import type { TransportCiphers } from "../lib/wire/noise.ts";
+import { createRoomKey, noisePrologue } from "../lib/wire/room_key.ts";
+import type { RoomKey } from "../lib/wire/room_key.ts";
 
 /** A decoded server payload (loosely typed: tests check fields themselves). */
 export type Received = { type: string; [field: string]: unknown };

@@ -1,11 +1,11 @@
 /**
- * lib/auth_throttle.ts and lib/summary_log.ts: a guessing address is slowed,
+ * lib/server/limits/auth_throttle.ts and lib/server/summary_log.ts: a guessing address is slowed,
  * then refused for a while, and the log sums failures up. The real-socket
  * test (a secure server and wrong passwords) is in tests/hardening_test.ts.
  */
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { AuthThrottle } from "../lib/auth_throttle.ts";
-import { SummaryLog } from "../lib/summary_log.ts";
+import { AuthThrottle } from "../lib/server/limits/auth_throttle.ts";
+import { SummaryLog } from "../lib/server/summary_log.ts";
 
 Deno.test("wrong passwords slow an address down, then refuse it for the block time", () => {
   const lines: string[] = [];

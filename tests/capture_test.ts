@@ -8,7 +8,7 @@ import { assert } from "./_assert.ts";
 import { startTestServer, TestClient, testRoomKey, text } from "./_helpers.ts";
 import { canCapture, PacketCapture } from "./fixtures/packet_capture.ts";
 import { encodeFrame } from "../lib/frame.ts";
-import { encodeBody } from "../lib/protocol.ts";
+import { encodeBody } from "../lib/wire/protocol.ts";
 import { assertEquals } from "./_assert.ts";
 
 const onCi = Deno.env.get("CI") === "true";

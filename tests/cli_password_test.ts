@@ -8,8 +8,8 @@ import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { TestClient, text } from "./_helpers.ts";
 import { lanchat, serveOnLoopback } from "./fixtures/client_process.ts";
 import { startTestServer } from "./_helpers.ts";
-import { createRoomKey } from "../lib/room_key.ts";
-import { join } from "../lib/client/join.ts";
+import { createRoomKey } from "../lib/wire/room_key.ts";
+import { join } from "../lib/client/terminal/join.ts";
 
 async function tempDir(): Promise<string & AsyncDisposable> {
   const path = await Deno.makeTempDir({ prefix: "lanchat-pw-" });

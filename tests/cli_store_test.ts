@@ -10,8 +10,8 @@ import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { TestClient } from "./_helpers.ts";
 import { lanchat, serveOnLoopback } from "./fixtures/client_process.ts";
 import { overwritePages } from "./fixtures/history_damage.ts";
-import { openSqliteHistory } from "../lib/history_sqlite.ts";
-import { encodeBody } from "../lib/protocol.ts";
+import { openSqliteHistory } from "../lib/store/history_sqlite.ts";
+import { encodeBody } from "../lib/wire/protocol.ts";
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "lanchat_store_cli_" });

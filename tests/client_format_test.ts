@@ -1,9 +1,9 @@
-/** Tests of lib/client/format.ts: how events look in line mode, and inert text. */
+/** Tests of lib/client/terminal/format.ts: how events look in line mode, and inert text. */
 import { assertEquals } from "./_assert.ts";
-import { formatClock, formatEvent, inert } from "../lib/client/format.ts";
+import { formatClock, formatEvent, inert } from "../lib/client/terminal/format.ts";
 import type { SessionEvent } from "../lib/client/session.ts";
-import type { ChatMessage } from "../lib/protocol.ts";
-import { encodeBody } from "../lib/protocol.ts";
+import type { ChatMessage } from "../lib/wire/protocol.ts";
+import { encodeBody } from "../lib/wire/protocol.ts";
 
 const ts = new Date(2026, 0, 2, 9, 5, 30).getTime(); // 09:05 local time
 

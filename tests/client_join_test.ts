@@ -5,11 +5,11 @@
  * deadline.
  */
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { startServer } from "../lib/server.ts";
+import { startServer } from "../lib/server/server.ts";
 import { lanchat, serveOnLoopback } from "./fixtures/client_process.ts";
 import { RawClient } from "./fixtures/client_raw.ts";
 import { encodeFrame } from "../lib/frame.ts";
-import { encodePayload } from "../lib/protocol.ts";
+import { encodePayload } from "../lib/wire/protocol.ts";
 
 function count(lines: string[], pattern: RegExp): number {
   return lines.filter((line) => pattern.test(line)).length;

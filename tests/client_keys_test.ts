@@ -1,6 +1,6 @@
-/** Tests of lib/client/keys.ts: terminal bytes -> key presses, split anywhere. */
+/** Tests of lib/client/terminal/keys.ts: terminal bytes -> key presses, split anywhere. */
 import { assertEquals } from "./_assert.ts";
-import { type Key, KeyDecoder } from "../lib/client/keys.ts";
+import { type Key, KeyDecoder } from "../lib/client/terminal/keys.ts";
 
 function decode(...chunks: string[]): Key[] {
   const decoder = new KeyDecoder();

@@ -1,4 +1,4 @@
-/** Tests of lib/client/line_editor.ts: editing keys, wide characters, history, paste, Tab. */
+/** Tests of lib/client/terminal/line_editor.ts: editing keys, wide characters, history, paste, Tab. */
 import { assertEquals } from "./_assert.ts";
 import {
   type Completer,
@@ -6,8 +6,8 @@ import {
   type EditorState,
   editorWith,
   emptyEditor,
-} from "../lib/client/line_editor.ts";
-import type { Key } from "../lib/client/keys.ts";
+} from "../lib/client/terminal/line_editor.ts";
+import type { Key } from "../lib/client/terminal/keys.ts";
 
 function key(name: string, modifiers: { ctrl?: boolean; alt?: boolean } = {}): Key {
   if (name.length === 1) return { type: "key", name: "char", char: name, ...modifiers };

@@ -1,7 +1,7 @@
 /** Tests of lib/client/message_ids.ts: each message shown once across history and reconnects. */
 import { assertEquals } from "./_assert.ts";
 import { MessageIds } from "../lib/client/message_ids.ts";
-import type { ChatMessage } from "../lib/protocol.ts";
+import type { ChatMessage } from "../lib/wire/protocol.ts";
 
 function msg(id: number, ts = id * 1000): ChatMessage {
   return { type: "msg", id, ts, from: "bob", kind: "text", body: "aGk=" };

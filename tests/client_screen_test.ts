@@ -4,8 +4,8 @@
  * of the view (chat_view.ts) and the escape sequences drawn (ansi.ts).
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { displayWidth, fitWidth, truncate } from "../lib/client/text_width.ts";
-import { layoutInput, rowText, rowWidth, wrapSpans } from "../lib/client/screen.ts";
+import { displayWidth, fitWidth, truncate } from "../lib/client/terminal/text_width.ts";
+import { layoutInput, rowText, rowWidth, wrapSpans } from "../lib/client/terminal/screen.ts";
 import {
   addNote,
   applyEvent,
@@ -20,10 +20,10 @@ import {
   olderCursor,
   prependEntries,
   scrollBy,
-} from "../lib/client/chat_view.ts";
-import { editorWith } from "../lib/client/line_editor.ts";
-import { drawScreen } from "../lib/client/ansi.ts";
-import { encodeBody } from "../lib/protocol.ts";
+} from "../lib/client/terminal/chat_view.ts";
+import { editorWith } from "../lib/client/terminal/line_editor.ts";
+import { drawScreen } from "../lib/client/terminal/ansi.ts";
+import { encodeBody } from "../lib/wire/protocol.ts";
 import type { SessionEvent } from "../lib/client/session.ts";
 
 const now = new Date(2026, 10, 25, 14, 30).getTime();

@@ -1,11 +1,11 @@
 /**
  * Tests of lib/client/session.ts in-process against the real server
- * (lib/server.ts) over loopback TCP: history on join, pings, messages typed
+ * (lib/server/server.ts) over loopback TCP: history on join, pings, messages typed
  * while disconnected, and a server that restarts without its history.
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { startServer } from "../lib/server.ts";
-import { MemoryHistory } from "../lib/history.ts";
+import { startServer } from "../lib/server/server.ts";
+import { MemoryHistory } from "../lib/store/history.ts";
 import { ChatSession, type SessionEvent } from "../lib/client/session.ts";
 import { RawClient } from "./fixtures/client_raw.ts";
 import { withDeadline } from "./_helpers.ts";

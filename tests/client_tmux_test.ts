@@ -7,7 +7,7 @@
  * fixed sleeps. The final screens are saved in test-output/tmux/.
  */
 import { assert } from "./_assert.ts";
-import { startServer } from "../lib/server.ts";
+import { startServer } from "../lib/server/server.ts";
 import { RawClient } from "./fixtures/client_raw.ts";
 import { hasTmux, joinCommand, Tmux } from "./fixtures/client_tmux.ts";
 

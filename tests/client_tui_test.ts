@@ -6,9 +6,9 @@
  * Skipped when tmux is not installed. Waits poll the screen until a deadline.
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { startServer } from "../lib/server.ts";
+import { startServer } from "../lib/server/server.ts";
 import { RawClient } from "./fixtures/client_raw.ts";
-import { displayWidth } from "../lib/client/text_width.ts";
+import { displayWidth } from "../lib/client/terminal/text_width.ts";
 import { hasTmux, joinCommand, type Pane, Tmux } from "./fixtures/client_tmux.ts";
 
 const env = { NO_COLOR: "1" };

@@ -1,13 +1,13 @@
 /**
- * lib/connection_gate.ts: connections per address, connections not yet
+ * lib/server/limits/connection_gate.ts: connections per address, connections not yet
  * joined, users per network. The counting is pure and tested here; the
  * end-to-end tests (real processes, a network namespace for one /24 with
  * several hosts) are in tests/hardening_test.ts.
  */
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { ConnectionGate } from "../lib/connection_gate.ts";
-import type { Admission, Ticket } from "../lib/connection_gate.ts";
-import { parseNetwork } from "../lib/ip_networks.ts";
+import { ConnectionGate } from "../lib/server/limits/connection_gate.ts";
+import type { Admission, Ticket } from "../lib/server/limits/connection_gate.ts";
+import { parseNetwork } from "../lib/server/limits/ip_networks.ts";
 import { finish, ip, Lan, netnsTest } from "./fixtures/discovery_netns.ts";
 
 function admitted(admission: Admission): Ticket {

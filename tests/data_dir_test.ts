@@ -1,8 +1,8 @@
 /**
- * Tests of lib/data_dir.ts: every platform's rule, on any machine.
+ * Tests of lib/cli/data_dir.ts: every platform's rule, on any machine.
  */
 import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
-import { dbPathFor, defaultDbPath } from "../lib/data_dir.ts";
+import { dbPathFor, defaultDbPath } from "../lib/cli/data_dir.ts";
 
 Deno.test("on Linux the history goes under XDG_DATA_HOME when it is an absolute path", () => {
   assertEquals(

@@ -27,8 +27,8 @@ function requireWiredCli(): Promise<void> {
     if (code !== 0 || !new TextDecoder().decode(stdout).includes("Usage: lanchat discover")) {
       throw new Error(
         "`main.ts discover --help` failed: main.ts has no `discover` command yet. Wire " +
-          "lib/discovery_client.ts (runDiscover), lib/server_choice.ts (join without an address) " +
-          "and the serve flag --discovery-port into main.ts and lib/server.ts first.",
+          "lib/discovery/discovery_client.ts (runDiscover), lib/client/terminal/server_choice.ts (join without an address) " +
+          "and the serve flag --discovery-port into main.ts and lib/server/server.ts first.",
       );
     }
   })();

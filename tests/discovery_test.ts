@@ -13,19 +13,22 @@ import { lanchat, spawnProcess } from "./fixtures/client_process.ts";
 function denoScript(args: string[]) {
   return spawnProcess(Deno.execPath(), ["run", "-A", ...args]);
 }
-import { encodeHere, isProbe, parseHere, probeBytes } from "../lib/discovery.ts";
-import type { HereInfo } from "../lib/discovery.ts";
-import { AnswerRateLimiter, startDiscoveryResponder } from "../lib/discovery_responder.ts";
+import { encodeHere, isProbe, parseHere, probeBytes } from "../lib/discovery/discovery.ts";
+import type { HereInfo } from "../lib/discovery/discovery.ts";
+import {
+  AnswerRateLimiter,
+  startDiscoveryResponder,
+} from "../lib/discovery/discovery_responder.ts";
 import {
   broadcastAddress,
   broadcastTargets,
   discoverServers,
   formatServerTable,
   runDiscover,
-} from "../lib/discovery_client.ts";
-import { chooseServer } from "../lib/server_choice.ts";
-import type { ServerChoice } from "../lib/server_choice.ts";
-import { rememberServer } from "../lib/recent_servers.ts";
+} from "../lib/discovery/discovery_client.ts";
+import { chooseServer } from "../lib/client/terminal/server_choice.ts";
+import type { ServerChoice } from "../lib/client/terminal/server_choice.ts";
+import { rememberServer } from "../lib/client/terminal/recent_servers.ts";
 
 const encoder = new TextEncoder();
 const info: HereInfo = { name: "office", port: 9100, web: 9101, secure: false, users: 2 };
@@ -539,7 +542,7 @@ Deno.test("a probe flood from 250 addresses does not starve real probers of answ
   for (let person = 0; person < 30; person++) {
     // Thirty people, each on their own machine, run `lanchat join` once.
     await using prober = await UdpPeer.open(`127.0.3.${1 + person}`);
-    // As `lanchat join` does (lib/discovery_client.ts): a probe, another after a third of
+    // As `lanchat join` does (lib/discovery/discovery_client.ts): a probe, another after a third of
     // the second it waits, and an answer within that second counts.
     await prober.send(probeBytes, discoveryPort, "127.0.0.1");
     await prober.waitFor(1, 333);

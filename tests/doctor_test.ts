@@ -7,8 +7,8 @@ import { assertEquals, assertMatch } from "./_assert.ts";
 import { startTestServer } from "./_helpers.ts";
 import { UdpPeer } from "./fixtures/discovery_udp.ts";
 import { finish, Lan, netnsTest } from "./fixtures/discovery_netns.ts";
-import { startDiscoveryResponder } from "../lib/discovery_responder.ts";
-import { localNetworkOf, runDoctor } from "../lib/doctor.ts";
+import { startDiscoveryResponder } from "../lib/discovery/discovery_responder.ts";
+import { localNetworkOf, runDoctor } from "../lib/ops/doctor.ts";
 
 function captured() {
   const out: string[] = [];

@@ -6,9 +6,9 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { startTestServer, TestClient, text } from "./_helpers.ts";
 import { serveOnLoopback } from "./fixtures/client_process.ts";
-import { openSqliteHistory } from "../lib/history_sqlite.ts";
-import { startRetention } from "../lib/retention.ts";
-import { encodeBody } from "../lib/protocol.ts";
+import { openSqliteHistory } from "../lib/store/history_sqlite.ts";
+import { startRetention } from "../lib/store/retention.ts";
+import { encodeBody } from "../lib/wire/protocol.ts";
 
 async function withTempDir(test: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "lanchat-durability-" });

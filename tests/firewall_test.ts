@@ -3,8 +3,13 @@
  * ports (TCP 9100 chat, TCP 9101 web, UDP 9200 discovery), this OS first.
  */
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { firewallCommandFor, firewallHints, localSubnets, runFirewall } from "../lib/firewall.ts";
-import type { FirewallHintOptions } from "../lib/firewall.ts";
+import {
+  firewallCommandFor,
+  firewallHints,
+  localSubnets,
+  runFirewall,
+} from "../lib/ops/firewall.ts";
+import type { FirewallHintOptions } from "../lib/ops/firewall.ts";
 
 const ports = { port: 9100, webPort: 9101, discoveryPort: 9200 };
 const oneSubnet: FirewallHintOptions = {

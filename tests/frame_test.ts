@@ -1,6 +1,6 @@
 import { assertEquals, assertThrows } from "./_assert.ts";
 import { encodeFrame, FrameDecoder, maxPayloadBytes } from "../lib/frame.ts";
-import { FrameError } from "../lib/errors.ts";
+import { FrameError } from "../lib/wire/errors.ts";
 
 function payloadsOf(sizes: number[]): Uint8Array[] {
   return sizes.map((size, index) => {

@@ -10,9 +10,9 @@
 import { DatabaseSync } from "node:sqlite";
 import { assert, assertEquals } from "./_assert.ts";
 import { startTestServer, TestClient, testRoomKey, text } from "./_helpers.ts";
-import { encodeBody } from "../lib/protocol.ts";
-import { openSqliteHistory } from "../lib/history_sqlite.ts";
-import type { RoomKey } from "../lib/room_key.ts";
+import { encodeBody } from "../lib/wire/protocol.ts";
+import { openSqliteHistory } from "../lib/store/history_sqlite.ts";
+import type { RoomKey } from "../lib/wire/room_key.ts";
 
 /** mulberry32: small, fast, good enough to pick test inputs; same seed, same run. */
 function prng(seed: number): () => number {

@@ -9,9 +9,9 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { startTestServer, TestClient, testRoomKey, withDeadline } from "./_helpers.ts";
 import type { Received } from "./_helpers.ts";
-import { createRoomKey } from "../lib/room_key.ts";
-import { openSqliteHistory } from "../lib/history_sqlite.ts";
-import { encodeBody } from "../lib/protocol.ts";
+import { createRoomKey } from "../lib/wire/room_key.ts";
+import { openSqliteHistory } from "../lib/store/history_sqlite.ts";
+import { encodeBody } from "../lib/wire/protocol.ts";
 import {
   closeAll,
   connectFrom,

@@ -1,16 +1,16 @@
 /**
- * Tests of lib/history_cli.ts (`lanchat history`) on real database files.
+ * Tests of lib/store/history_cli.ts (`lanchat history`) on real database files.
  * Times are built with the Date constructor in local time, so the printed
  * `[YYYY-MM-DD HH:MM]` is the same in any time zone.
  */
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
-import { StorageError } from "../lib/errors.ts";
-import { runHistoryCommand } from "../lib/history_cli.ts";
-import type { HistoryCommandOptions, HistoryJsonLine } from "../lib/history_cli.ts";
-import { openSqliteHistory } from "../lib/history_sqlite.ts";
-import type { SqliteHistory } from "../lib/history_sqlite.ts";
-import { encodeBody } from "../lib/protocol.ts";
-import type { NewMessage } from "../lib/history.ts";
+import { StorageError } from "../lib/wire/errors.ts";
+import { runHistoryCommand } from "../lib/store/history_cli.ts";
+import type { HistoryCommandOptions, HistoryJsonLine } from "../lib/store/history_cli.ts";
+import { openSqliteHistory } from "../lib/store/history_sqlite.ts";
+import type { SqliteHistory } from "../lib/store/history_sqlite.ts";
+import { encodeBody } from "../lib/wire/protocol.ts";
+import type { NewMessage } from "../lib/store/history.ts";
 
 const at = (hour: number, minute: number) => new Date(2026, 10, 25, hour, minute).getTime();
 const now = () => at(18, 0);

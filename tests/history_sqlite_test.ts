@@ -1,21 +1,21 @@
 /**
- * Tests of lib/history_sqlite.ts against real database files in a temp dir.
+ * Tests of lib/store/history_sqlite.ts against real database files in a temp dir.
  */
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "./_assert.ts";
 import { DatabaseSync } from "node:sqlite";
 import { overwritePages } from "./fixtures/history_damage.ts";
-import { StorageError } from "../lib/errors.ts";
+import { StorageError } from "../lib/wire/errors.ts";
 import {
   HistoryBusyError,
   HistoryFullError,
   openServerHistory,
   openSqliteHistory,
   schemaVersion,
-} from "../lib/history_sqlite.ts";
-import type { SqliteHistory, SqliteHistoryOptions } from "../lib/history_sqlite.ts";
-import { shortSearchPatterns } from "../lib/history_reads.ts";
-import { encodeBody } from "../lib/protocol.ts";
-import type { NewMessage } from "../lib/history.ts";
+} from "../lib/store/history_sqlite.ts";
+import type { SqliteHistory, SqliteHistoryOptions } from "../lib/store/history_sqlite.ts";
+import { shortSearchPatterns } from "../lib/store/history_reads.ts";
+import { encodeBody } from "../lib/wire/protocol.ts";
+import type { NewMessage } from "../lib/store/history.ts";
 
 function message(text: string, fields: Partial<NewMessage> = {}): NewMessage {
   return {
@@ -268,7 +268,7 @@ Deno.test({
       }
       // Root reads any file, so the check runs in a child that drops to nobody.
       await Deno.chmod(dir, 0o755);
-      const module = new URL("../lib/history_sqlite.ts", import.meta.url).href;
+      const module = new URL("../lib/store/history_sqlite.ts", import.meta.url).href;
       const script = `import { openSqliteHistory } from "${module}";
         try { openSqliteHistory(${JSON.stringify(path)}); console.log("opened"); }
         catch (error) { console.log(error.name + ": " + error.message); }`;

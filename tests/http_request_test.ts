@@ -1,4 +1,4 @@
-/** Request heads (lib/http_request.ts) and the Host/Origin rules (lib/web_hosts.ts), as pure functions. */
+/** Request heads (lib/server/http/http_request.ts) and the Host/Origin rules (lib/server/http/web_hosts.ts), as pure functions. */
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
 import {
   announcedBody,
@@ -6,14 +6,14 @@ import {
   isHeadProblem,
   parseRequestHead,
   wantsKeepAlive,
-} from "../lib/http_request.ts";
-import type { RequestHead } from "../lib/http_request.ts";
+} from "../lib/server/http/http_request.ts";
+import type { RequestHead } from "../lib/server/http/http_request.ts";
 import {
   parseAllowedOrigin,
   parseHostHeader,
   parseWebHostName,
   WebAccessRules,
-} from "../lib/web_hosts.ts";
+} from "../lib/server/http/web_hosts.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 

@@ -1,6 +1,11 @@
-/** lib/ip_networks.ts: networks of addresses, CIDR ranges, loopback. */
+/** lib/server/limits/ip_networks.ts: networks of addresses, CIDR ranges, loopback. */
 import { assertEquals, assertMatch, assertThrows } from "./_assert.ts";
-import { inNetwork, isLoopbackAddress, networkKey, parseNetwork } from "../lib/ip_networks.ts";
+import {
+  inNetwork,
+  isLoopbackAddress,
+  networkKey,
+  parseNetwork,
+} from "../lib/server/limits/ip_networks.ts";
 
 Deno.test("an address counts in its /24 (IPv4) or /64 (IPv6) network", () => {
   assertEquals(networkKey("192.168.1.77"), "192.168.1.0/24");

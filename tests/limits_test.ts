@@ -5,9 +5,9 @@
  */
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { startTestServer, TestClient, text } from "./_helpers.ts";
-import { limitsFromFlags } from "../lib/serve_command.ts";
-import type { ServeFlags } from "../lib/serve_command.ts";
-import { defaultSessionLimits } from "../lib/session.ts";
+import { limitsFromFlags } from "../lib/server/serve_command.ts";
+import type { ServeFlags } from "../lib/server/serve_command.ts";
+import { defaultSessionLimits } from "../lib/server/session.ts";
 import { serveOnLoopback } from "./fixtures/client_process.ts";
 
 /** Connects and returns the first thing the server says. */

@@ -1,12 +1,12 @@
 /**
- * lib/noise.ts against the published Noise test vectors for
+ * lib/wire/noise.ts against the published Noise test vectors for
  * Noise_NNpsk0_25519_ChaChaPoly_SHA256 (../shared/vectors/noise/, with their
  * provenance), in both roles; and the same for the page's bundle
  * (lib/web/noise.js), so the browser runs proven code too. The vector files
  * are read at run time; a missing file fails the test.
  */
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
-import * as tsNoise from "../lib/noise.ts";
+import * as tsNoise from "../lib/wire/noise.ts";
 import * as webNoise from "../lib/web/noise.js";
 
 const vectorsDir = new URL("../../shared/vectors/noise/", import.meta.url);
@@ -78,7 +78,7 @@ async function flynnVectors(): Promise<Vector[]> {
   });
 }
 
-/** What both implementations offer (the declarations of the bundle; lib/noise.ts fits them). */
+/** What both implementations offer (the declarations of the bundle; lib/wire/noise.ts fits them). */
 type NoiseModule = Pick<typeof webNoise, "HandshakeState">;
 
 /**
@@ -120,7 +120,9 @@ function runVector(noise: NoiseModule, vector: Vector): void {
   });
 }
 
-for (const [label, noise] of [["lib/noise.ts", tsNoise], ["lib/web/noise.js", webNoise]] as const) {
+for (
+  const [label, noise] of [["lib/wire/noise.ts", tsNoise], ["lib/web/noise.js", webNoise]] as const
+) {
   Deno.test(`${label} reproduces the cacophony NNpsk0 vector in both roles`, async () => {
     const vectors = await cacophonyVectors();
     assertEquals(vectors.length, 1);

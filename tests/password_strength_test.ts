@@ -1,6 +1,6 @@
-/** lib/password_strength.ts: serve refuses guessable room passwords and warns about weak ones. */
+/** lib/server/password_strength.ts: serve refuses guessable room passwords and warns about weak ones. */
 import { assertEquals } from "./_assert.ts";
-import { passwordProblem } from "../lib/password_strength.ts";
+import { passwordProblem } from "../lib/server/password_strength.ts";
 
 Deno.test("room passwords under 8 characters, or among the first guessed, are refused", () => {
   for (const password of ["a", "abc1234", "Password", "12345678", "héllo"]) {

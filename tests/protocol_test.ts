@@ -6,8 +6,8 @@ import {
   nickKey,
   nickProblem,
   parseClientMessage,
-} from "../lib/protocol.ts";
-import { ProtocolError } from "../lib/errors.ts";
+} from "../lib/wire/protocol.ts";
+import { ProtocolError } from "../lib/wire/errors.ts";
 
 const payload = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 

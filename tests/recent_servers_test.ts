@@ -5,7 +5,7 @@ import {
   maxRecentServers,
   recentServersPathFor,
   rememberServer,
-} from "../lib/recent_servers.ts";
+} from "../lib/client/terminal/recent_servers.ts";
 
 async function tempDir(): Promise<string & AsyncDisposable> {
   const path = await Deno.makeTempDir({ prefix: "lanchat-recent-" });

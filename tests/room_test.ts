@@ -1,9 +1,9 @@
 /** The room without sockets: members are plain objects that record what they are sent. */
 import { assert, assertEquals } from "./_assert.ts";
-import { Room } from "../lib/room.ts";
-import type { Member } from "../lib/room.ts";
-import { MemoryHistory } from "../lib/history.ts";
-import type { Outgoing } from "../lib/outgoing.ts";
+import { Room } from "../lib/server/room.ts";
+import type { Member } from "../lib/server/room.ts";
+import { MemoryHistory } from "../lib/store/history.ts";
+import type { Outgoing } from "../lib/server/outgoing.ts";
 import { maxPayloadBytes } from "../lib/frame.ts";
 
 class RecordingMember implements Member {

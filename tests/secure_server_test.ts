@@ -14,10 +14,10 @@ import {
   withDeadline,
 } from "./_helpers.ts";
 import type { Received } from "./_helpers.ts";
-import { HandshakeState } from "../lib/noise.ts";
-import type { TransportCiphers } from "../lib/noise.ts";
-import { noisePrologue } from "../lib/room_key.ts";
-import { encodeBody } from "../lib/protocol.ts";
+import { HandshakeState } from "../lib/wire/noise.ts";
+import type { TransportCiphers } from "../lib/wire/noise.ts";
+import { noisePrologue } from "../lib/wire/room_key.ts";
+import { encodeBody } from "../lib/wire/protocol.ts";
 
 const utf8 = new TextEncoder();
 const wrongPsk = new Uint8Array(32).fill(1);

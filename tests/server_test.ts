@@ -2,7 +2,7 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { startTestServer, TestClient, text, withDeadline } from "./_helpers.ts";
 import type { Received } from "./_helpers.ts";
-import { encodeBody } from "../lib/protocol.ts";
+import { encodeBody } from "../lib/wire/protocol.ts";
 import { encodeFrame } from "../lib/frame.ts";
 import { connect } from "node:net";
 

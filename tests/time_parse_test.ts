@@ -1,9 +1,9 @@
 /**
- * Tests of lib/time_parse.ts. Expected local times are built with the Date
+ * Tests of lib/store/time_parse.ts. Expected local times are built with the Date
  * constructor, so the tests hold in any time zone.
  */
 import { assertEquals, assertMatch, assertThrows } from "./_assert.ts";
-import { parseTime } from "../lib/time_parse.ts";
+import { parseTime } from "../lib/store/time_parse.ts";
 
 const now = new Date(2026, 10, 25, 15, 30).getTime();
 

@@ -1,6 +1,6 @@
-/** lib/token_buckets.ts: bursts, refills, waits, and a bounded map of keys. */
+/** lib/server/limits/token_buckets.ts: bursts, refills, waits, and a bounded map of keys. */
 import { assert, assertEquals } from "./_assert.ts";
-import { TokenBuckets } from "../lib/token_buckets.ts";
+import { TokenBuckets } from "../lib/server/limits/token_buckets.ts";
 
 Deno.test("a key spends its burst at once, then waits for the refill", () => {
   const buckets = new TokenBuckets({ burst: 3, perSecond: 2 });

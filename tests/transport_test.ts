@@ -1,10 +1,10 @@
 /**
- * Tests of lib/transport.ts (the TCP adapter) over real loopback sockets.
+ * Tests of lib/server/transport/transport.ts (the TCP adapter) over real loopback sockets.
  */
 import { assertEquals, assertThrows } from "./_assert.ts";
 import { FrameDecoder } from "../lib/frame.ts";
-import { Outgoing } from "../lib/outgoing.ts";
-import { TcpTransport } from "../lib/transport.ts";
+import { Outgoing } from "../lib/server/outgoing.ts";
+import { TcpTransport } from "../lib/server/transport/transport.ts";
 
 /** A connected pair: the server side wrapped in a TcpTransport, the raw peer. */
 async function connectedPair(): Promise<{ transport: TcpTransport; peer: Deno.TcpConn }> {

@@ -1,15 +1,15 @@
 /**
- * lib/web/noise.js, the page's bundle of lib/noise.ts and lib/room_key.ts
+ * lib/web/noise.js, the page's bundle of lib/wire/noise.ts and lib/wire/room_key.ts
  * with @noble: it must be exactly what `deno task bundle-web` builds from the
  * current sources and locked packages, its declarations (noise.d.ts) must fit
  * the TypeScript it comes from, and it must stay small.
  */
 import { assert, assertEquals } from "./_assert.ts";
 import { buildWebBundle, bundleUrl } from "../scripts/bundle_web.ts";
-import * as entry from "../lib/web_noise_entry.ts";
+import * as entry from "../lib/web/noise_entry.ts";
 import type * as declared from "../lib/web/noise.js";
 
-Deno.test("lib/web/noise.js is up to date with lib/noise.ts, lib/room_key.ts and @noble (else: deno task bundle-web)", async () => {
+Deno.test("lib/web/noise.js is up to date with lib/wire/noise.ts, lib/wire/room_key.ts and @noble (else: deno task bundle-web)", async () => {
   const committed = await Deno.readTextFile(bundleUrl);
   const fresh = await buildWebBundle();
   assert(

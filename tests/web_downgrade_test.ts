@@ -7,8 +7,8 @@
  */
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { startTestServer, testRoomKey, withDeadline } from "./_helpers.ts";
-import type { RunningServer } from "../lib/server.ts";
-import { downgradeMessage } from "../lib/room_key.ts";
+import type { RunningServer } from "../lib/server/server.ts";
+import { downgradeMessage } from "../lib/wire/room_key.ts";
 import { browserTest, pageDeadlineMs, TestBrowser, waitForStatus } from "./fixtures/web_browser.ts";
 import type { Dialog } from "playwright-core";
 

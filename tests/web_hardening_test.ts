@@ -15,7 +15,11 @@ import {
   serveUnderFileLimit,
 } from "./fixtures/abuse.ts";
 import { browserTest, TestBrowser } from "./fixtures/web_browser.ts";
-import { encodeWebSocketFrame, encodeWebSocketHeader, opcodes } from "../lib/websocket_frames.ts";
+import {
+  encodeWebSocketFrame,
+  encodeWebSocketHeader,
+  opcodes,
+} from "../lib/server/transport/websocket_frames.ts";
 import { TestClient } from "./_helpers.ts";
 import type net from "node:net";
 

@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { startTestServer, TestClient, testRoomKey, text } from "./_helpers.ts";
-import { nickKey } from "../lib/protocol.ts";
+import { nickKey } from "../lib/wire/protocol.ts";
 import {
   activePanel,
   browserTest,

@@ -2,7 +2,7 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { startTestServer, TestClient, text, withDeadline } from "./_helpers.ts";
 import type { Received } from "./_helpers.ts";
-import { encodeBody } from "../lib/protocol.ts";
+import { encodeBody } from "../lib/wire/protocol.ts";
 
 /** A WebSocket protocol client that records what it receives. */
 class WsClient implements AsyncDisposable {

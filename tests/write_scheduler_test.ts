@@ -1,9 +1,9 @@
 /**
- * Tests of lib/write_scheduler.ts: when the writers run, on real timers.
+ * Tests of lib/server/transport/write_scheduler.ts: when the writers run, on real timers.
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { WriteScheduler } from "../lib/write_scheduler.ts";
-import type { Flush } from "../lib/write_scheduler.ts";
+import { WriteScheduler } from "../lib/server/transport/write_scheduler.ts";
+import type { Flush } from "../lib/server/transport/write_scheduler.ts";
 
 /** A target that records when (performance.now) each of its flushes ran. */
 function recorder(log: { name: string; at: number }[], name: string): Flush {

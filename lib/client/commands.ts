@@ -7,7 +7,7 @@
  * Acts only through {@link CommandContext}; must not import the session,
  * sockets or terminal code, so the full-screen UI can reuse it.
  */
-import { nickProblem } from "../protocol.ts";
+import { nickProblem } from "../wire/protocol.ts";
 
 /** What a command may do. The line-mode client and the TUI each provide one. */
 export interface CommandContext {

@@ -7,17 +7,17 @@
  * In a room with a password it also runs the Noise initiator handshake
  * (PROTOCOL.md section 5) and seals and opens every later payload.
  * Knows nothing of nicks, history or the terminal.
- * Imports lib/frame.ts, lib/protocol.ts, lib/errors.ts, lib/noise.ts,
- * lib/room_key.ts and lib/client/ only.
+ * Imports lib/frame.ts, lib/wire/protocol.ts, lib/wire/errors.ts, lib/wire/noise.ts,
+ * lib/wire/room_key.ts and lib/client/ only.
  */
 import { encodeFrame, FrameDecoder, readChunkBytes } from "../frame.ts";
-import { encodePayload, parseJsonObject } from "../protocol.ts";
-import { HandshakeState, NoiseError } from "../noise.ts";
-import type { TransportCiphers } from "../noise.ts";
-import { noisePrologue } from "../room_key.ts";
-import type { ServerMessage } from "../protocol.ts";
-import { ProtocolError } from "../errors.ts";
-import { parseServerMessage } from "./server_message.ts";
+import { encodePayload, parseJsonObject } from "../wire/protocol.ts";
+import { HandshakeState, NoiseError } from "../wire/noise.ts";
+import type { TransportCiphers } from "../wire/noise.ts";
+import { noisePrologue } from "../wire/room_key.ts";
+import type { ServerMessage } from "../wire/protocol.ts";
+import { ProtocolError } from "../wire/errors.ts";
+import { parseServerMessage } from "../wire/server_message.ts";
 import { type Address, formatAddress } from "./address.ts";
 
 /** What the client may put on the wire: a typed message as plain JSON fields. */

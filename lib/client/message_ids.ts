@@ -6,9 +6,9 @@
  * disconnected) in which every id is shown exactly once, and the anchor: the
  * newest message seen, kept to recognise a server that restarted without its
  * history. Pure bookkeeping: no sockets, no output, no timers.
- * Imports only lib/protocol.ts types.
+ * Imports only lib/wire/protocol.ts types.
  */
-import type { ChatMessage } from "../protocol.ts";
+import type { ChatMessage } from "../wire/protocol.ts";
 
 /** Where a shown message comes from. */
 export type MessageSource = "live" | "history" | "missed";

@@ -9,10 +9,16 @@
  * by `ref`, and the reconnect policy (3 attempts, about 1 s, 2 s, 4 s apart,
  * resuming with `hello.after`). It reports everything as {@link SessionEvent}s
  * and never prints: formatting belongs to format.ts, input to line_input.ts.
- * Imports lib/protocol.ts, lib/errors.ts, lib/room_key.ts and lib/client/ only;
+ * Imports lib/wire/protocol.ts, lib/wire/errors.ts, lib/wire/room_key.ts and lib/client/ only;
  * no terminal code.
  */
-import { decodeBody, encodeBody, maxHistoryLimit, maxTextBytes, nickKey } from "../protocol.ts";
+import {
+  decodeBody,
+  encodeBody,
+  maxHistoryLimit,
+  maxTextBytes,
+  nickKey,
+} from "../wire/protocol.ts";
 import type {
   ChatMessage,
   LeaveReason,
@@ -20,11 +26,11 @@ import type {
   SecureParams,
   ServerMessage,
   UserEntry,
-} from "../protocol.ts";
-import type { ErrorCode } from "../errors.ts";
+} from "../wire/protocol.ts";
+import type { ErrorCode } from "../wire/errors.ts";
 import { type Address, formatAddress } from "./address.ts";
 import { ConnectError, Connection, HandshakeError, type Incoming } from "./connection.ts";
-import { downgradeMessage, secureParamsProblem } from "../room_key.ts";
+import { downgradeMessage, secureParamsProblem } from "../wire/room_key.ts";
 import { type Anchor, MessageIds, type MessageSource } from "./message_ids.ts";
 
 export type { MessageSource };
@@ -141,7 +147,7 @@ export interface SessionOptions {
 export const wrongPasswordMessage =
   "wrong room password. Ask whoever runs the room for it; set LANCHAT_PASSWORD or type it when asked.";
 
-/** Defined in lib/room_key.ts, where the page's bundle gets the same sentence. */
+/** Defined in lib/wire/room_key.ts, where the page's bundle gets the same sentence. */
 export { downgradeMessage };
 
 /**

@@ -1,6 +1,6 @@
 /**
- * Types of noise.js, the bundle of lib/web_noise_entry.ts (lib/noise.ts and
- * lib/room_key.ts with @noble). tests/web_bundle_test.ts checks that the
+ * Types of noise.js, the bundle of lib/web/noise_entry.ts (lib/wire/noise.ts and
+ * lib/wire/room_key.ts with @noble). tests/web_bundle_test.ts checks that the
  * TypeScript modules still fit these declarations.
  */
 
@@ -53,6 +53,6 @@ export declare function deriveRoomPsk(
   onProgress?: (done: number) => void,
 ): Promise<Uint8Array>;
 
-/** The refusal of a plaintext greeting where a password is expected (lib/room_key.ts). */
+/** The refusal of a plaintext greeting where a password is expected (lib/wire/room_key.ts). */
 export declare const downgradeMessage: string;
 export declare function secureParamsProblem(secure: unknown): string | null;

@@ -11,7 +11,7 @@
  *
  * Owns: the password and derived keys while the page is open (never stored,
  * never sent). No DOM: the app asks the person. The primitives are
- * lib/noise.ts and lib/room_key.ts, bundled with @noble as noise.js.
+ * lib/wire/noise.ts and lib/wire/room_key.ts, bundled with @noble as noise.js.
  */
 import { deriveRoomPsk, HandshakeState, noisePrologue, secureParamsProblem } from "./noise.js";
 import { SecureRoomError } from "./connection.js";

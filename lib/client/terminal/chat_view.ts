@@ -1,0 +1,466 @@
+/**
+ * What the full-screen client shows, as state, and the screen made from it.
+ *
+ * Owns: the view state ({@link ChatView}: the message log, scroll position,
+ * who is online, connection state, the private-query target, the input
+ * editor, the terminal size), how session events change it, how a chat
+ * message looks (timestamps, per-nick colours, private and mention
+ * highlighting), the status bar, and {@link layoutChat}: the Screen as a pure
+ * function of the view. No I/O, no timers; the caller passes the clock in.
+ * Imports lib/client/ modules and lib/wire/protocol.ts types only.
+ */
+import type { ChatMessage } from "../../wire/protocol.ts";
+import { nickKey } from "../../wire/protocol.ts";
+import type { SessionEvent } from "../session.ts";
+import { formatEvent, inert, type LineKind } from "./format.ts";
+import { type EditorState, emptyEditor } from "./line_editor.ts";
+import {
+  fitRow,
+  layoutInput,
+  type Row,
+  type Screen,
+  type Span,
+  type Style,
+  wrapSpans,
+} from "./screen.ts";
+import { displayWidth, truncate } from "./text_width.ts";
+
+/** One entry of the message log: a message or a status line, wrapped when shown. */
+export interface LogEntry {
+  /** The message id, for entries that are messages in their place in the conversation. */
+  id?: number;
+  spans: Span[];
+  /** Indent of wrapped rows (the width of the timestamp). */
+  indent: number;
+}
+
+/** Whether older messages can be fetched at the top of the log. */
+export type OlderState = "idle" | "loading" | "none";
+
+/** Everything the full-screen client shows. Changed by the functions below. */
+export interface ChatView {
+  width: number;
+  height: number;
+  room: string;
+  nick: string;
+  /** Short words for the status bar: "connecting", "connected", "reconnecting 1/3", ... */
+  connection: string;
+  /** Online nicks, sorted without regard to case. */
+  users: string[];
+  log: LogEntry[];
+  /** Rows scrolled up from the newest (0 = following new messages). */
+  scroll: number;
+  /** Entries that arrived below while scrolled up. */
+  unseen: number;
+  older: OlderState;
+  /** Fetch older messages before this id when the log holds none (after /clear). */
+  olderBefore: number | null;
+  newestId: number;
+  /** Every typed line goes privately to this nick, or null. */
+  query: string | null;
+  editor: EditorState;
+}
+
+/** Most entries kept; older ones are dropped (and can be fetched again with PageUp). */
+export const maxLogEntries = 5000;
+
+/** A new, empty view. */
+export function createView(
+  size: { width: number; height: number },
+  nick = "",
+  history: readonly string[] = [],
+): ChatView {
+  return {
+    width: size.width,
+    height: size.height,
+    room: "",
+    nick,
+    connection: "connecting",
+    users: [],
+    log: [],
+    scroll: 0,
+    unseen: 0,
+    older: "idle",
+    olderBefore: null,
+    newestId: 0,
+    query: null,
+    editor: emptyEditor(history),
+  };
+}
+
+// ---- how things look ---------------------------------------------------------------
+
+/** Nick colours: readable on dark and light backgrounds; no plain blue, no black or white. */
+const nickPalette = [2, 3, 5, 6, 9, 10, 11, 12, 13, 14, 1];
+
+/** A colour for `nick`, the same in every session (case does not matter). */
+export function nickColor(nick: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(nickKey(nick))) {
+    hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  }
+  return nickPalette[hash % nickPalette.length]!;
+}
+
+const styles = {
+  time: { dim: true },
+  status: { dim: true },
+  error: { color: 9, bold: true },
+  privateTag: { color: 13, bold: true },
+  mention: { color: 11, bold: true },
+  bar: { inverse: true },
+  barAlert: { inverse: true, bold: true },
+} satisfies Record<string, Style>;
+
+/** True when `text` names `nick` as a word (any case), e.g. "ana:", "@ana", "hi ana!". */
+export function mentions(text: string, nick: string): boolean {
+  if (nick === "") return false;
+  const escaped = nick.replace(/[.*+?^${}()|[\]\\-]/g, "\\$&");
+  return new RegExp(`(?<![\\p{L}\\p{N}_\\-])${escaped}(?![\\p{L}\\p{N}_\\-])`, "iu").test(text);
+}
+
+/** Received text made inert, except newlines, which the layout turns into row breaks. */
+export function inertText(text: string): string {
+  return text.split(/\r?\n/).map(inert).join("\n");
+}
+
+function two(value: number): string {
+  return String(value).padStart(2, "0");
+}
+
+/** `HH:MM`, or `MM-DD HH:MM` when `ts` is not on the same day as `now` (local time). */
+export function timestamp(ts: number, now: number, alwaysDate = false): string {
+  const date = new Date(ts);
+  const today = new Date(now);
+  const clock = `${two(date.getHours())}:${two(date.getMinutes())}`;
+  const sameDay = date.getFullYear() === today.getFullYear() &&
+    date.getMonth() === today.getMonth() && date.getDate() === today.getDate();
+  return sameDay && !alwaysDate
+    ? clock
+    : `${two(date.getMonth() + 1)}-${two(date.getDate())} ${clock}`;
+}
+
+/** A chat message as a log entry. */
+export function messageEntry(
+  input: { message: ChatMessage; text: string; own: boolean },
+  options: { nick: string; now: number; alwaysDate?: boolean; placed?: boolean },
+): LogEntry {
+  const { message, text, own } = input;
+  const time = `[${timestamp(message.ts, options.now, options.alwaysDate)}]`;
+  const from = inert(message.from);
+  const nickStyle: Style = own ? { color: nickColor(message.from), bold: true } : {
+    color: nickColor(message.from),
+  };
+  const spans: Span[] = [{ text: time, style: styles.time }, { text: " " }];
+  if (message.to !== undefined) {
+    spans.push({
+      text: own ? `[to ${inert(message.to)}]` : "[private]",
+      style: styles.privateTag,
+    }, { text: " " });
+  }
+  const mentioned = !own && mentions(text, options.nick);
+  const textStyle = mentioned ? styles.mention : undefined;
+  const body = inertText(text);
+  if (message.kind === "action") {
+    spans.push({ text: "* " }, { text: from, style: nickStyle }, {
+      text: ` ${body}`,
+      ...(textStyle === undefined ? {} : { style: textStyle }),
+    });
+  } else {
+    spans.push({ text: `<${from}>`, style: nickStyle }, {
+      text: ` ${body}`,
+      ...(textStyle === undefined ? {} : { style: textStyle }),
+    });
+  }
+  return {
+    ...(options.placed === false ? {} : { id: message.id }),
+    spans,
+    indent: displayWidth(time) + 1,
+  };
+}
+
+/** A local or status line as a log entry. */
+export function noteEntry(text: string, kind: LineKind = "status"): LogEntry {
+  const style = kind === "error" ? styles.error : kind === "status" ? styles.status : undefined;
+  const clock = /^\[[\d:-]+(?: [\d:]+)?\] /.exec(text)?.[0] ?? "";
+  return {
+    spans: [style === undefined ? { text } : { text, style }],
+    indent: displayWidth(clock) || (text.startsWith("-- ") || text.startsWith("! ") ? 3 : 0),
+  };
+}
+
+// ---- changing the view -------------------------------------------------------------
+
+const wrapCache = new WeakMap<LogEntry, { width: number; rows: Row[] }>();
+
+/** The rows `entry` takes at `width` columns (cached). */
+export function entryRows(entry: LogEntry, width: number): Row[] {
+  const cached = wrapCache.get(entry);
+  if (cached !== undefined && cached.width === width) return cached.rows;
+  const rows = wrapSpans(entry.spans, width, entry.indent);
+  wrapCache.set(entry, { width, rows });
+  return rows;
+}
+
+/** Adds entries at the bottom. While scrolled up, the view stays where it is. */
+export function addEntries(view: ChatView, entries: LogEntry[]): void {
+  for (const entry of entries) {
+    view.log.push(entry);
+    if (entry.id !== undefined) view.newestId = Math.max(view.newestId, entry.id);
+    if (view.scroll > 0) {
+      view.scroll += entryRows(entry, view.width).length;
+      view.unseen++;
+    }
+  }
+  if (view.log.length > maxLogEntries) {
+    view.log.splice(0, view.log.length - maxLogEntries);
+    if (view.older === "none") view.older = "idle";
+  }
+  clampScroll(view);
+}
+
+/** Adds older messages at the top (a page of `history`). */
+export function prependEntries(view: ChatView, entries: LogEntry[], more: boolean): void {
+  const known = new Set(view.log.flatMap((entry) => (entry.id === undefined ? [] : [entry.id])));
+  view.log.unshift(...entries.filter((entry) => entry.id === undefined || !known.has(entry.id)));
+  view.older = more ? "idle" : "none";
+  if (!more) view.olderBefore = null;
+}
+
+/** The id to fetch older messages before, or null when there is nothing to ask for. */
+export function olderCursor(view: ChatView): number | null {
+  for (const entry of view.log) if (entry.id !== undefined) return entry.id;
+  return view.olderBefore;
+}
+
+/** Empties the log (/clear). PageUp can fetch the messages again. */
+export function clearLog(view: ChatView): void {
+  view.log = [];
+  view.scroll = 0;
+  view.unseen = 0;
+  if (view.newestId > 0) {
+    view.olderBefore = view.newestId + 1;
+    view.older = "idle";
+  }
+}
+
+function sortUsers(nicks: string[]): string[] {
+  return [...nicks].sort((a, b) => nickKey(a) < nickKey(b) ? -1 : nickKey(a) > nickKey(b) ? 1 : 0);
+}
+
+function withoutUser(users: string[], nick: string): string[] {
+  return users.filter((user) => nickKey(user) !== nickKey(nick));
+}
+
+/** What the caller should do after an event, besides redrawing. */
+export interface EventOutcome {
+  /** Ring the terminal bell: a private message or a mention arrived. */
+  bell: boolean;
+}
+
+/**
+ * Applies a session event to the view: the log, the online list, the
+ * connection state, my nick. `now` is the current time (ms), for timestamps.
+ */
+export function applyEvent(view: ChatView, event: SessionEvent, now: number): EventOutcome {
+  let bell = false;
+  switch (event.type) {
+    case "connected":
+      view.room = event.serverName;
+      view.connection = "joining";
+      break;
+    case "welcome":
+      view.nick = event.nick;
+      view.connection = "connected";
+      break;
+    case "users":
+      view.users = sortUsers(event.users.map((user) => user.nick));
+      break;
+    case "joined":
+      view.users = sortUsers([...withoutUser(view.users, event.nick), event.nick]);
+      break;
+    case "left":
+      view.users = withoutUser(view.users, event.nick);
+      break;
+    case "renamed":
+      view.users = sortUsers([...withoutUser(view.users, event.from), event.to]);
+      if (event.own) view.nick = event.to;
+      if (view.query !== null && nickKey(view.query) === nickKey(event.from)) view.query = event.to;
+      break;
+    case "lost":
+      view.connection = "disconnected";
+      view.users = []; // Unknown until the server sends the list again.
+      break;
+    case "reconnecting":
+      view.connection = `reconnecting ${event.attempt}/${event.attempts}`;
+      break;
+    case "resumed":
+      view.connection = "connected";
+      break;
+    case "history_end":
+      view.older = event.more ? "idle" : "none";
+      break;
+    case "message": {
+      addEntries(view, [messageEntry(event, { nick: view.nick, now })]);
+      bell = event.source === "live" && !event.own &&
+        (event.message.to !== undefined || mentions(event.text, view.nick));
+      return { bell };
+    }
+    default:
+      break;
+  }
+  addEntries(view, formatEvent(event).map((line) => noteEntry(line.text, line.kind)));
+  return { bell };
+}
+
+/** Shows a local line (help, usage, mistakes): lines starting with "!" are errors. */
+export function addNote(view: ChatView, text: string): void {
+  addEntries(view, [noteEntry(text, text.startsWith("!") ? "error" : "status")]);
+}
+
+// ---- layout --------------------------------------------------------------------------
+
+/** Rows of the input area at most: a third of the screen, 1 to 8. */
+export function maxInputRows(height: number): number {
+  return Math.max(1, Math.min(8, Math.floor(height / 3)));
+}
+
+function promptRow(view: ChatView): Row {
+  if (view.query === null) return [{ text: "> " }];
+  return [{ text: "[" }, { text: inert(view.query), style: styles.privateTag }, { text: "] > " }];
+}
+
+function topNote(view: ChatView): LogEntry | null {
+  if (view.older === "loading") return noteEntry("-- loading older messages…");
+  if (view.older === "none" && view.log.length > 0) {
+    return noteEntry("-- beginning of the conversation");
+  }
+  return null;
+}
+
+/** The rows of the whole log, oldest first, up to `limit` rows from the bottom. */
+function logRows(view: ChatView, limit: number): { rows: Row[]; complete: boolean } {
+  const rows: Row[] = [];
+  for (let index = view.log.length - 1; index >= 0; index--) {
+    const entryRowsList = entryRows(view.log[index]!, view.width);
+    rows.unshift(...entryRowsList);
+    if (rows.length >= limit && index > 0) return { rows, complete: false };
+  }
+  const note = topNote(view);
+  if (note !== null) rows.unshift(...entryRows(note, view.width));
+  return { rows, complete: true };
+}
+
+function areaHeight(view: ChatView): number {
+  return Math.max(0, view.height - 1 - inputLayout(view).rows.length);
+}
+
+function inputLayout(view: ChatView) {
+  return layoutInput(
+    promptRow(view),
+    view.editor.text,
+    view.editor.cursor,
+    view.width,
+    maxInputRows(view.height),
+  );
+}
+
+/** Keeps `scroll` between 0 and the top of the log. */
+export function clampScroll(view: ChatView): void {
+  if (view.scroll <= 0) {
+    view.scroll = 0;
+    view.unseen = 0;
+    return;
+  }
+  const height = areaHeight(view);
+  const { rows } = logRows(view, view.scroll + height + 1);
+  view.scroll = Math.max(0, Math.min(view.scroll, rows.length - height));
+  if (view.scroll === 0) view.unseen = 0;
+}
+
+/** Scrolls by `rows` (positive = up, into the past). Returns true when the top of the log is shown. */
+export function scrollBy(view: ChatView, rows: number): boolean {
+  view.scroll += rows;
+  clampScroll(view);
+  return atTop(view);
+}
+
+/** A page for PageUp/PageDown: the message area's height less one row of overlap. */
+export function pageRows(view: ChatView): number {
+  return Math.max(1, areaHeight(view) - 1);
+}
+
+/** True when the oldest entry of the log is on screen. */
+export function atTop(view: ChatView): boolean {
+  const height = areaHeight(view);
+  const { rows, complete } = logRows(view, view.scroll + height + 1);
+  return complete && rows.length <= view.scroll + height;
+}
+
+function usersText(users: string[], width: number): string {
+  const head = `${users.length} online`;
+  if (users.length === 0 || width <= displayWidth(head)) return truncate(head, width);
+  const names = users.map(inert);
+  for (let shown = names.length; shown > 0; shown--) {
+    const rest = names.length - shown;
+    const text = `${head}: ${names.slice(0, shown).join(", ")}${rest > 0 ? `, +${rest} more` : ""}`;
+    if (displayWidth(text) <= width) return text;
+  }
+  return head;
+}
+
+/** The status bar: room, connection, my nick, query, scroll state, who is online. */
+export function statusBar(view: ChatView): Row {
+  const room = view.room === "" ? "lanchat" : inert(view.room);
+  const alerts: string[] = [];
+  if (view.query !== null) alerts.push(`query: ${inert(view.query)}`);
+  if (view.scroll > 0) {
+    alerts.push(view.unseen > 0 ? `↓ ${view.unseen} new below` : "↓ scrolled up");
+  }
+  const right = alerts.length === 0 ? " " : ` [${alerts.join("] [")}] `;
+  // On a narrow screen the online list goes first, then my nick, then the connection state.
+  const nick = truncate(inert(view.nick), 20);
+  const lefts = [
+    ` ${truncate(room, 24)} │ ${view.connection} │ ${nick} │ `,
+    ` ${truncate(room, 16)} │ ${view.connection} │ `,
+    ` ${truncate(room, 16)} │ `,
+  ];
+  const left = lefts.find((text) => displayWidth(text) + displayWidth(right) + 10 <= view.width) ??
+    truncate(lefts[2]!, Math.max(0, view.width - displayWidth(right)));
+  const usersWidth = view.width - displayWidth(left) - displayWidth(right);
+  const users = usersText(view.users, Math.max(0, usersWidth));
+  const gap = Math.max(0, usersWidth - displayWidth(users));
+  const bar: Row = [
+    { text: left, style: styles.bar },
+    { text: users + " ".repeat(gap), style: styles.bar },
+    { text: right, style: alerts.length === 0 ? styles.bar : styles.barAlert },
+  ];
+  return fitRow(bar, view.width, styles.bar);
+}
+
+/**
+ * The screen for `view`: the message area (newest at the bottom, or
+ * scrolled back), the status bar, the input line and the cursor in it.
+ */
+export function layoutChat(view: ChatView): Screen {
+  const width = Math.max(1, view.width);
+  const height = Math.max(1, view.height);
+  const input = inputLayout(view);
+  const area = Math.max(0, height - 1 - input.rows.length);
+  const { rows } = logRows(view, view.scroll + area);
+  const end = Math.max(0, rows.length - view.scroll);
+  const shown = rows.slice(Math.max(0, end - area), end);
+  const screenRows: Row[] = [];
+  // Messages sit at the bottom of the area, just above the status bar.
+  for (let index = shown.length; index < area; index++) screenRows.push([]);
+  for (const row of shown) screenRows.push(fitRow(row, width));
+  if (height >= 2) screenRows.push(statusBar(view));
+  for (const row of input.rows) screenRows.push(fitRow(row, width));
+  const inputTop = screenRows.length - input.rows.length;
+  return {
+    width,
+    height,
+    rows: screenRows.slice(-height),
+    cursor: { row: Math.min(height - 1, inputTop + input.cursor.row), column: input.cursor.column },
+  };
+}

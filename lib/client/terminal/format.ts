@@ -1,0 +1,164 @@
+/**
+ * Session events -> lines of text for a terminal or a pipe.
+ *
+ * Owns: how chat looks in line mode (`[HH:MM] <nick> text`, private and
+ * action markers, joins, leaves, errors) and making received text inert, so a
+ * hostile peer cannot move the cursor or fake lines. Pure: no I/O.
+ * Imports only lib/client/ types; never a socket or the session's internals.
+ */
+import type { LeaveReason } from "../../wire/protocol.ts";
+import type { SessionEvent } from "../session.ts";
+import { formatAddress } from "../address.ts";
+
+/**
+ * Makes text safe to print: every C0 control (newline and tab included), DEL
+ * and C1 control, and the Unicode characters that reorder or break lines
+ * (bidi overrides and isolates, line/paragraph separators) become visible
+ * stand-ins. C0 and DEL use the Control Pictures block (ESC -> `␛`,
+ * newline -> `␤`); the others are written `<U+XXXX>`.
+ *
+ * @example
+ * inert("\x1b[2Jhi\n"); // "␛[2Jhi␤"
+ */
+export function inert(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g, (
+    character,
+  ) => {
+    const code = character.charCodeAt(0);
+    if (code === 0x0a) return "\u2424"; // ␤ SYMBOL FOR NEWLINE
+    if (code < 0x20) return String.fromCharCode(0x2400 + code);
+    if (code === 0x7f) return "\u2421"; // ␡
+    return `<U+${code.toString(16).toUpperCase().padStart(4, "0")}>`;
+  });
+}
+
+/** `HH:MM` in local time for a server timestamp (ms since the epoch). */
+export function formatClock(ts: number): string {
+  const date = new Date(ts);
+  const two = (value: number) => String(value).padStart(2, "0");
+  return `${two(date.getHours())}:${two(date.getMinutes())}`;
+}
+
+const leaveReasons: Record<LeaveReason, string> = {
+  quit: "quit",
+  timeout: "timed out",
+  error: "connection error",
+  slow: "too slow to keep up",
+  kicked: "kicked",
+};
+
+/** Where a formatted line belongs: the chat itself, or a status remark about the session. */
+export type LineKind = "chat" | "status" | "error";
+
+/** One line to show, and what kind of line it is. */
+export interface FormattedLine {
+  kind: LineKind;
+  text: string;
+}
+
+function chat(text: string): FormattedLine {
+  return { kind: "chat", text };
+}
+function status(text: string): FormattedLine {
+  return { kind: "status", text };
+}
+function error(text: string): FormattedLine {
+  return { kind: "error", text };
+}
+
+/**
+ * Formats one session event as zero or more lines. Received nicks and text
+ * always pass through {@link inert}.
+ */
+export function formatEvent(event: SessionEvent): FormattedLine[] {
+  switch (event.type) {
+    case "connected":
+      return [
+        status(
+          `-- ${event.reconnect ? "reconnected to" : "connected to"} ` +
+            `${event.serverName === "" ? "a lanchat room" : `"${inert(event.serverName)}"`} ` +
+            `at ${formatAddress(event.address)}`,
+        ),
+      ];
+    case "welcome":
+      return event.reconnect ? [] : [
+        status(`-- you are ${inert(event.nick)}; type /help for commands`),
+        ...(event.motd === undefined ? [] : [status(`-- ${inert(event.motd)}`)]),
+      ];
+    case "users": {
+      const nicks = event.users.map((user) => inert(user.nick));
+      return [status(`-- ${nicks.length} online: ${nicks.join(", ")}`)];
+    }
+    case "message": {
+      const { message, text, own } = event;
+      const clock = `[${formatClock(message.ts)}]`;
+      const from = inert(message.from);
+      const marker = message.to === undefined
+        ? ""
+        : own
+        ? `[to ${inert(message.to)}] `
+        : "[private] ";
+      const line = message.kind === "action"
+        ? `${clock} ${marker}* ${from} ${inert(text)}`
+        : `${clock} ${marker}<${from}> ${inert(text)}`;
+      return [chat(line)];
+    }
+    case "history_end":
+      return event.shown === 0 ? [] : [status(`-- end of history (${event.shown} messages)`)];
+    case "joined":
+      return [status(`[${formatClock(event.ts)}] -- ${inert(event.nick)} joined`)];
+    case "left": {
+      const reason = event.reason === undefined ? "" : ` (${leaveReasons[event.reason]})`;
+      return [status(`[${formatClock(event.ts)}] -- ${inert(event.nick)} left${reason}`)];
+    }
+    case "renamed":
+      return [
+        status(
+          event.own
+            ? `[${formatClock(event.ts)}] -- you are now known as ${inert(event.to)}`
+            : `[${formatClock(event.ts)}] -- ${inert(event.from)} is now known as ${
+              inert(event.to)
+            }`,
+        ),
+      ];
+    case "server_error":
+      return [error(`! ${inert(event.message)}`)];
+    case "refused":
+      return [error(`! not sent: ${inert(event.message)}`)];
+    case "notice":
+      return [status(`-- ${inert(event.text)}`)];
+    case "lost":
+      return [
+        error(`! lost the connection to ${formatAddress(event.address)} (${inert(event.reason)})`),
+      ];
+    case "reconnecting":
+      return [
+        status(
+          `-- reconnecting in ${
+            seconds(event.delayMs)
+          } (attempt ${event.attempt} of ${event.attempts})`,
+        ),
+      ];
+    case "reconnect_failed":
+      return [
+        error(`! attempt ${event.attempt} of ${event.attempts} failed: ${inert(event.reason)}`),
+      ];
+    case "resumed":
+      return [
+        status(
+          event.missed === 0
+            ? "-- back in the room; you missed nothing"
+            : `-- back in the room; ${event.missed} missed message${
+              event.missed === 1 ? "" : "s"
+            } above`,
+        ),
+      ];
+    case "delivered":
+      return [];
+  }
+}
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
+}

@@ -1,0 +1,429 @@
+/**
+ * `lanchat join`: picks full-screen, line or piped mode and wires the session,
+ * the output and the input.
+ *
+ * Owns: which mode runs (full screen when stdin and stdout are terminals,
+ * line mode when only stdin is, piped otherwise), which events are shown
+ * where (stdout or stderr) in line and piped mode, the exit code, and when
+ * a room password is expected (LANCHAT_PASSWORD set, a password typed in this
+ * run, or this host:port joined with one before, remembered through
+ * lib/client/terminal/recent_servers.ts), so that a server asking for none is refused. The
+ * protocol lives in session.ts, the line-mode look in format.ts, the commands
+ * in commands.ts, the full-screen client in full_screen.ts.
+ * Imports lib/client/, lib/wire/protocol.ts and lib/client/terminal/recent_servers.ts only; never
+ * lib/server/server.ts.
+ */
+import { ChatSession, JoinFailure } from "../session.ts";
+import type { DecodedMessage, NickChooser, SessionEnd, SessionEvent } from "../session.ts";
+import { formatEvent, inert } from "./format.ts";
+import { type CommandContext, runLine } from "../commands.ts";
+import { type LineReader, readLines } from "./line_input.ts";
+import { openTerminal, type Terminal } from "./terminal.ts";
+import { askNick, askPassword } from "./prompt.ts";
+import { passwordVariable, roomPassword } from "./room_password.ts";
+import { forgetRoomPassword, hadRoomPassword, rememberRoomPassword } from "./recent_servers.ts";
+import { formatAddress } from "../address.ts";
+import { FullScreenClient } from "./full_screen.ts";
+import { createView } from "./chat_view.ts";
+import { terminalSize } from "./tty.ts";
+
+export { parseAddress } from "../address.ts";
+
+/** Options of {@link join}. */
+export interface JoinOptions {
+  host: string;
+  port: number;
+  /** Nick to join with. Default: asked with a prompt (interactive) or required (piped). */
+  nick?: string;
+  /**
+   * Interactive mode shows history, status lines and takes /commands; piped
+   * mode sends every non-empty line as a message and exits when input ends.
+   * Default: `Deno.stdin.isTerminal()`.
+   */
+  interactive?: boolean;
+  /**
+   * Where lines come from. Default: the terminal (line editing) when
+   * interactive and stdin is a terminal, else `Deno.stdin.readable`.
+   */
+  input?: ReadableStream<Uint8Array>;
+  /** Prints a line for the person (chat and status). Default: stdout. */
+  writeOut?: (line: string) => void;
+  /** Prints a problem. Default: stderr. */
+  writeErr?: (line: string) => void;
+  /** Asks for a nick. Default: an @inquirer/prompts prompt when interactive; none when piped. */
+  chooseNick?: NickChooser;
+  /**
+   * Asks for the room password (hidden) when the server has one and
+   * LANCHAT_PASSWORD is not set. Default: a prompt when interactive; none when piped.
+   */
+  askPassword?: () => Promise<string | null>;
+  /** Waits before the reconnect attempts. Default [1000, 2000, 4000]. */
+  reconnectDelaysMs?: number[];
+  /** Connect timeout. Default 5000 ms. */
+  connectTimeoutMs?: number;
+  /**
+   * Full-screen mode (message area, status bar, line editor). Default: when
+   * interactive, with no `input` given, and both stdin and stdout are terminals.
+   */
+  fullScreen?: boolean;
+  /** Full screen: ring the terminal bell on a private message or a mention. Default true. */
+  bell?: boolean;
+  /** Full screen: use colours. Default: true unless the NO_COLOR variable is set and not empty. */
+  color?: boolean;
+  /**
+   * The file (lib/client/terminal/recent_servers.ts) that remembers which servers had a room
+   * password: read before connecting, written after a secure join. Default:
+   * none, so nothing is remembered across runs (the CLI passes the data
+   * folder's file).
+   */
+  recentServersPath?: string;
+  /**
+   * Forget, before connecting, that this server had a room password (its
+   * operator removed it). Does not override LANCHAT_PASSWORD: while that is
+   * set, a server asking for no password is still refused. Default false.
+   */
+  forgetPassword?: boolean;
+}
+
+/** True unless NO_COLOR is set to something (https://no-color.org). */
+export function colorWanted(): boolean {
+  try {
+    return (Deno.env.get("NO_COLOR") ?? "") === "";
+  } catch {
+    return true; // No --allow-env: colours on.
+  }
+}
+
+/** Messages asked for after joining, in interactive mode. */
+export const historyOnJoin = 50;
+
+const encoder = new TextEncoder();
+
+function writeSync(file: { writeSync(bytes: Uint8Array): number }, text: string): void {
+  const bytes = encoder.encode(`${text}\n`);
+  let offset = 0;
+  while (offset < bytes.length) offset += file.writeSync(bytes.subarray(offset));
+}
+
+/** Events a piped join reports: messages from others, and trouble. Nothing else. */
+function shownWhenPiped(event: SessionEvent): "out" | "err" | null {
+  switch (event.type) {
+    case "message":
+      return event.own ? null : "out";
+    case "server_error":
+    case "refused":
+    case "notice":
+    case "lost":
+    case "reconnecting":
+    case "reconnect_failed":
+    case "resumed":
+      return "err";
+    case "connected":
+      return event.reconnect ? "err" : null;
+    default:
+      return null;
+  }
+}
+
+/**
+ * Runs `lanchat join` until the person quits, input ends (piped) or the
+ * connection is lost for good. Returns the exit code: 0 done, 1 cannot
+ * connect / gave up reconnecting / a piped line was refused / wrong room
+ * password / a server that asked for no password where one was expected
+ * (nothing is sent to it, also on a reconnect), 2 wrong usage (no nick when piped, a room with a password and no
+ * LANCHAT_PASSWORD when piped), 130 nick or password prompt cancelled.
+ *
+ * @example
+ * Deno.exit(await join({ host: "127.0.0.1", port: 9000, nick: "ana" }));
+ */
+export async function join(options: JoinOptions): Promise<number> {
+  const interactive = options.interactive ?? Deno.stdin.isTerminal();
+  const writeErr = options.writeErr ?? ((line: string) => writeSync(Deno.stderr, line));
+  const writeOutDefault = options.writeOut ?? ((line: string) => writeSync(Deno.stdout, line));
+  if (!interactive && (options.nick === undefined || options.nick === "")) {
+    writeErr("give --nick NICK when input is piped");
+    return 2;
+  }
+
+  const fullScreen = options.fullScreen ??
+    (interactive && options.input === undefined && options.writeOut === undefined &&
+      Deno.stdin.isTerminal() && Deno.stdout.isTerminal());
+  const screen = fullScreen
+    ? new FullScreenClient(createView(terminalSize(), options.nick ?? ""), {
+      bell: options.bell ?? true,
+      color: options.color ?? colorWanted(),
+    })
+    : null;
+
+  // Interactive output goes through the terminal once it is open, so lines
+  // appear above the one being typed.
+  let terminal: Terminal | null = null;
+  const writeOut = (line: string) =>
+    terminal === null ? writeOutDefault(line) : terminal.print(line);
+  let refusedCount = 0;
+
+  const onEvent = (event: SessionEvent) => {
+    if (event.type === "refused") refusedCount++;
+    if (screen !== null) {
+      screen.onEvent(event);
+      // Before the screen opens, say where the nick prompt is connected to.
+      if (event.type === "connected" && options.nick === undefined) {
+        for (const line of formatEvent(event)) writeOutDefault(line.text);
+      }
+      return;
+    }
+    const lines = formatEvent(event);
+    if (interactive) {
+      for (const line of lines) writeOut(line.text);
+      return;
+    }
+    const where = shownWhenPiped(event);
+    if (where === null) return;
+    for (const line of lines) (where === "out" ? writeOutDefault : writeErr)(line.text);
+  };
+
+  const address = { host: options.host, port: options.port };
+  const marks = options.recentServersPath === undefined
+    ? null
+    : { path: options.recentServersPath };
+  if (options.forgetPassword === true && marks !== null) {
+    try {
+      if (await forgetRoomPassword(address, marks)) {
+        writeErr(
+          `-- forgot that ${formatAddress(address)} had a room password; ` +
+            "joining it even if it asks for none",
+        );
+      }
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      writeErr(
+        `cannot forget that ${formatAddress(address)} had a room password: ${reason}. ` +
+          `Check that ${options.recentServersPath} can be written.`,
+      );
+      return 1;
+    }
+  }
+  let hadPassword = marks === null ? false : await hadRoomPassword(address, marks);
+  const ask = options.askPassword ?? (interactive ? askPassword : undefined);
+  const password = roomPassword(ask === undefined ? {} : { ask });
+  const passwordExpected = () =>
+    plaintextAdvice(formatAddress(address), {
+      fromEnv: password.fromEnv(),
+      given: password.given(),
+      remembered: hadPassword,
+    });
+  /** The mark is written once, after the first secure welcome; awaited before returning. */
+  let marking: Promise<unknown> | null = null;
+  const markSecure = () => {
+    if (marking !== null || marks === null || !session.encrypted) return;
+    hadPassword = true;
+    marking = rememberRoomPassword(address, marks);
+  };
+
+  const chooseNick = options.chooseNick ?? (interactive ? askNick : undefined);
+  const session: ChatSession = new ChatSession({
+    address,
+    ...(options.nick === undefined || options.nick === "" ? {} : { nick: options.nick }),
+    ...(chooseNick === undefined ? {} : { chooseNick }),
+    roomKey: password.roomKey,
+    passwordExpected,
+    historyLimit: interactive ? historyOnJoin : 0,
+    ...(options.reconnectDelaysMs === undefined
+      ? {}
+      : { reconnectDelaysMs: options.reconnectDelaysMs }),
+    ...(options.connectTimeoutMs === undefined
+      ? {}
+      : { connectTimeoutMs: options.connectTimeoutMs }),
+    onEvent: (event) => {
+      if (event.type === "welcome") markSecure();
+      onEvent(event);
+    },
+  });
+
+  const chat = async (): Promise<number> => {
+    try {
+      await session.start();
+    } catch (error) {
+      if (error instanceof JoinFailure) {
+        if (error.message !== "" && error.exitCode !== 130) writeErr(error.message);
+        return error.exitCode;
+      }
+      throw error;
+    }
+
+    if (screen !== null) {
+      const end = await screen.run(session);
+      if (end.kind === "gave_up") {
+        writeErr(end.message);
+        return 1;
+      }
+      return 0;
+    }
+
+    let reader: LineReader;
+    if (interactive && options.input === undefined && Deno.stdin.isTerminal()) {
+      terminal = openTerminal();
+      reader = terminal;
+    } else {
+      reader = readLines(options.input ?? Deno.stdin.readable);
+    }
+
+    let end: SessionEnd & { badCommands?: number };
+    try {
+      end = interactive
+        ? await chatInteractively(session, reader, writeOut)
+        : await sendPiped(session, reader, writeErr, writeOutDefault);
+    } finally {
+      await reader.close();
+      terminal = null;
+    }
+    if (end.kind === "gave_up") {
+      writeErr(end.message);
+      return 1;
+    }
+    return !interactive && refusedCount + (end.badCommands ?? 0) > 0 ? 1 : 0;
+  };
+  try {
+    return await chat();
+  } finally {
+    await marking; // The password mark of a secure join is on disk before join returns.
+  }
+}
+
+/**
+ * Whether a server that asks for no room password must be refused, and what
+ * to do then: null when none is expected. Issue #12: a man in the middle can
+ * answer `server.secure = null`; a password must never fall back to plaintext.
+ */
+export function plaintextAdvice(
+  where: string,
+  why: { fromEnv: boolean; given: boolean; remembered: boolean },
+): string | null {
+  const removed = `If whoever runs ${where} says they removed the password,`;
+  if (why.fromEnv) {
+    return `${passwordVariable} is set, so only a room that asks for it is joined. ${removed} ` +
+      `join without ${passwordVariable}${why.remembered ? " and with --forget-password" : ""}.`;
+  }
+  if (why.remembered) {
+    return `You joined ${where} with a room password before. ${removed} ` +
+      "join again with --forget-password.";
+  }
+  if (why.given) {
+    return `It asked for the room password earlier in this run. ${removed} join again.`;
+  }
+  return null;
+}
+
+/** Reads the next line, or null when the session ends first (or input ends). */
+async function nextLine(reader: LineReader, ended: Promise<SessionEnd>): Promise<string | null> {
+  return await Promise.race([reader.next(), ended.then(() => null)]);
+}
+
+async function chatInteractively(
+  session: ChatSession,
+  reader: LineReader,
+  print: (line: string) => void,
+): Promise<SessionEnd> {
+  let quitting = false;
+  let query: string | null = null;
+  const context: CommandContext = {
+    ...lookups(session, print, () => query),
+    say: (text, sayOptions) => {
+      const to = sayOptions?.to ?? query ?? undefined;
+      void session.say(text, { ...sayOptions, ...(to === undefined ? {} : { to }) });
+    },
+    rename: (nick) => session.rename(nick),
+    requestUsers: () => session.requestUsers(),
+    quit: () => {
+      quitting = true;
+    },
+    print,
+    query: (nick) => {
+      query = nick;
+      print(
+        nick === null
+          ? "-- back in the room: lines go to everyone"
+          : `-- talking privately with ${inert(nick)}; /query alone goes back to the room`,
+      );
+    },
+  };
+  while (!quitting) {
+    const line = await nextLine(reader, session.ended);
+    if (line === null) break;
+    runLine(line, context);
+  }
+  return await session.quit();
+}
+
+/**
+ * Piped input: each line is sent (or run, when it is a /command, so scripts
+ * can `/me` and `/msg`; `//text` sends `/text`). A command the registry
+ * refuses counts as a refused line. Writes are awaited, so stdin is read no
+ * faster than the server takes lines.
+ */
+async function sendPiped(
+  session: ChatSession,
+  reader: LineReader,
+  writeErr: (line: string) => void,
+  writeOut: (line: string) => void,
+): Promise<SessionEnd & { badCommands: number }> {
+  let over = false;
+  let quitting = false;
+  let badCommands = 0;
+  let pending: Promise<unknown> = Promise.resolve();
+  const show = (line: string) => writeOut(line);
+  const { history, search } = lookups(session, show, () => null);
+  const context: CommandContext = {
+    history: (count) => pending = history(count),
+    search: (text) => pending = search(text),
+    say: (text, sayOptions) => pending = session.say(text, sayOptions),
+    rename: (nick) => session.rename(nick),
+    requestUsers: () => session.requestUsers(),
+    quit: () => quitting = true,
+    print: (text) => {
+      badCommands++;
+      writeErr(text);
+    },
+  };
+  session.ended.then(() => (over = true));
+  while (!over && !quitting) {
+    const line = await nextLine(reader, session.ended);
+    if (line === null) break;
+    runLine(line, context);
+    await pending;
+  }
+  await session.allDelivered();
+  return { ...(await session.quit()), badCommands };
+}
+
+function printMessages(items: DecodedMessage[], print: (line: string) => void): void {
+  for (const item of items) {
+    for (const line of formatEvent({ type: "message", ...item, source: "history" })) {
+      print(line.text);
+    }
+  }
+}
+
+/** /history and /search for line and piped mode: the answers are printed as chat lines. */
+function lookups(
+  session: ChatSession,
+  print: (line: string) => void,
+  query: () => string | null,
+): { history(count: number): Promise<void>; search(text: string): Promise<void> } {
+  return {
+    async history(count) {
+      const target = query();
+      const page = await session.history({
+        limit: count,
+        ...(target === null ? {} : { with: target }),
+      });
+      if (page !== null) printMessages(page.items, print);
+    },
+    async search(text) {
+      const items = await session.search(text);
+      if (items === null) return;
+      if (items.length === 0) print(`-- no message contains "${inert(text)}"`);
+      printMessages(items, print);
+    },
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * The message store behind the room: the `History` interface and an
+ * in-memory implementation.
+ *
+ * Owns: ids, visibility of private messages, paging (`before`/`more`),
+ * resume (`after`) and substring search semantics. Time comes in with each
+ * message (the room's `now()`), so tests control it.
+ * Imports only lib/wire/protocol.ts (types and nick comparison).
+ */
+import { nickKey } from "../wire/protocol.ts";
+import type { MessageKind } from "../wire/protocol.ts";
+
+/** A message as the room hands it to the store. */
+export interface NewMessage {
+  ts: number;
+  from: string;
+  /** Addressee of a private message, or null for the whole room. */
+  to: string | null;
+  kind: MessageKind;
+  /** Decoded text (what search looks at). */
+  text: string;
+  /** Canonical BASE64 of the text (what goes on the wire). */
+  body: string;
+}
+
+/** A message the store has accepted: it has its id. */
+export interface StoredMessage extends NewMessage {
+  id: number;
+}
+
+/** A request for one page of history, newest `limit` first, returned oldest first. */
+export interface PageQuery {
+  /** Whose view: private messages show only to their two parties. */
+  viewer: string;
+  /** Exclusive upper bound on ids. */
+  before?: number;
+  limit: number;
+  /** Only the private conversation between `viewer` and this nick. */
+  with?: string;
+}
+
+/** One page of history, oldest first. */
+export interface Page {
+  items: StoredMessage[];
+  /** True when older messages visible to the viewer exist. */
+  more: boolean;
+}
+
+/**
+ * Where the room keeps messages. `append` resolves once the message is
+ * durable, and concurrent appends resolve in call order with strictly
+ * increasing ids. Reads are asynchronous so that a store may answer them off
+ * the event loop (a search over a large history must not stall every
+ * connection); `lastId` is synchronous and cheap.
+ */
+export interface History {
+  /** Stores a message; resolves with its id once it is safely kept. */
+  append(message: NewMessage): Promise<StoredMessage>;
+  /** Id of the newest message, 0 when there is none. */
+  lastId(): number;
+  /** Newest `limit` visible messages older than `before`, oldest first. */
+  page(query: PageQuery): Promise<Page>;
+  /** Visible messages with id > `afterId`, oldest first, at most `limit`. */
+  after(viewer: string, afterId: number, limit: number): Promise<StoredMessage[]>;
+  /**
+   * Newest `limit` visible messages whose text contains `query`, case
+   * insensitively, oldest first.
+   */
+  search(viewer: string, query: string, limit: number): Promise<StoredMessage[]>;
+  /** Flushes and releases the store. */
+  close(): Promise<void>;
+}
+
+/** True when `viewer` may see `message`: public, or one of its two parties. */
+export function visibleTo(message: NewMessage, viewer: string): boolean {
+  if (message.to === null) return true;
+  const key = nickKey(viewer);
+  return nickKey(message.from) === key || nickKey(message.to) === key;
+}
+
+/** True when `message` belongs to the private conversation of `a` and `b`. */
+export function inConversation(message: NewMessage, a: string, b: string): boolean {
+  if (message.to === null) return false;
+  const from = nickKey(message.from), to = nickKey(message.to);
+  const keyA = nickKey(a), keyB = nickKey(b);
+  return (from === keyA && to === keyB) || (from === keyB && to === keyA);
+}
+
+/** Options of MemoryHistory. */
+export interface MemoryHistoryOptions {
+  /**
+   * Id of the first message. Default: the start time in microseconds, so that
+   * a restarted in-memory server hands out ids above any it gave before and a
+   * reconnecting client's `after` still resumes exactly.
+   */
+  firstId?: number;
+}
+
+/** Keeps messages in an array: fast, and gone when the process ends. */
+export class MemoryHistory implements History {
+  #messages: StoredMessage[] = [];
+  #nextId: number;
+
+  constructor(options: MemoryHistoryOptions = {}) {
+    this.#nextId = options.firstId ?? Date.now() * 1000;
+  }
+
+  append(message: NewMessage): Promise<StoredMessage> {
+    const stored = { ...message, id: this.#nextId++ };
+    this.#messages.push(stored);
+    return Promise.resolve(stored);
+  }
+
+  lastId(): number {
+    return this.#messages.at(-1)?.id ?? 0;
+  }
+
+  page(query: PageQuery): Promise<Page> {
+    const items: StoredMessage[] = [];
+    let more = false;
+    for (let index = this.#messages.length - 1; index >= 0; index--) {
+      const message = this.#messages[index]!;
+      if (query.before !== undefined && message.id >= query.before) continue;
+      const wanted = query.with === undefined
+        ? visibleTo(message, query.viewer)
+        : inConversation(message, query.viewer, query.with);
+      if (!wanted) continue;
+      if (items.length === query.limit) {
+        more = true;
+        break;
+      }
+      items.push(message);
+    }
+    return Promise.resolve({ items: items.reverse(), more });
+  }
+
+  after(viewer: string, afterId: number, limit: number): Promise<StoredMessage[]> {
+    const items: StoredMessage[] = [];
+    for (const message of this.#messages) {
+      if (items.length === limit) break;
+      if (message.id > afterId && visibleTo(message, viewer)) items.push(message);
+    }
+    return Promise.resolve(items);
+  }
+
+  search(viewer: string, query: string, limit: number): Promise<StoredMessage[]> {
+    const needle = query.toLowerCase();
+    const items: StoredMessage[] = [];
+    for (let index = this.#messages.length - 1; index >= 0 && items.length < limit; index--) {
+      const message = this.#messages[index]!;
+      if (visibleTo(message, viewer) && message.text.toLowerCase().includes(needle)) {
+        items.push(message);
+      }
+    }
+    return Promise.resolve(items.reverse());
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

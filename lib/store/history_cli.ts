@@ -1,0 +1,184 @@
+/**
+ * `lanchat history`: print stored messages from a history file, with no
+ * server running or beside a running one (the file is opened read-only; WAL
+ * lets readers and the server's writer work at the same time).
+ *
+ * Owns: the filters, the two output formats (lines for people, JSON lines
+ * for scripts), and the report of `--salvage`. Imports lib/store/history_sqlite.ts,
+ * lib/store/history_salvage.ts, lib/store/time_parse.ts and lib/wire/errors.ts; must not
+ * import the server, room or sockets.
+ */
+import { openSqliteHistory } from "./history_sqlite.ts";
+import { salvageHistory } from "./history_salvage.ts";
+import type { OperatorQuery } from "./history_sqlite.ts";
+import type { StoredMessage } from "./history.ts";
+import { parseTime } from "./time_parse.ts";
+
+/** Options of runHistoryCommand, as the flags of `lanchat history`. */
+export interface HistoryCommandOptions {
+  /** The history file (`--db`). It is never created: a missing file is a StorageError. */
+  db: string;
+  /** Only messages at or after this time (`--since`, forms of parseTime). */
+  since?: string;
+  /** Only messages before this time (`--until`, forms of parseTime). */
+  until?: string;
+  /**
+   * Only messages from or to this nick, public and private (`--with`). There
+   * is no viewer here: the operator reads their own file, so private messages
+   * between any two people are shown.
+   */
+  with?: string;
+  /** Only messages whose text contains this, case-insensitively (`--search`). */
+  search?: string;
+  /** Show the newest this many matches, oldest first (`--limit`). Default 100. */
+  limit?: number;
+  /** One JSON object per line instead of text (`--json`). Default false. */
+  json?: boolean;
+  /**
+   * Instead of printing: copy every message that can still be read from a
+   * damaged `db` into a new history at this path, which must not exist
+   * (`--salvage NEW`). The filters do not apply.
+   */
+  salvage?: string;
+}
+
+/** The fields of one `--json` line. */
+export interface HistoryJsonLine {
+  id: number;
+  ts: number;
+  /** Local time, ISO 8601 with the UTC offset: `2026-11-25T14:03:00.000+01:00`. */
+  time: string;
+  from: string;
+  to: string | null;
+  kind: "text" | "action";
+  text: string;
+}
+
+/**
+ * Runs `lanchat history`: calls `out` once per message, oldest first, as
+ * `[2026-11-25 14:03] <alice> text`, `[..] <alice -> bob> text` (private) or
+ * `[..] * alice waves` (action); or with `json` one HistoryJsonLine per call.
+ * With no match, text output is the single line `(no messages)` and JSON
+ * output is nothing.
+ *
+ * With `salvage`, copies what can be read into the new file instead, calls
+ * `out` with the counts and `progress` every few seconds of a long run, and
+ * resolves with 0 when something was copied, 1 when nothing could be.
+ *
+ * Throws StorageError (missing, damaged or newer file) or Error (a bad
+ * `--since`/`--until`/`--limit`), with messages meant for the person typing.
+ * Resolves with the exit code.
+ */
+export async function runHistoryCommand(
+  options: HistoryCommandOptions,
+  out: (line: string) => void,
+  now: () => number = Date.now,
+  progress: (line: string) => void = (line) => console.error(line),
+): Promise<number> {
+  if (options.salvage !== undefined) return runSalvage(options.db, options.salvage, out, progress);
+  const limit = options.limit ?? 100;
+  if (!Number.isSafeInteger(limit) || limit < 1) {
+    throw new Error(`--limit must be a whole number of messages, 1 or more (got ${limit})`);
+  }
+  const query: OperatorQuery = { limit };
+  if (options.since !== undefined) query.sinceTs = parseTime(options.since, now());
+  if (options.until !== undefined) query.untilTs = parseTime(options.until, now());
+  if (options.with !== undefined) query.involving = options.with;
+  if (options.search !== undefined) query.text = options.search;
+
+  const history = openSqliteHistory(options.db, { readOnly: true });
+  let messages: StoredMessage[];
+  try {
+    messages = history.query(query);
+  } finally {
+    await history.close();
+  }
+  if (messages.length === 0 && !options.json) out("(no messages)");
+  for (const message of messages) {
+    out(options.json ? JSON.stringify(jsonLine(message)) : textLine(message));
+  }
+  return 0;
+}
+
+function runSalvage(
+  source: string,
+  target: string,
+  out: (line: string) => void,
+  progress: (line: string) => void,
+): number {
+  const report = salvageHistory(source, target, { progress });
+  const ranges = report.unreadableRanges.map(([first, last]) =>
+    first === last ? `${first}` : `${first}-${last}`
+  );
+  out(`copied ${report.copied} messages from ${source} into ${target}`);
+  if (report.unreadable > 0) {
+    out(
+      `${report.unreadable} could not be read (ids ${ranges.slice(0, 10).join(", ")}${
+        ranges.length > 10 ? ", ..." : ""
+      })`,
+    );
+  }
+  if (report.copied === 0) {
+    out(
+      report.unreadable === 0
+        ? `${source} holds no messages to copy`
+        : `nothing could be read from ${source}; restore a backup if you have one`,
+    );
+    return 1;
+  }
+  out(`serve it with: lanchat serve --db ${target}`);
+  return 0;
+}
+
+/** One message as a line for people: local time, nicks, and text with control characters made visible. */
+export function textLine(message: StoredMessage): string {
+  const time = `[${localDate(message.ts)} ${localTime(message.ts).slice(0, 5)}]`;
+  const who = message.to === null ? message.from : `${message.from} -> ${message.to}`;
+  const text = showControls(message.text);
+  return message.kind === "action" ? `${time} * ${who} ${text}` : `${time} <${who}> ${text}`;
+}
+
+/** One message as the object of a `--json` line. */
+export function jsonLine(message: StoredMessage): HistoryJsonLine {
+  const { id, ts, from, to, kind, text } = message;
+  return { id, ts, time: localIsoTime(ts), from, to, kind, text };
+}
+
+function localDate(ts: number): string {
+  const date = new Date(ts);
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+/** `HH:MM:SS.mmm` in local time. */
+function localTime(ts: number): string {
+  const date = new Date(ts);
+  const millis = String(date.getMilliseconds()).padStart(3, "0");
+  return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${millis}`;
+}
+
+function localIsoTime(ts: number): string {
+  const offsetMinutes = -new Date(ts).getTimezoneOffset();
+  const sign = offsetMinutes < 0 ? "-" : "+";
+  const offset = `${sign}${pad(Math.floor(Math.abs(offsetMinutes) / 60))}:${
+    pad(Math.abs(offsetMinutes) % 60)
+  }`;
+  return `${localDate(ts)}T${localTime(ts)}${offset}`;
+}
+
+function pad(value: number): string {
+  return String(value).padStart(2, "0");
+}
+
+/**
+ * Control characters other than newline and tab (an escape sequence sent by a
+ * chat user must not drive the operator's terminal) shown as `\x1b`, `\u009b`.
+ */
+function showControls(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (char) => {
+    const code = char.charCodeAt(0);
+    return code < 0x80
+      ? `\\x${code.toString(16).padStart(2, "0")}`
+      : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+}

@@ -1,0 +1,306 @@
+/**
+ * The read queries of a lanchat history file, over one node:sqlite
+ * connection: pages, resume (`after`), substring search, the operator's
+ * `lanchat history` query, and `PRAGMA quick_check`.
+ *
+ * Owns: the SQL of every read and the case folding of short searches. Used
+ * on the main thread (":memory:", `lanchat history`) and inside the reader
+ * worker (lib/store/history_reader_worker.ts) for a server's database file.
+ * Imports only lib/store/history.ts (types), lib/wire/protocol.ts, lib/store/history_errors.ts
+ * and node:sqlite; must not import the writer, the room or sockets.
+ */
+import type { DatabaseSync, SQLInputValue, SQLOutputValue, StatementSync } from "node:sqlite";
+import { encodeBody, nickKey } from "../wire/protocol.ts";
+import { storageError } from "./history_errors.ts";
+import type { Page, PageQuery, StoredMessage } from "./history.ts";
+
+/** What `lanchat history` asks for: every condition is optional, all must hold. */
+export interface OperatorQuery {
+  /** Only messages with `ts >= sinceTs` (ms). */
+  sinceTs?: number;
+  /** Only messages with `ts < untilTs` (ms). */
+  untilTs?: number;
+  /** Only messages from or to this nick, public and private. */
+  involving?: string;
+  /** Only messages whose text contains this, case-insensitively. */
+  text?: string;
+  /** Newest this many matches, returned oldest first. */
+  limit: number;
+}
+
+/** Options of HistoryReads. */
+export interface HistoryReadsOptions {
+  /** Searches of 1-2 characters scan at most this many newest visible messages. Default 50,000. */
+  shortSearchScanRows?: number;
+}
+
+type Row = Record<string, SQLOutputValue>;
+
+const columns = "m.id, m.ts, m.from_nick, m.to_nick, m.kind, m.text";
+const visibleSql = "(m.to_key IS NULL OR m.from_key = ? OR m.to_key = ?)";
+const noUpperBound = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Reads over `db` (the caller opens and closes it). Every statement runs to
+ * completion (`all`, `get`), so none keeps a read transaction open: each read
+ * sees every commit that finished before it started (a WAL snapshot per
+ * statement).
+ */
+export class HistoryReads {
+  readonly path: string;
+  #db: DatabaseSync;
+  #shortSearchScanRows: number;
+  #statements = new Map<string, StatementSync>();
+  #closed = false;
+
+  constructor(db: DatabaseSync, path: string, options: HistoryReadsOptions = {}) {
+    this.#db = db;
+    this.path = path;
+    this.#shortSearchScanRows = options.shortSearchScanRows ?? 50_000;
+  }
+
+  /** Id of the newest stored message, 0 when there is none. */
+  lastId(): number {
+    const row = this.#read("SELECT coalesce(max(id), 0) AS id FROM messages", [])[0];
+    return Number(row?.id ?? 0);
+  }
+
+  /** Newest `limit` visible messages older than `before`, oldest first. */
+  page(query: PageQuery): Page {
+    const before = query.before ?? noUpperBound;
+    const fetch = query.limit + 1;
+    const rows = query.with === undefined
+      ? this.#read(
+        `SELECT ${columns} FROM messages m WHERE m.id < ? AND ${visibleSql}
+         ORDER BY m.id DESC LIMIT ?`,
+        [before, ...viewerParams(query.viewer), fetch],
+      )
+      : this.#read(
+        `SELECT ${columns} FROM messages m WHERE m.to_key IS NOT NULL
+           AND min(m.from_key, m.to_key) = min(?1, ?2) AND max(m.from_key, m.to_key) = max(?1, ?2)
+           AND m.id < ?3 ORDER BY m.id DESC LIMIT ?4`,
+        [nickKey(query.viewer), nickKey(query.with), before, fetch],
+      );
+    const more = rows.length > query.limit;
+    return { items: rows.slice(0, query.limit).map(toStored).reverse(), more };
+  }
+
+  /** Visible messages with id > `afterId`, oldest first, at most `limit`. */
+  after(viewer: string, afterId: number, limit: number): StoredMessage[] {
+    return this.#read(
+      `SELECT ${columns} FROM messages m WHERE m.id > ? AND ${visibleSql} ORDER BY m.id LIMIT ?`,
+      [afterId, ...viewerParams(viewer), limit],
+    ).map(toStored);
+  }
+
+  /**
+   * Newest `limit` visible messages containing `query` case-insensitively,
+   * oldest first. Queries of 3 or more characters use the trigram index
+   * (whole history); shorter ones scan the newest `shortSearchScanRows`
+   * visible messages in SQL (see shortSearchPatterns).
+   */
+  search(viewer: string, query: string, limit: number): StoredMessage[] {
+    return this.#find(
+      [visibleSql],
+      viewerParams(viewer),
+      query,
+      limit,
+      this.#shortSearchScanRows,
+    );
+  }
+
+  /**
+   * Operator view for `lanchat history`: ignores private-message visibility
+   * (whoever can read the file can read every message in it).
+   */
+  query(query: OperatorQuery): StoredMessage[] {
+    const conditions: string[] = [], params: SQLInputValue[] = [];
+    if (query.sinceTs !== undefined) conditions.push("m.ts >= ?"), params.push(query.sinceTs);
+    if (query.untilTs !== undefined) conditions.push("m.ts < ?"), params.push(query.untilTs);
+    if (query.involving !== undefined) {
+      const key = nickKey(query.involving);
+      conditions.push("(m.from_key = ? OR m.to_key = ?)"), params.push(key, key);
+    }
+    return this.#find(conditions, params, query.text, query.limit, undefined);
+  }
+
+  /** Forgets the prepared statements; the owner closes the connection after. */
+  close(): void {
+    this.#closed = true;
+    this.#statements.clear();
+  }
+
+  /**
+   * Newest `limit` messages meeting `conditions` (SQL over alias `m`) whose
+   * text contains `text` case-insensitively, oldest first. `scanRows` bounds
+   * the scan of a short (1-2 character) text; undefined scans everything.
+   */
+  #find(
+    conditions: string[],
+    params: SQLInputValue[],
+    text: string | undefined,
+    limit: number,
+    scanRows: number | undefined,
+  ): StoredMessage[] {
+    if (limit <= 0) return [];
+    const where = conditions.length === 0 ? "1" : conditions.join(" AND ");
+    if (text !== undefined && [...text].length >= 3) {
+      return this.#read(
+        `SELECT ${columns} FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
+         WHERE messages_fts MATCH ? AND ${where} ORDER BY messages_fts.rowid DESC LIMIT ?`,
+        [ftsPhrase(text), ...params, limit],
+      ).map(toStored).reverse();
+    }
+    const recent = `SELECT ${columns} FROM messages m WHERE ${where} ORDER BY m.id DESC LIMIT ?`;
+    if (text === undefined) return this.#read(recent, [...params, limit]).map(toStored).reverse();
+    const patterns = shortSearchPatterns(text);
+    const matches = patterns.map(() => "m.text LIKE ? ESCAPE '\\'").join(" OR ");
+    return this.#read(
+      `SELECT * FROM (${recent}) AS m WHERE ${matches} ORDER BY m.id DESC LIMIT ?`,
+      [...params, scanRows ?? -1, ...patterns, limit],
+    ).map(toStored).reverse();
+  }
+
+  #read(sql: string, params: SQLInputValue[]): Row[] {
+    if (this.#closed) throw new Error("HistoryReads: read after close()");
+    try {
+      return this.#statement(sql).all(...params);
+    } catch (error) {
+      throw storageError(this.path, error);
+    }
+  }
+
+  #statement(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+/**
+ * `PRAGMA quick_check` of the whole of `db`: the problems it reports (at most
+ * `maxProblems`), or none when the file is sound. Besides every b-tree it runs
+ * the full-text index's own check, which re-reads every text: about 16 s per
+ * GiB. A file too damaged to check at all is one problem.
+ */
+export function quickCheck(db: DatabaseSync, maxProblems = 10): string[] {
+  return pragmaProblems(db, `PRAGMA quick_check(${Math.max(1, Math.trunc(maxProblems))})`);
+}
+
+/**
+ * `PRAGMA quick_check(TABLE)` of every table stored in `db` (each checks the
+ * table's b-tree and its indexes' b-trees), the full-text index's shadow
+ * tables included: every page that holds data is read and its structure
+ * checked, without the full-text index's semantic check. About 1.1 s per GiB
+ * from the page cache; finds overwritten or truncated pages. At most
+ * `maxProblems` problems, each prefixed with its table.
+ */
+export function structureCheck(db: DatabaseSync, maxProblems = 10): string[] {
+  let tables: string[];
+  try {
+    tables = db.prepare(
+      "SELECT name FROM sqlite_schema WHERE type = 'table' AND rootpage > 0 ORDER BY rootpage",
+    ).all().map((row) => String(row.name));
+  } catch (error) {
+    return [error instanceof Error ? error.message : String(error)];
+  }
+  const problems: string[] = [];
+  for (const table of ["sqlite_schema", ...tables]) {
+    const quoted = `"${table.replaceAll('"', '""')}"`;
+    for (const problem of pragmaProblems(db, `PRAGMA quick_check(${quoted})`)) {
+      problems.push(`${table}: ${problem}`);
+      if (problems.length >= maxProblems) return problems;
+    }
+  }
+  return problems;
+}
+
+function pragmaProblems(db: DatabaseSync, sql: string): string[] {
+  try {
+    const problems = db.prepare(sql).all().map((row) => String(Object.values(row)[0]));
+    return problems.length === 1 && problems[0] === "ok" ? [] : problems;
+  } catch (error) {
+    return [error instanceof Error ? error.message : String(error)];
+  }
+}
+
+/**
+ * LIKE patterns (with `\` as escape) that together match, in SQL, the texts
+ * containing `text` in any case, as `toLowerCase()` of both would.
+ *
+ * SQLite's LIKE folds ASCII only, so each cased non-ASCII character of the
+ * needle is expanded into its case variants: every single character whose
+ * lower case is its lower case ("é" -> é, É; "ß" -> ß, ẞ; "ω" -> ω, Ω and the
+ * ohm sign), plus its own lower- and upper-case strings when they fold back
+ * to it ("İ" -> i̇). The patterns are the product of the variants: at most a
+ * handful for the 1-2 characters that take this path (3 or more use the
+ * trigram index). Where JavaScript's context-sensitive lower case differs,
+ * the letter wins over its position: "σ" finds a word-final "Σ", which
+ * `toLowerCase` would have turned into "ς".
+ */
+export function shortSearchPatterns(text: string): string[] {
+  let variants = [""];
+  for (const char of text) {
+    const forms = char > "\x7f" && char.toLowerCase() !== char.toUpperCase()
+      ? caseVariants(char)
+      : [char];
+    variants = variants.flatMap((start) => forms.map((form) => start + form));
+  }
+  return variants.map((variant) => `%${variant.replace(/[\\%_]/g, "\\$&")}%`);
+}
+
+/** Single characters that lower-case to a given string, for the cased ones (built on first use). */
+let upperFormsByLower: Map<string, string[]> | undefined;
+
+function caseVariants(char: string): string[] {
+  upperFormsByLower ??= buildUpperForms();
+  const lower = char.toLowerCase();
+  const candidates = new Set([
+    char,
+    lower,
+    char.toUpperCase(),
+    ...(upperFormsByLower.get(lower) ?? []),
+  ]);
+  return [...candidates].filter((candidate) => candidate.toLowerCase() === lower);
+}
+
+/** Every code point above ASCII whose lower case differs from itself, by that lower case (~15 ms). */
+function buildUpperForms(): Map<string, string[]> {
+  const forms = new Map<string, string[]>();
+  for (let codePoint = 0x80; codePoint <= 0x1ffff; codePoint++) {
+    if (codePoint >= 0xd800 && codePoint <= 0xdfff) continue;
+    const char = String.fromCodePoint(codePoint);
+    const lower = char.toLowerCase();
+    if (lower === char) continue;
+    const known = forms.get(lower);
+    if (known === undefined) forms.set(lower, [char]);
+    else known.push(char);
+  }
+  return forms;
+}
+
+function viewerParams(viewer: string): [string, string] {
+  const key = nickKey(viewer);
+  return [key, key];
+}
+
+/** `text` as one FTS5 string: a phrase matched as a substring by the trigram tokenizer. */
+function ftsPhrase(text: string): string {
+  return `"${text.replaceAll('"', '""')}"`;
+}
+
+function toStored(row: Row): StoredMessage {
+  const text = String(row.text);
+  return {
+    id: Number(row.id),
+    ts: Number(row.ts),
+    from: String(row.from_nick),
+    to: row.to_nick === null || row.to_nick === undefined ? null : String(row.to_nick),
+    kind: row.kind === "action" ? "action" : "text",
+    text,
+    body: encodeBody(text),
+  };
+}

@@ -1,0 +1,199 @@
+/**
+ * Reading what a server sends: payload bytes -> typed `ServerMessage`.
+ *
+ * Owns: the client-side validation of server payloads (PROTOCOL.md section 4).
+ * A client must survive a buggy or hostile server, so every field is checked
+ * before use. Pure: no sockets, no output.
+ * Imports only lib/wire/protocol.ts and lib/wire/errors.ts.
+ */
+import { isErrorCode, ProtocolError } from "./errors.ts";
+import { parseJsonObject } from "./protocol.ts";
+import type {
+  ChatMessage,
+  LeaveReason,
+  MessageKind,
+  Ref,
+  SecureParams,
+  ServerMessage,
+  UserEntry,
+} from "./protocol.ts";
+
+type JsonObject = Record<string, unknown>;
+
+const leaveReasons: readonly string[] = ["quit", "timeout", "error", "slow", "kicked"];
+
+function bad(problem: string): ProtocolError {
+  return new ProtocolError("bad_message", problem);
+}
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function str(object: JsonObject, name: string): string {
+  const value = object[name];
+  if (typeof value !== "string") throw bad(`field '${name}' must be a string`);
+  return value;
+}
+
+function optionalStr(object: JsonObject, name: string): string | undefined {
+  const value = object[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string") throw bad(`field '${name}' must be a string`);
+  return value;
+}
+
+function int(object: JsonObject, name: string): number {
+  const value = object[name];
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw bad(`field '${name}' must be an integer >= 0`);
+  }
+  return value;
+}
+
+function token(object: JsonObject, name: string): Ref | undefined {
+  const value = object[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "string" || (typeof value === "number" && Number.isFinite(value))) {
+    return value;
+  }
+  throw bad(`field '${name}' must be a string or a number`);
+}
+
+function chatMessage(object: JsonObject): ChatMessage {
+  const kindValue = object.kind ?? "text";
+  if (kindValue !== "text" && kindValue !== "action") {
+    throw bad("field 'kind' must be 'text' or 'action'");
+  }
+  const message: ChatMessage = {
+    type: "msg",
+    id: int(object, "id"),
+    ts: int(object, "ts"),
+    from: str(object, "from"),
+    kind: kindValue as MessageKind,
+    body: str(object, "body"),
+  };
+  const to = optionalStr(object, "to");
+  if (to !== undefined) message.to = to;
+  const ref = token(object, "ref");
+  if (ref !== undefined) message.ref = ref;
+  return message;
+}
+
+function items(object: JsonObject): ChatMessage[] {
+  const value = object.items;
+  if (!Array.isArray(value)) throw bad("field 'items' must be an array of messages");
+  return value.map((item) => {
+    if (!isObject(item)) throw bad("every item must be a message object");
+    return chatMessage(item);
+  });
+}
+
+function secure(object: JsonObject): SecureParams | null {
+  const value = object.secure;
+  if (value === undefined || value === null) return null;
+  if (!isObject(value)) throw bad("field 'secure' must be null or an object");
+  // Only its presence matters to this version; keep the fields when well formed.
+  return {
+    noise: typeof value.noise === "string" ? value.noise : "",
+    kdf: typeof value.kdf === "string" ? value.kdf : "",
+    salt: typeof value.salt === "string" ? value.salt : "",
+    N: typeof value.N === "number" ? value.N : 0,
+    r: typeof value.r === "number" ? value.r : 0,
+    p: typeof value.p === "number" ? value.p : 0,
+  };
+}
+
+/**
+ * Parses one server payload. Returns null for a message type this client does
+ * not know (a newer server may send more); throws ProtocolError `bad_json` or
+ * `bad_message` for a payload that breaks the contract.
+ */
+export function parseServerMessage(payload: Uint8Array): ServerMessage | null {
+  const object = parseJsonObject(payload);
+  switch (object.type) {
+    case "server":
+      return {
+        type: "server",
+        proto: int(object, "proto"),
+        name: optionalStr(object, "name") ?? "",
+        secure: secure(object),
+      };
+    case "welcome": {
+      const motd = optionalStr(object, "motd");
+      return {
+        type: "welcome",
+        nick: str(object, "nick"),
+        last: int(object, "last"),
+        ...(motd === undefined ? {} : { motd }),
+      };
+    }
+    case "users": {
+      const list = object.users;
+      if (!Array.isArray(list)) throw bad("field 'users' must be an array");
+      const users: UserEntry[] = list.map((entry) => {
+        if (!isObject(entry)) throw bad("every user must be an object");
+        return { nick: str(entry, "nick"), since: int(entry, "since") };
+      });
+      return object.more === true ? { type: "users", users, more: true } : { type: "users", users };
+    }
+    case "joined":
+      return { type: "joined", nick: str(object, "nick"), ts: int(object, "ts") };
+    case "left": {
+      const reason = optionalStr(object, "reason");
+      return {
+        type: "left",
+        nick: str(object, "nick"),
+        ts: int(object, "ts"),
+        ...(reason !== undefined && leaveReasons.includes(reason)
+          ? { reason: reason as LeaveReason }
+          : {}),
+      };
+    }
+    case "renamed":
+      return {
+        type: "renamed",
+        from: str(object, "from"),
+        to: str(object, "to"),
+        ts: int(object, "ts"),
+      };
+    case "msg":
+      return chatMessage(object);
+    case "history": {
+      const ref = token(object, "ref");
+      return {
+        type: "history",
+        items: items(object),
+        more: object.more === true,
+        ...(ref === undefined ? {} : { ref }),
+      };
+    }
+    case "results": {
+      const ref = token(object, "ref");
+      return {
+        type: "results",
+        q: optionalStr(object, "q") ?? "",
+        items: items(object),
+        ...(ref === undefined ? {} : { ref }),
+      };
+    }
+    case "error": {
+      const code = object.code;
+      const ref = token(object, "ref");
+      const wait = object.wait;
+      return {
+        type: "error",
+        // An unknown code from a newer server is still shown; map it to a generic one.
+        code: isErrorCode(code) ? code : "bad_message",
+        message: optionalStr(object, "message") ?? String(code),
+        ...(ref === undefined ? {} : { ref }),
+        ...(typeof wait === "number" && Number.isFinite(wait) && wait >= 0 ? { wait } : {}),
+      };
+    }
+    case "ping":
+    case "pong":
+      return { type: object.type, n: token(object, "n") ?? 0 };
+    default:
+      return null;
+  }
+}
