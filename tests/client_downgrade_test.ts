@@ -10,6 +10,7 @@
  * man in the middle is a real TCP listener that greets in plaintext and
  * records every byte it receives. Data folders are temp dirs.
  */
+import { dialTcp } from "../lib/client/terminal/tcp_channel.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { startTestServer, TestClient, testRoomKey, withDeadline } from "./_helpers.ts";
 import { lanchat, serveOnLoopback } from "./fixtures/client_process.ts";
@@ -196,6 +197,7 @@ Deno.test("a session that ran encrypted refuses a plaintext reconnect even with 
   const port = server.port;
   const events: SessionEvent[] = [];
   const session = new ChatSession({
+    dial: dialTcp,
     address: { host: "127.0.0.1", port },
     nick: "bot",
     roomKey: () => Promise.resolve(key.psk),

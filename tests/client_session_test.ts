@@ -3,6 +3,7 @@
  * (lib/server/server.ts) over loopback TCP: history on join, pings, messages typed
  * while disconnected, and a server that restarts without its history.
  */
+import { dialTcp } from "../lib/client/terminal/tcp_channel.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { startServer } from "../lib/server/server.ts";
 import { MemoryHistory } from "../lib/store/history.ts";
@@ -70,6 +71,7 @@ Deno.test("session shows the requested history once, then live messages", async 
 
   const events = new Events();
   const session = new ChatSession({
+    dial: dialTcp,
     address: { host: "127.0.0.1", port: server.port },
     nick: "ana",
     historyLimit: 3,
@@ -99,6 +101,7 @@ Deno.test("session answers the server's pings and stays in the room", async () =
   await using observer = await RawClient.join(server.port, "watcher");
   const events = new Events();
   const session = new ChatSession({
+    dial: dialTcp,
     address: { host: "127.0.0.1", port: server.port },
     nick: "quiet",
     onEvent: events.push,
@@ -126,6 +129,7 @@ Deno.test("session sends what was typed while disconnected once it is back", asy
   const port = server.port;
   const events = new Events();
   const session = new ChatSession({
+    dial: dialTcp,
     address: { host: "127.0.0.1", port },
     nick: "ana",
     reconnectDelaysMs: [200, 400, 800],
@@ -159,6 +163,7 @@ Deno.test("session notices a server restarted without history and shows its mess
   const port = server.port;
   const events = new Events();
   const session = new ChatSession({
+    dial: dialTcp,
     address: { host: "127.0.0.1", port },
     nick: "stay",
     reconnectDelaysMs: [300, 600, 1200],
@@ -215,6 +220,7 @@ Deno.test("a users list that arrives in several parts is shown whole, once", asy
     }
     const events = new Events();
     const session = new ChatSession({
+      dial: dialTcp,
       address: { host: "127.0.0.1", port: server.port },
       nick: "ana",
       onEvent: events.push,
@@ -244,6 +250,7 @@ Deno.test("a nick typed after the server's hello deadline still joins, on a fres
   let asked = 0;
   const events = new Events();
   const session = new ChatSession({
+    dial: dialTcp,
     address: { host: "127.0.0.1", port: server.port },
     onEvent: events.push,
     chooseNick: async () => {
@@ -280,6 +287,7 @@ Deno.test("a search refused as rate_limited resolves empty and says why; the nex
   await observer.waitForMessages(() => true, 2);
   const events = new Events();
   const session = new ChatSession({
+    dial: dialTcp,
     address: { host: "127.0.0.1", port: server.port },
     nick: "ana",
     onEvent: events.push,
@@ -314,6 +322,7 @@ Deno.test("a message refused as rate_limited is sent again after the server's wa
   await using observer = await RawClient.join(server.port, "watcher");
   const events = new Events();
   const session = new ChatSession({
+    dial: dialTcp,
     address: { host: "127.0.0.1", port: server.port },
     nick: "ana",
     onEvent: events.push,

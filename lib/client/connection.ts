@@ -10,15 +10,16 @@
  * Imports lib/frame.ts, lib/wire/protocol.ts, lib/wire/errors.ts, lib/wire/noise.ts,
  * lib/wire/room_key.ts and lib/client/ only.
  */
-import { encodeFrame, FrameDecoder, readChunkBytes } from "../frame.ts";
 import { encodePayload, parseJsonObject } from "../wire/protocol.ts";
 import { HandshakeState, NoiseError } from "../wire/noise.ts";
 import type { TransportCiphers } from "../wire/noise.ts";
 import { noisePrologue } from "../wire/room_key.ts";
 import type { ServerMessage } from "../wire/protocol.ts";
-import { ProtocolError } from "../wire/errors.ts";
 import { parseServerMessage } from "../wire/server_message.ts";
-import { type Address, formatAddress } from "./address.ts";
+import type { Address } from "./address.ts";
+import type { ChannelHandlers, Dialer, PayloadChannel } from "./channel.ts";
+
+export { ConnectError } from "./channel.ts";
 
 /** What the client may put on the wire: a typed message as plain JSON fields. */
 export type OutgoingMessage =
@@ -41,17 +42,6 @@ export interface MalformedMessage {
 /** What {@link Connection.next} hands out. */
 export type Incoming = ServerMessage | MalformedMessage;
 
-/** Could not open the TCP connection; `reason` is short and human ("connection refused"). */
-export class ConnectError extends Error {
-  override name = "ConnectError";
-  readonly reason: string;
-
-  constructor(address: Address, reason: string, options?: ErrorOptions) {
-    super(`cannot reach ${formatAddress(address)} (${reason})`, options);
-    this.reason = reason;
-  }
-}
-
 /**
  * The secure handshake did not complete. `wrongPassword`: the server refused
  * our key (`auth_failed`) or its answer did not verify. Otherwise `code` is
@@ -72,6 +62,8 @@ export class HandshakeError extends Error {
 
 /** Options of {@link Connection.open}. */
 export interface ConnectionOptions {
+  /** Opens the transport (TCP in the terminal, a WebSocket in the page). */
+  dial: Dialer;
   /** Give up connecting after this long. Default 5000 ms. */
   connectTimeoutMs?: number;
   /** Send a ping after this long without any frame from the server. Default 30000 ms. */
@@ -80,42 +72,17 @@ export interface ConnectionOptions {
   deadAfterMs?: number;
 }
 
-/** Turns a failed `Deno.connect` into a few words a person understands. */
-export function describeConnectError(error: unknown): string {
-  if (error instanceof Deno.errors.ConnectionRefused) return "connection refused";
-  if (error instanceof Deno.errors.TimedOut) return "timed out";
-  if (error instanceof Deno.errors.NetworkUnreachable) return "network unreachable";
-  if (error instanceof Deno.errors.AddrNotAvailable) return "address not available";
-  if (error instanceof Deno.errors.ConnectionReset) return "connection reset";
-  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
-  const message = error instanceof Error ? error.message : String(error);
-  if (
-    /lookup address|name or service not known|nodename nor servname|no such host/i.test(message)
-  ) {
-    return "host not found";
-  }
-  if (/no route to host|host is unreachable/i.test(message)) return "no route to host";
-  return message.replace(/ \(os error \d+\)$/, "");
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.length) {
-    offset += await conn.write(bytes.subarray(offset));
-  }
-}
-
 /**
- * A joined-or-joining TCP connection. A background pump reads frames, answers
- * `ping` itself, and queues every other message for {@link next}.
+ * A joined-or-joining connection. Its channel delivers payloads; pings are
+ * answered here and every other message is queued for {@link next}.
  *
  * @example
- * const connection = await Connection.open({ host: "127.0.0.1", port: 9000 });
+ * const connection = await Connection.open({ host: "127.0.0.1", port: 9000 }, { dial: dialTcp });
  * const first = await connection.next(5000); // { type: "server", ... }
  */
 export class Connection {
   readonly address: Address;
-  #conn: Deno.TcpConn;
+  #channel: PayloadChannel;
   #queue: Incoming[] = [];
   #waiters: Array<() => void> = [];
   #closedReason: string | null = null;
@@ -123,7 +90,7 @@ export class Connection {
   #lastHeard = Date.now();
   #pingCount = 0;
   #watchdog: ReturnType<typeof setInterval>;
-  #pumpDone: Promise<void>;
+  #ended: PromiseWithResolvers<void> = Promise.withResolvers();
   #idlePingMs: number;
   #deadAfterMs: number;
   /** While the handshake runs: payloads kept as bytes for it, instead of parsed. */
@@ -131,54 +98,28 @@ export class Connection {
   /** After a handshake: seals what we send, opens what we receive. */
   #ciphers: TransportCiphers | null = null;
 
-  private constructor(conn: Deno.TcpConn, address: Address, options: ConnectionOptions) {
-    this.#conn = conn;
+  private constructor(channel: PayloadChannel, address: Address, options: ConnectionOptions) {
+    this.#channel = channel;
     this.address = address;
     this.#idlePingMs = options.idlePingMs ?? 30_000;
     this.#deadAfterMs = options.deadAfterMs ?? 45_000;
     const checkEveryMs = Math.max(50, Math.min(5_000, Math.floor(this.#idlePingMs / 3)));
     this.#watchdog = setInterval(() => this.#checkAlive(), checkEveryMs);
-    this.#pumpDone = this.#pump();
+    const handlers: ChannelHandlers = {
+      payload: (bytes) => this.#receive(bytes),
+      end: (reason) => {
+        this.#shutdown(reason);
+        clearInterval(this.#watchdog);
+        this.#ended.resolve();
+      },
+    };
+    channel.start(handlers);
   }
 
-  /**
-   * Connects, with `setNoDelay(true)`. Throws {@link ConnectError} when the
-   * server cannot be reached within `connectTimeoutMs`.
-   */
-  static async open(address: Address, options: ConnectionOptions = {}): Promise<Connection> {
-    const timeoutMs = options.connectTimeoutMs ?? 5_000;
-    const controller = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const connecting = Deno.connect({
-      hostname: address.host,
-      port: address.port,
-      signal: controller.signal,
-    });
-    const timedOut = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), timeoutMs);
-    });
-    let conn: Deno.TcpConn;
-    try {
-      const winner = await Promise.race([connecting, timedOut]);
-      if (winner === "timeout") {
-        controller.abort();
-        // A connect that still completes after we gave up must not leak.
-        connecting.then((late) => late.close(), () => {});
-        throw new ConnectError(address, `timed out after ${Math.round(timeoutMs / 1000)} s`);
-      }
-      conn = winner;
-    } catch (error) {
-      if (error instanceof ConnectError) throw error;
-      throw new ConnectError(address, describeConnectError(error), { cause: error });
-    } finally {
-      clearTimeout(timer);
-    }
-    try {
-      conn.setNoDelay(true);
-    } catch {
-      // Not fatal: only latency suffers.
-    }
-    return new Connection(conn, address, options);
+  /** Opens the channel with `options.dial`. Throws {@link ConnectError} when the server cannot be reached. */
+  static async open(address: Address, options: ConnectionOptions): Promise<Connection> {
+    const channel = await options.dial(address, options.connectTimeoutMs ?? 5_000);
+    return new Connection(channel, address, options);
   }
 
   /** Why the connection ended, or null while it is open. */
@@ -220,9 +161,9 @@ export class Connection {
     }
     const payload = encodePayload(message);
     // Sealed now, in call order, which is also the order of the writes below (nonces match).
-    return this.#writeFrame(
-      encodeFrame(this.#ciphers === null ? payload : this.#ciphers.send.encrypt(payload)),
-    );
+    return this.#ciphers === null
+      ? this.#write(payload, false)
+      : this.#write(this.#ciphers.send.encrypt(payload), true);
   }
 
   /**
@@ -235,7 +176,7 @@ export class Connection {
     const raw: Uint8Array[] = [];
     this.#raw = raw;
     try {
-      await this.#writeFrame(encodeFrame(handshake.writeMessage(new Uint8Array(0))));
+      await this.#write(handshake.writeMessage(new Uint8Array(0)), true);
       const deadline = Date.now() + timeoutMs;
       let answer = await this.#nextRaw(raw, timeoutMs);
       // A plaintext ping sent before our handshake message arrived is not the answer.
@@ -292,17 +233,19 @@ export class Connection {
     }
   }
 
-  /** Queues raw frame bytes for the single writer. */
-  #writeFrame(frame: Uint8Array): Promise<void> {
+  /** Queues one payload's bytes for the single writer. */
+  #write(payload: Uint8Array, sealed: boolean): Promise<void> {
     const write = this.#writeChain.then(() => {
       if (this.#closedReason !== null) {
         throw new Error(`connection closed (${this.#closedReason})`);
       }
-      return writeAll(this.#conn, frame);
+      return this.#channel.write(payload, sealed);
     });
     // The chain itself never rejects, so one failed write does not poison later ones.
     this.#writeChain = write.catch(() => {});
-    write.catch((error) => this.#shutdown(`write failed: ${describeConnectError(error)}`));
+    write.catch((error) =>
+      this.#shutdown(`write failed: ${error instanceof Error ? error.message : String(error)}`)
+    );
     return write;
   }
 
@@ -311,26 +254,22 @@ export class Connection {
     return this.#writeChain;
   }
 
-  /** Closes the socket and waits for the reader to stop. Safe to call twice. */
+  /** Closes the channel and waits for it to end. Safe to call twice. */
   async close(reason = "closed by the client"): Promise<void> {
     this.#shutdown(reason);
-    await this.#pumpDone;
+    await this.#ended.promise;
   }
 
   /** Waits until the connection ends by itself (or is closed). */
   get done(): Promise<void> {
-    return this.#pumpDone;
+    return this.#ended.promise;
   }
 
   #shutdown(reason: string): void {
     if (this.#closedReason !== null) return;
     this.#closedReason = reason;
     clearInterval(this.#watchdog);
-    try {
-      this.#conn.close();
-    } catch {
-      // Already closed by the other side.
-    }
+    this.#channel.close();
     this.#wake();
   }
 
@@ -349,45 +288,13 @@ export class Connection {
     }
   }
 
-  async #pump(): Promise<void> {
-    const decoder = new FrameDecoder();
-    const buffer = new Uint8Array(readChunkBytes);
-    try {
-      while (this.#closedReason === null) {
-        let count: number | null;
-        try {
-          count = await this.#conn.read(buffer);
-        } catch (error) {
-          if (this.#closedReason === null) {
-            this.#shutdown(describeConnectError(error));
-          }
-          return;
-        }
-        if (count === null) {
-          this.#shutdown(
-            decoder.midFrame ? "the server closed it mid-frame" : "the server closed it",
-          );
-          return;
-        }
-        this.#lastHeard = Date.now();
-        let payloads: Uint8Array[];
-        try {
-          payloads = decoder.push(buffer.subarray(0, count));
-        } catch (error) {
-          const problem = error instanceof ProtocolError ? error.message : String(error);
-          this.#shutdown(`the server sent a broken frame: ${problem}`);
-          return;
-        }
-        for (const payload of payloads) {
-          if (this.#raw !== null) this.#raw.push(payload);
-          else this.#open(payload);
-          if (this.#closedReason !== null) return;
-        }
-        if (payloads.length > 0) this.#wake();
-      }
-    } finally {
-      clearInterval(this.#watchdog);
-    }
+  /** One payload from the channel: kept raw for a running handshake, else opened and accepted. */
+  #receive(payload: Uint8Array): void {
+    if (this.#closedReason !== null) return;
+    this.#lastHeard = Date.now();
+    if (this.#raw !== null) this.#raw.push(payload);
+    else this.#open(payload);
+    this.#wake();
   }
 
   /** Opens a sealed payload (in a secure session) and accepts it. */

@@ -58,7 +58,7 @@ export class MessageIds {
   }
 
   /** The open replay window, if any. */
-  get window(): ReplayWindow | null {
+  get replayWindow(): ReplayWindow | null {
     return this.#window;
   }
 
@@ -96,21 +96,21 @@ export class MessageIds {
 
   /** The server turned out to be a restarted one: everything up to `last` is new to me. */
   restarted(last: number): void {
-    const window = this.#window ?? newWindow(0, last, "missed", false);
-    window.low = 0;
-    window.high = Math.max(window.high, last);
-    this.#window = window;
+    const replay = this.#window ?? newWindow(0, last, "missed", false);
+    replay.low = 0;
+    replay.high = Math.max(replay.high, last);
+    this.#window = replay;
     this.#anchor = null;
   }
 
   /** Decides whether message `id` is new; returns where it comes from, or null for a repeat. */
   classify(id: number): MessageSource | null {
-    const window = this.#window;
-    if (window !== null && id > window.low && id <= window.high) {
-      if (window.seen.has(id)) return null;
-      window.seen.add(id);
-      window.shown++;
-      return window.source;
+    const replay = this.#window;
+    if (replay !== null && id > replay.low && id <= replay.high) {
+      if (replay.seen.has(id)) return null;
+      replay.seen.add(id);
+      replay.shown++;
+      return replay.source;
     }
     if (id > this.#newest) {
       this.#newest = id;
@@ -127,9 +127,9 @@ export class MessageIds {
 
   /** Closes the replay window (everything it covers has arrived) and returns it. */
   closeWindow(): ReplayWindow | null {
-    const window = this.#window;
+    const replay = this.#window;
     this.#window = null;
-    return window;
+    return replay;
   }
 }
 

@@ -7,7 +7,8 @@
  * encrypted once never continues in plaintext), the last
  * message id seen and de-duplication by id, delivery tracking of own messages
  * by `ref`, and the reconnect policy (3 attempts, about 1 s, 2 s, 4 s apart,
- * resuming with `hello.after`). It reports everything as {@link SessionEvent}s
+ * then giving up or, with `keepRetrying`, waits growing to a limit; resuming
+ * with `hello.after`). It reports everything as {@link SessionEvent}s
  * and never prints: formatting belongs to format.ts, input to line_input.ts.
  * Imports lib/wire/protocol.ts, lib/wire/errors.ts, lib/wire/room_key.ts and lib/client/ only;
  * no terminal code.
@@ -30,6 +31,7 @@ import type {
 import type { ErrorCode } from "../wire/errors.ts";
 import { type Address, formatAddress } from "./address.ts";
 import { ConnectError, Connection, HandshakeError, type Incoming } from "./connection.ts";
+import type { Dialer } from "./channel.ts";
 import { downgradeMessage, secureParamsProblem } from "../wire/room_key.ts";
 import { type Anchor, MessageIds, type MessageSource } from "./message_ids.ts";
 
@@ -58,8 +60,14 @@ export type SessionEvent =
   | { type: "refused"; ref: string; text: string; code: string; message: string }
   | { type: "notice"; text: string }
   | { type: "lost"; address: Address; reason: string }
-  | { type: "reconnecting"; attempt: number; attempts: number; delayMs: number }
-  | { type: "reconnect_failed"; attempt: number; attempts: number; reason: string }
+  | {
+    type: "reconnecting";
+    attempt: number;
+    /** How many attempts before giving up, or null when the session keeps retrying. */
+    attempts: number | null;
+    delayMs: number;
+  }
+  | { type: "reconnect_failed"; attempt: number; attempts: number | null; reason: string }
   | { type: "resumed"; missed: number };
 
 /** A chat message with its text decoded, as `history` and `search` hand them out. */
@@ -104,6 +112,8 @@ export type NickChooser = (
 /** Options of {@link ChatSession}. */
 export interface SessionOptions {
   address: Address;
+  /** Opens the transport: `dialTcp` in the terminal, a WebSocket in the page. */
+  dial: Dialer;
   /** Nick to join with. When missing, `chooseNick` is asked first. */
   nick?: string;
   /**
@@ -117,6 +127,13 @@ export interface SessionOptions {
   historyLimit?: number;
   /** Waits before each reconnect attempt. Default [1000, 2000, 4000]: three attempts. */
   reconnectDelaysMs?: number[];
+  /**
+   * After the attempts of `reconnectDelaysMs`, keep trying instead of giving
+   * up: each wait twice the one before, at most `maxDelayMs`, until the server
+   * is back or {@link ChatSession.quit}; {@link ChatSession.retryNow} cuts a
+   * wait short. Default: give up after those attempts.
+   */
+  keepRetrying?: { maxDelayMs: number };
   /** Connect timeout per attempt. Default 5000 ms. */
   connectTimeoutMs?: number;
   /** How long the server may take to greet and to answer `hello`. Default 10000 ms. */
@@ -455,7 +472,7 @@ export class ChatSession {
     const options = this.#options.connectTimeoutMs === undefined
       ? {}
       : { connectTimeoutMs: this.#options.connectTimeoutMs };
-    return Connection.open(this.#address, options);
+    return Connection.open(this.#address, { dial: this.#options.dial, ...options });
   }
 
   async #handshake(connection: Connection, reconnect: boolean): Promise<void> {
@@ -692,11 +709,11 @@ export class ChatSession {
   }
 
   #closeWindow(): void {
-    const window = this.#ids.closeWindow();
+    const closed = this.#ids.closeWindow();
     this.#resyncing = false;
-    const ownReplays = window?.ownReplays ?? [];
-    if (window !== null && window.source === "missed") {
-      this.#emit({ type: "resumed", missed: window.shown });
+    const ownReplays = closed?.ownReplays ?? [];
+    if (closed !== null && closed.source === "missed") {
+      this.#emit({ type: "resumed", missed: closed.shown });
     }
     for (const entry of [...this.#pending.values()]) {
       if (entry.sentOn !== null && entry.sentOn !== this.#generation) {
@@ -774,12 +791,32 @@ export class ChatSession {
     if (this.#quitting) this.#finish({ kind: "quit" });
   }
 
+  /** The wait before each reconnect attempt, in order: finite unless the session keeps retrying. */
+  *#reconnectDelays(): Generator<number> {
+    const delays = this.#options.reconnectDelaysMs ?? [1000, 2000, 4000];
+    yield* delays;
+    const keepRetrying = this.#options.keepRetrying;
+    if (keepRetrying === undefined) return;
+    let delayMs = delays.at(-1) ?? 1000;
+    // Unbounded on purpose: a session told to keep retrying waits for the server (or quit()).
+    for (;;) {
+      delayMs = Math.min(keepRetrying.maxDelayMs, delayMs * 2);
+      yield delayMs;
+    }
+  }
+
+  /** While waiting to reconnect: try now instead of at the end of the wait. */
+  retryNow(): void {
+    if (!this.#quitting) this.#wakeSleep?.();
+  }
+
   async #reconnect(): Promise<Connection | null> {
     const delays = this.#options.reconnectDelaysMs ?? [1000, 2000, 4000];
+    const attempts = this.#options.keepRetrying === undefined ? delays.length : null;
     let attempt = 0;
-    for (const delayMs of delays) {
+    for (const delayMs of this.#reconnectDelays()) {
       attempt++;
-      this.#emit({ type: "reconnecting", attempt, attempts: delays.length, delayMs });
+      this.#emit({ type: "reconnecting", attempt, attempts, delayMs });
       await this.#sleep(delayMs);
       if (this.#quitting) return null;
       let connection: Connection | null = null;
@@ -803,7 +840,7 @@ export class ChatSession {
           : error instanceof Error
           ? error.message
           : String(error);
-        this.#emit({ type: "reconnect_failed", attempt, attempts: delays.length, reason });
+        this.#emit({ type: "reconnect_failed", attempt, attempts, reason });
         if (this.#quitting) return null;
       }
     }
@@ -862,10 +899,10 @@ export class ChatSession {
           return;
         }
         for (const item of message.items) this.#onChat({ ...item, ref: undefined });
-        const window = this.#ids.window;
-        if (window?.announceEnd) {
-          this.#emit({ type: "history_end", shown: window.shown, more: message.more });
-          window.announceEnd = false;
+        const replay = this.#ids.replayWindow;
+        if (replay?.announceEnd) {
+          this.#emit({ type: "history_end", shown: replay.shown, more: message.more });
+          replay.announceEnd = false;
         }
         return;
       }
@@ -927,7 +964,7 @@ export class ChatSession {
     }
     this.#ids.remember(message);
     const own = this.#nick !== null && nickKey(message.from) === nickKey(this.#nick);
-    if (own && source === "missed") this.#ids.window?.ownReplays.push(message);
+    if (own && source === "missed") this.#ids.replayWindow?.ownReplays.push(message);
     this.#emit({ type: "message", message, text, own, source });
   }
 

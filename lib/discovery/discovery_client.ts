@@ -6,12 +6,12 @@
  *
  * Owns: the default probe targets, merging answers, the discover table and
  * JSON lines, and the "none found, what to try" advice. Imports
- * lib/discovery/discovery.ts and lib/client/terminal/format.ts (to print room names inertly);
+ * lib/discovery/discovery.ts and lib/cli/inert_text.ts (to print room names inertly);
  * never the server.
  */
 import dgram from "node:dgram";
 import { defaultDiscoveryPort, parseHere, probeBytes } from "./discovery.ts";
-import { inert } from "../client/terminal/format.ts";
+import { inert } from "../cli/inert_text.ts";
 import { ipv4ToNumber, numberToIpv4 } from "./lan_addresses.ts";
 
 /** A server that answered, with every address it answered from. */

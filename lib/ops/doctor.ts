@@ -16,7 +16,7 @@ import type { FoundServer } from "../discovery/discovery_client.ts";
 import { ipv4ToNumber, lanAddresses } from "../discovery/lan_addresses.ts";
 import type { LanAddress } from "../discovery/lan_addresses.ts";
 import { formatAddress, parseAddress } from "../client/address.ts";
-import { inert } from "../client/terminal/format.ts";
+import { inert } from "../cli/inert_text.ts";
 
 /** How one check came out. Only "problem" in an essential check fails the doctor. */
 export type CheckStatus = "ok" | "warning" | "problem" | "skipped";

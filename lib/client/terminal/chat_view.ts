@@ -292,7 +292,9 @@ export function applyEvent(view: ChatView, event: SessionEvent, now: number): Ev
       view.users = []; // Unknown until the server sends the list again.
       break;
     case "reconnecting":
-      view.connection = `reconnecting ${event.attempt}/${event.attempts}`;
+      view.connection = event.attempts === null
+        ? `reconnecting (attempt ${event.attempt})`
+        : `reconnecting ${event.attempt}/${event.attempts}`;
       break;
     case "resumed":
       view.connection = "connected";

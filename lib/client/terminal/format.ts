@@ -10,28 +10,9 @@ import type { LeaveReason } from "../../wire/protocol.ts";
 import type { SessionEvent } from "../session.ts";
 import { formatAddress } from "../address.ts";
 
-/**
- * Makes text safe to print: every C0 control (newline and tab included), DEL
- * and C1 control, and the Unicode characters that reorder or break lines
- * (bidi overrides and isolates, line/paragraph separators) become visible
- * stand-ins. C0 and DEL use the Control Pictures block (ESC -> `␛`,
- * newline -> `␤`); the others are written `<U+XXXX>`.
- *
- * @example
- * inert("\x1b[2Jhi\n"); // "␛[2Jhi␤"
- */
-export function inert(text: string): string {
-  // deno-lint-ignore no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g, (
-    character,
-  ) => {
-    const code = character.charCodeAt(0);
-    if (code === 0x0a) return "\u2424"; // ␤ SYMBOL FOR NEWLINE
-    if (code < 0x20) return String.fromCharCode(0x2400 + code);
-    if (code === 0x7f) return "\u2421"; // ␡
-    return `<U+${code.toString(16).toUpperCase().padStart(4, "0")}>`;
-  });
-}
+import { inert } from "../../cli/inert_text.ts";
+
+export { inert };
 
 /** `HH:MM` in local time for a server timestamp (ms since the epoch). */
 export function formatClock(ts: number): string {
@@ -135,14 +116,18 @@ export function formatEvent(event: SessionEvent): FormattedLine[] {
     case "reconnecting":
       return [
         status(
-          `-- reconnecting in ${
-            seconds(event.delayMs)
-          } (attempt ${event.attempt} of ${event.attempts})`,
+          `-- reconnecting in ${seconds(event.delayMs)} (attempt ${event.attempt}${
+            event.attempts === null ? "" : ` of ${event.attempts}`
+          })`,
         ),
       ];
     case "reconnect_failed":
       return [
-        error(`! attempt ${event.attempt} of ${event.attempts} failed: ${inert(event.reason)}`),
+        error(
+          `! attempt ${event.attempt}${
+            event.attempts === null ? "" : ` of ${event.attempts}`
+          } failed: ${inert(event.reason)}`,
+        ),
       ];
     case "resumed":
       return [

@@ -14,6 +14,7 @@
  * lib/server/server.ts.
  */
 import { ChatSession, JoinFailure } from "../session.ts";
+import { dialTcp } from "./tcp_channel.ts";
 import type { DecodedMessage, NickChooser, SessionEnd, SessionEvent } from "../session.ts";
 import { formatEvent, inert } from "./format.ts";
 import { type CommandContext, runLine } from "../commands.ts";
@@ -222,6 +223,7 @@ export async function join(options: JoinOptions): Promise<number> {
 
   const chooseNick = options.chooseNick ?? (interactive ? askNick : undefined);
   const session: ChatSession = new ChatSession({
+    dial: dialTcp,
     address,
     ...(options.nick === undefined || options.nick === "" ? {} : { nick: options.nick }),
     ...(chooseNick === undefined ? {} : { chooseNick }),
