@@ -19,8 +19,13 @@ const permissions = [
   // setrlimit through FFI: serve raises its open-file limit (lib/server/open_files.ts).
   "--allow-ffi",
 ];
-/** Files read at run time that must travel inside the binary. */
-const embedded = ["lib/web"];
+/**
+ * Files read at run time that must travel inside the binary: the page's files
+ * (served from lib/web/), and the history reader worker, which `new Worker`
+ * loads by URL: deno compile embeds a worker only when told to (its one static
+ * import of that module is type-only).
+ */
+const embedded = ["lib/web", "lib/store/history_reader_worker.ts"];
 
 const options = new Command()
   .name("deno task compile")
