@@ -20,10 +20,19 @@ import { runFirewall } from "./lib/ops/firewall.ts";
 import { runDoctor } from "./lib/ops/doctor.ts";
 import { chooseServer } from "./lib/client/terminal/server_choice.ts";
 import { defaultRecentServersPath, rememberServer } from "./lib/client/terminal/recent_servers.ts";
+import {
+  endQuietlyWhenStdoutCloses,
+  isBrokenPipe,
+  printLine,
+  writeStdout,
+} from "./lib/cli/stdout.ts";
+
+// `lanchat --help | head -3`: a reader that goes away ends us quietly, exit 0.
+endQuietlyWhenStdoutCloses();
 
 /** Where the commands print: stdout for results, stderr for problems. */
 const stdio = {
-  out: (line: string) => console.log(line),
+  out: printLine,
   err: (line: string) => console.error(line),
 };
 
@@ -33,6 +42,7 @@ const program = new Command()
   .version(denoConfig.version, "-V, --version", "print the lanchat version")
   .showSuggestionAfterError()
   .exitOverride()
+  .configureOutput({ writeOut: writeStdout })
   .addHelpText(
     "after",
     `
@@ -305,13 +315,15 @@ program.command("history")
     "copy every message that can still be read from a damaged --db into the new file NEW",
   )
   .action(async (flags) => {
-    Deno.exitCode = await runHistoryCommand(flags, (line) => console.log(line));
+    Deno.exitCode = await runHistoryCommand(flags, printLine);
   });
 
 try {
   await program.parseAsync(Deno.args, { from: "user" });
 } catch (error) {
-  if (error instanceof CommanderError) {
+  if (isBrokenPipe(error)) {
+    Deno.exit(0); // stdout's reader has gone: nothing to say, nobody to say it to.
+  } else if (error instanceof CommanderError) {
     // Commander has printed the help, the version, or what was wrong with the flags.
     Deno.exitCode = error.exitCode === 0 ? 0 : 2;
   } else if (error instanceof StorageError) {
