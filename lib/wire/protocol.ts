@@ -3,8 +3,9 @@
  *
  * Owns: JSON <-> message conversion, field validation, BASE64 bodies, nick
  * rules and size limits of the wire contract. Pure: no sockets, no room state.
- * Imports only lib/wire/errors.ts.
+ * Imports only lib/wire/errors.ts and lib/wire/base64.ts.
  */
+import { fromBase64, toBase64 } from "./base64.ts";
 import { ProtocolError } from "./errors.ts";
 import type { ErrorCode } from "./errors.ts";
 
@@ -147,7 +148,7 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** `body = base64(utf8(text))`. */
 export function encodeBody(text: string): string {
-  return utf8Encoder.encode(text).toBase64();
+  return toBase64(utf8Encoder.encode(text));
 }
 
 /**
@@ -157,7 +158,7 @@ export function encodeBody(text: string): string {
 export function decodeBody(body: string): { text: string; bytes: Uint8Array; canonical: string } {
   let bytes: Uint8Array;
   try {
-    bytes = Uint8Array.fromBase64(body, { lastChunkHandling: "strict" });
+    bytes = fromBase64(body);
   } catch {
     throw new ProtocolError("bad_message", "body is not valid BASE64 (RFC 4648, with padding)");
   }
@@ -167,7 +168,7 @@ export function decodeBody(body: string): { text: string; bytes: Uint8Array; can
   } catch {
     throw new ProtocolError("bad_message", "body does not decode to UTF-8 text");
   }
-  return { text, bytes, canonical: bytes.toBase64() };
+  return { text, bytes, canonical: toBase64(bytes) };
 }
 
 // ---- nicks ----------------------------------------------------------------------

@@ -5,9 +5,10 @@
  *
  * Owns: salt generation, scrypt parameters, the prologue. Never logs, never
  * keeps the password: callers hold only the derived key. Imports only
- * @noble/hashes, lib/wire/noise.ts and types, so the browser bundle can use it too.
+ * @noble/hashes, lib/wire/noise.ts, lib/wire/base64.ts and types, so the browser bundle can use it too.
  */
 import { scryptAsync } from "@noble/hashes/scrypt.js";
+import { fromBase64, toBase64 } from "./base64.ts";
 import { noiseProtocolName } from "./noise.ts";
 import type { SecureParams } from "./protocol.ts";
 
@@ -38,19 +39,6 @@ const saltBytes = 16;
 /** Most memory a client lets a server's scrypt parameters take (128 * N * r bytes). */
 const maxScryptMemoryBytes = 128 * 1024 * 1024;
 
-function bytesToBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}
-
-function base64ToBytes(text: string): Uint8Array {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let index = 0; index < binary.length; index++) bytes[index] = binary.charCodeAt(index);
-  return bytes;
-}
-
 /**
  * The scrypt PSK of `password` for `params`. Slow on purpose (about 0.1 to
  * 1 s, 32 MiB): derive once per server start / per join, not per connection.
@@ -61,7 +49,7 @@ export async function deriveRoomPsk(
   params: SecureParams,
   onProgress?: (done: number) => void,
 ): Promise<Uint8Array> {
-  return await scryptAsync(new TextEncoder().encode(password), base64ToBytes(params.salt), {
+  return await scryptAsync(new TextEncoder().encode(password), fromBase64(params.salt), {
     N: params.N,
     r: params.r,
     p: params.p,
@@ -82,7 +70,7 @@ export async function createRoomKey(password: string): Promise<RoomKey> {
   const params: SecureParams = {
     noise: noiseProtocolName,
     kdf: "scrypt",
-    salt: bytesToBase64(crypto.getRandomValues(new Uint8Array(saltBytes))),
+    salt: toBase64(crypto.getRandomValues(new Uint8Array(saltBytes))),
     ...scryptCost,
   };
   return { params, psk: await deriveRoomPsk(password, params) };
@@ -104,7 +92,7 @@ export function secureParamsProblem(secure: unknown): string | null {
   if (typeof value.salt !== "string") return "the salt is missing";
   let salt: Uint8Array;
   try {
-    salt = base64ToBytes(value.salt);
+    salt = fromBase64(value.salt);
   } catch {
     return "the salt is not BASE64";
   }
