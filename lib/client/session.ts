@@ -7,9 +7,12 @@
  * encrypted once never continues in plaintext), the last
  * message id seen and de-duplication by id, delivery tracking of own messages
  * by `ref`, and the reconnect policy (3 attempts, about 1 s, 2 s, 4 s apart,
- * then giving up or, with `keepRetrying`, waits growing to a limit; resuming
- * with `hello.after`). It reports everything as {@link SessionEvent}s
- * and never prints: formatting belongs to format.ts, input to line_input.ts.
+ * then giving up or, with `keepRetrying`, waits growing to a limit, also
+ * before the first join when asked; resuming with `hello.after`), taking my
+ * nick back when the ghost of my dropped connection leaves (`reclaimNick`).
+ * It reports everything as {@link SessionEvent}s, and where it is as a
+ * {@link SessionState}, and never prints: the terminal (lib/client/terminal/)
+ * and the page (lib/web/page/) show them.
  * Imports lib/wire/protocol.ts, lib/wire/errors.ts, lib/wire/room_key.ts and lib/client/ only;
  * no terminal code.
  */
@@ -55,7 +58,13 @@ export type SessionEvent =
   | { type: "joined"; nick: string; ts: number }
   | { type: "left"; nick: string; ts: number; reason?: LeaveReason }
   | { type: "renamed"; from: string; to: string; ts: number; own: boolean }
-  | { type: "server_error"; code: ErrorCode; message: string }
+  | {
+    type: "server_error";
+    code: ErrorCode;
+    message: string;
+    /** Set when the refusal answered a {@link ChatSession.history} or {@link ChatSession.search} request. */
+    request?: "history" | "search";
+  }
   | { type: "delivered"; ref: string }
   | { type: "refused"; ref: string; text: string; code: string; message: string }
   | { type: "notice"; text: string }
@@ -87,7 +96,31 @@ export interface HistoryResult {
 /** How a session ended. */
 export type SessionEnd =
   | { kind: "quit" }
-  | { kind: "gave_up"; message: string };
+  /** `downgrade`: a server asked for no room password where one was expected ({@link DowngradeRefused}). */
+  | { kind: "gave_up"; message: string; downgrade?: boolean };
+
+/**
+ * Where the session is, for a status line (reported through `onState`, in
+ * order): dialing; greeted and joining (room password, nick, `hello`); online
+ * (joined and caught up, so messages and requests go out at once); waiting
+ * `delayMs` before the next attempt, after `reason`; ended.
+ */
+export type SessionState =
+  | { state: "connecting"; reconnect: boolean }
+  | { state: "joining"; reconnect: boolean }
+  | { state: "online" }
+  | { state: "waiting"; attempt: number; delayMs: number; reason: string }
+  | { state: "ended"; end: SessionEnd };
+
+/** What {@link SessionOptions.roomKey} is told besides the server's parameters. */
+export interface RoomKeyRequest {
+  /**
+   * True when the server refused the key this session was given last (a
+   * wrong password): forget it and ask the person again. Only sessions that
+   * keep retrying ask again; others end with {@link WrongPassword}.
+   */
+  refused: boolean;
+}
 
 /** The first join failed; `exitCode` is what `lanchat join` should exit with. */
 export class JoinFailure extends Error {
@@ -133,7 +166,32 @@ export interface SessionOptions {
    * is back or {@link ChatSession.quit}; {@link ChatSession.retryNow} cuts a
    * wait short. Default: give up after those attempts.
    */
-  keepRetrying?: { maxDelayMs: number };
+  keepRetrying?: {
+    maxDelayMs: number;
+    /**
+     * Keep trying for the first join too: {@link ChatSession.start} then
+     * throws nothing; a server that is down, full or refuses the password is
+     * tried again (a refused password and a connection that went stale while
+     * the person typed, at once). Only a server that asks for no password where
+     * one is expected, or no nick or key to be had, ends the session (see
+     * {@link ChatSession.ended}). Default false: the first join fails at once.
+     */
+    fromFirstJoin?: boolean;
+    /**
+     * Each wait is multiplied by a random factor between 1 - jitter and
+     * 1 + jitter, so many clients dropped together do not all come back at the
+     * same instant. Default 0.
+     */
+    jitter?: number;
+  };
+  /**
+   * After a reconnect that had to join under another nick (my dropped
+   * connection still held mine), ask for mine back as soon as that ghost
+   * leaves. Default false.
+   */
+  reclaimNick?: boolean;
+  /** Told where the session is, synchronously, in order. */
+  onState?: (state: SessionState) => void;
   /** Connect timeout per attempt. Default 5000 ms. */
   connectTimeoutMs?: number;
   /** How long the server may take to greet and to answer `hello`. Default 10000 ms. */
@@ -147,7 +205,7 @@ export interface SessionOptions {
    * Throws JoinFailure when no password can be had. Without it, a room with a
    * password ends the join (exit code 2).
    */
-  roomKey?: (secure: SecureParams) => Promise<Uint8Array>;
+  roomKey?: (secure: SecureParams, request: RoomKeyRequest) => Promise<Uint8Array>;
   /**
    * Asked at each greeting that asks for no room password: null when joining
    * in plaintext is fine; otherwise a room password is expected (one was
@@ -177,6 +235,27 @@ export class DowngradeRefused extends JoinFailure {
 
   constructor(advice: string) {
     super(`${downgradeMessage}. ${advice}`, 1);
+  }
+}
+
+/** The server refused the room key: the password is wrong. */
+export class WrongPassword extends JoinFailure {
+  override name = "WrongPassword";
+
+  constructor() {
+    super(wrongPasswordMessage, 1);
+  }
+}
+
+/**
+ * The server speaks another protocol version, or asks for the room password
+ * in a way this client does not accept: trying again does not help.
+ */
+export class IncompatibleServer extends JoinFailure {
+  override name = "IncompatibleServer";
+
+  constructor(message: string) {
+    super(message, 1);
   }
 }
 
@@ -262,6 +341,14 @@ export class ChatSession {
   #idleWaiters: Array<() => void> = [];
   /** A connection of this session completed the secure handshake: never plaintext again. */
   #ranEncrypted = false;
+  /** The session has ended (`ended` is resolved). */
+  #over = false;
+  /** The server refused the last room key: the next `roomKey` call is told so. */
+  #keyRefused = false;
+  /** The nick I asked for (at the first join, or with `rename`), for `reclaimNick`. */
+  #wantedNick: string | null = null;
+  /** Bumped whenever the server turned out to have restarted without its history. */
+  #historyEpoch = 0;
 
   constructor(options: SessionOptions) {
     this.#options = options;
@@ -284,6 +371,21 @@ export class ChatSession {
     return this.#ranEncrypted;
   }
 
+  /** True when joined and caught up: a message or request goes out at once. */
+  get online(): boolean {
+    return this.#canSend();
+  }
+
+  /**
+   * Starts at 0 and grows by one each time the server turned out to have
+   * restarted without its message history: its ids then start again below
+   * those seen, so a message id is unique only within one epoch. Read it
+   * when a message event arrives.
+   */
+  get historyEpoch(): number {
+    return this.#historyEpoch;
+  }
+
   /** Own messages sent or queued but not yet echoed by the server. */
   get pendingCount(): number {
     return this.#pending.size;
@@ -299,11 +401,18 @@ export class ChatSession {
    * been reported; throws {@link JoinFailure} (with an exit code) otherwise.
    */
   async start(): Promise<void> {
+    if (this.#options.keepRetrying?.fromFirstJoin === true) {
+      const joined = await this.#connectUntilJoined(false);
+      if (joined !== null) this.#runFrom(joined);
+      await Promise.race([this.#ready.promise, this.#ended.promise]);
+      return;
+    }
     let connection: Connection;
     // Another round only when a connection went stale while the person typed at a
     // prompt (password or nick): the answers are kept, so nothing is asked twice.
     for (let round = 0;; round++) {
       try {
+        this.#setState({ state: "connecting", reconnect: false });
         connection = await this.#open();
       } catch (error) {
         if (error instanceof ConnectError) {
@@ -370,6 +479,7 @@ export class ChatSession {
 
   /** Asks the server to rename me; the answer comes as `renamed` or `server_error`. */
   rename(nick: string): void {
+    this.#wantedNick = nick;
     this.#sendControl({ type: "nick", nick });
   }
 
@@ -496,10 +606,9 @@ export class ChatSession {
       );
     }
     if (greeting.proto !== 1) {
-      throw new JoinFailure(
+      throw new IncompatibleServer(
         `${where} speaks lanchat protocol ${greeting.proto}; this client speaks 1. ` +
           `Use the same lanchat version on both sides.`,
-        1,
       );
     }
     // Before anything is sent or shown: a room that had a password never falls back.
@@ -510,6 +619,7 @@ export class ChatSession {
       serverName: greeting.name,
       reconnect,
     });
+    this.#setState({ state: "joining", reconnect });
     if (greeting.secure !== null) await this.#secure(connection, greeting.secure, answerMs);
 
     // A nick typed at a prompt is kept, so that a fresh connection (the server's
@@ -586,17 +696,17 @@ export class ChatSession {
     const where = formatAddress(this.#address);
     const problem = secureParamsProblem(secure);
     if (problem !== null) {
-      throw new JoinFailure(
+      throw new IncompatibleServer(
         `${where} asks for a room password in a way this client does not accept: ${problem}. ` +
           "Use the same lanchat version on both sides.",
-        1,
       );
     }
     const provider = this.#options.roomKey;
     if (provider === undefined) {
       throw new JoinFailure("this room needs a password: set LANCHAT_PASSWORD", 2);
     }
-    const psk = await provider(secure);
+    const psk = await provider(secure, { refused: this.#keyRefused });
+    this.#keyRefused = false;
     // The server's hello deadline may have passed while the person typed.
     if (connection.closedReason !== null) {
       throw new StaleConnection("closed the connection while the password was typed");
@@ -605,7 +715,10 @@ export class ChatSession {
       await connection.secure(psk, answerMs);
     } catch (error) {
       if (!(error instanceof HandshakeError)) throw error;
-      if (error.wrongPassword) throw new JoinFailure(wrongPasswordMessage, 1);
+      if (error.wrongPassword) {
+        this.#keyRefused = true;
+        throw new WrongPassword();
+      }
       if (error.code === "not_joined") throw new StaleConnection(error.message);
       throw new JoinFailure(`${where}: the secure handshake failed: ${error.message}`, 1);
     }
@@ -635,6 +748,8 @@ export class ChatSession {
     // Taken before replayed messages arrive and move it.
     const anchor = this.#ids.anchor;
     const restarted = reconnect && this.#ids.resume(welcome.last) === "restarted";
+    if (restarted) this.#historyEpoch++;
+    if (!reconnect) this.#wantedNick = welcome.nick;
     this.#connection = connection;
     this.#usersParts = [];
     this.#generation++;
@@ -694,6 +809,7 @@ export class ChatSession {
         const there = page.items.at(-1);
         restarted = there !== undefined && there.id === anchor.id &&
           (there.ts !== anchor.ts || there.from !== anchor.from || there.body !== anchor.body);
+        if (restarted) this.#historyEpoch++;
       }
       if (restarted) {
         this.#emit({
@@ -729,6 +845,7 @@ export class ChatSession {
       }
       if (entry.sentOn !== this.#generation) this.#sendSay(entry);
     }
+    this.#setState({ state: "online" });
     this.#ready.resolve();
   }
 
@@ -786,7 +903,7 @@ export class ChatSession {
       this.#abandonRequests();
       if (this.#quitting) break;
       this.#emit({ type: "lost", address: this.#address, reason });
-      connection = await this.#reconnect();
+      connection = await this.#connectUntilJoined(true);
     }
     if (this.#quitting) this.#finish({ kind: "quit" });
   }
@@ -810,19 +927,38 @@ export class ChatSession {
     if (!this.#quitting) this.#wakeSleep?.();
   }
 
-  async #reconnect(): Promise<Connection | null> {
+  /**
+   * Opens connections until one has joined: after a drop (`reconnect`, each
+   * attempt after its wait), or for the first join of a session that keeps
+   * retrying from it (the first attempt at once). Null when the session ended.
+   */
+  async #connectUntilJoined(reconnect: boolean): Promise<Connection | null> {
     const delays = this.#options.reconnectDelaysMs ?? [1000, 2000, 4000];
-    const attempts = this.#options.keepRetrying === undefined ? delays.length : null;
+    const keepRetrying = this.#options.keepRetrying;
+    const attempts = keepRetrying === undefined ? delays.length : null;
+    const waits = this.#reconnectDelays();
     let attempt = 0;
-    for (const delayMs of this.#reconnectDelays()) {
-      attempt++;
-      this.#emit({ type: "reconnecting", attempt, attempts, delayMs });
-      await this.#sleep(delayMs);
-      if (this.#quitting) return null;
+    let reason = "the connection was lost";
+    /** Attempts in a row made without a wait (a refused password, a prompt outlasting the server's patience). */
+    let atOnce = reconnect ? 0 : 1;
+    // Bounded by the waits: finite unless the session keeps retrying (then until it is quit).
+    for (;;) {
+      if (atOnce === 0 || atOnce > maxStaleRounds) {
+        const wait = waits.next();
+        if (wait.done) break;
+        attempt++;
+        atOnce = 0;
+        const delayMs = this.#jittered(wait.value);
+        this.#emit({ type: "reconnecting", attempt, attempts, delayMs });
+        this.#setState({ state: "waiting", attempt, delayMs, reason });
+        await this.#sleep(delayMs);
+        if (this.#quitting) return null;
+      }
       let connection: Connection | null = null;
       try {
+        this.#setState({ state: "connecting", reconnect });
         connection = await this.#open();
-        await this.#handshake(connection, true);
+        await this.#handshake(connection, reconnect);
         if (this.#quitting) {
           await connection.close("quit");
           return null;
@@ -830,18 +966,33 @@ export class ChatSession {
         return connection;
       } catch (error) {
         await connection?.close();
-        if (error instanceof DowngradeRefused) {
-          // Not a passing trouble to retry: whoever answers there is not the room we were in.
-          this.#finish({ kind: "gave_up", message: error.message });
+        if (error instanceof DowngradeRefused || (!reconnect && endsFirstJoin(error))) {
+          // Not a passing trouble to retry: whoever answers there is not the room we were in,
+          // or there is no nick or key to join with.
+          const message = error instanceof Error ? error.message : String(error);
+          this.#finish({
+            kind: "gave_up",
+            message,
+            ...(error instanceof DowngradeRefused ? { downgrade: true } : {}),
+          });
           return null;
         }
-        const reason = error instanceof ConnectError
+        reason = error instanceof ConnectError
           ? error.reason
           : error instanceof Error
           ? error.message
           : String(error);
-        this.#emit({ type: "reconnect_failed", attempt, attempts, reason });
         if (this.#quitting) return null;
+        // The person is asked again (a refused password), or the answers are kept (a stale
+        // connection): only a session that keeps retrying goes again without waiting.
+        const again = keepRetrying !== undefined &&
+          (error instanceof WrongPassword || error instanceof StaleConnection);
+        if (again) {
+          atOnce++;
+          continue;
+        }
+        atOnce = 0;
+        if (attempt > 0) this.#emit({ type: "reconnect_failed", attempt, attempts, reason });
       }
     }
     const where = formatAddress(this.#address);
@@ -851,6 +1002,19 @@ export class ChatSession {
         reachHint(this.#address, true),
     });
     return null;
+  }
+
+  #jittered(delayMs: number): number {
+    const jitter = Math.min(1, Math.max(0, this.#options.keepRetrying?.jitter ?? 0));
+    return Math.round(delayMs * (1 - jitter + 2 * jitter * Math.random()));
+  }
+
+  /** `reclaimNick`: the nick I asked for is free again (its holder left) while I have another. */
+  #reclaimNick(leaver: string): void {
+    const wanted = this.#wantedNick;
+    if (this.#options.reclaimNick !== true || wanted === null || this.#nick === null) return;
+    if (nickKey(leaver) !== nickKey(wanted) || nickKey(this.#nick) === nickKey(wanted)) return;
+    this.#sendControl({ type: "nick", nick: wanted });
   }
 
   #sleep(ms: number): Promise<void> {
@@ -868,6 +1032,8 @@ export class ChatSession {
   }
 
   #finish(end: SessionEnd): void {
+    if (!this.#over) this.#setState({ state: "ended", end });
+    this.#over = true;
     this.#ready.resolve();
     this.#ended.resolve(end);
     const waiters = this.#idleWaiters;
@@ -931,6 +1097,7 @@ export class ChatSession {
           ts: message.ts,
           ...(message.reason === undefined ? {} : { reason: message.reason }),
         });
+        this.#reclaimNick(message.nick);
         return;
       case "renamed": {
         const own = this.#nick !== null && nickKey(message.from) === nickKey(this.#nick);
@@ -971,12 +1138,19 @@ export class ChatSession {
   #onError(error: Extract<ServerMessage, { type: "error" }>): void {
     const ref = error.ref === undefined ? undefined : String(error.ref);
     // A page or search refused (rate_limited, a busy store): its asker gets null, the person a line.
-    const request = ref === undefined
+    const page = ref === undefined ? undefined : takeWaiter(this.#pageWaiters, ref, false);
+    const search = ref === undefined || page !== undefined
       ? undefined
-      : takeWaiter(this.#pageWaiters, ref, false) ?? takeWaiter(this.#searchWaiters, ref, false);
+      : takeWaiter(this.#searchWaiters, ref, false);
+    const request = page ?? search;
     if (request !== undefined) {
       request.resolve(null);
-      this.#emit({ type: "server_error", code: error.code, message: error.message });
+      this.#emit({
+        type: "server_error",
+        code: error.code,
+        message: error.message,
+        request: page !== undefined ? "history" : "search",
+      });
       return;
     }
     const entry = ref === undefined ? undefined : this.#pending.get(ref);
@@ -1068,6 +1242,21 @@ export class ChatSession {
   #emit(event: SessionEvent): void {
     this.#options.onEvent(event);
   }
+
+  #setState(state: SessionState): void {
+    this.#options.onState?.(state);
+  }
+}
+
+/**
+ * A first-join failure that trying again cannot mend, even for a session
+ * that keeps retrying: no nick or key to be had (exit codes 2 and 130), or a
+ * server of another version.
+ */
+function endsFirstJoin(error: unknown): boolean {
+  if (error instanceof IncompatibleServer) return true;
+  return error instanceof JoinFailure && !(error instanceof WrongPassword) &&
+    (error.exitCode === 2 || error.exitCode === 130);
 }
 
 /**
