@@ -4,7 +4,8 @@
  * Fails when lib/wire/ imports anything outside itself (but lib/frame.ts and
  * @noble), when the client core (lib/client/*.ts) imports the terminal, the
  * page, the DOM, Node or a Deno-only API, or when a folder reaches into one
- * it must not know.
+ * it must not know, or when the page (lib/web/) imports the terminal, the
+ * server or a Deno API.
  */
 import { assert, assertEquals } from "./_assert.ts";
 
@@ -38,6 +39,12 @@ export const rules: Record<string, FolderRule> = {
     mayImport: ["client/*", "wire/", "frame.ts"],
     packages: [],
     bannedGlobals: portable,
+  },
+  // The page: its view on the client core and the wire, never the terminal, the server or Deno.
+  "web/": {
+    mayImport: ["web/", "client/*", "wire/", "frame.ts"],
+    packages: ["preact", "@preact/signals"],
+    bannedGlobals: ["Deno", "process"],
   },
   "store/": { mayImport: ["store/", "wire/", "cli/"], packages: ["node:"], bannedGlobals: [] },
   "discovery/": {

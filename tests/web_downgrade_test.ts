@@ -49,12 +49,12 @@ browserTest(
     try {
       await using browser = await TestBrowser.launch();
       const { page, context } = await browser.open(origin);
-      await page.locator("#nick-input").fill("ana");
-      await page.locator("#nick-input").press("Enter");
       const password = page.locator("#password-input");
       await password.waitFor({ timeout: pageDeadlineMs });
       await password.fill("the office password");
       await password.press("Enter");
+      await page.locator("#nick-input").fill("ana");
+      await page.locator("#nick-input").press("Enter");
       await waitForStatus(page, /^Online$/);
 
       // The room goes away; a plaintext server answers on the same address.

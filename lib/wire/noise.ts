@@ -6,7 +6,7 @@
  * Owns: the handshake's state machine and nonce handling. Pure: no sockets,
  * no JSON, no clocks. The primitives (X25519, ChaCha20-Poly1305, SHA-256,
  * HMAC) come from the audited @noble libraries; nothing here invents one.
- * Imports only @noble/*, so the browser bundle (lib/web/noise.js) is this
+ * Imports only @noble/*, so the browser bundle (lib/web/app.js) is this
  * same code.
  */
 import { x25519 } from "@noble/curves/ed25519.js";

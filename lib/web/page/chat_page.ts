@@ -1,0 +1,649 @@
+/// <reference no-default-lib="true" />
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+/// <reference lib="esnext" />
+/**
+ * The page's chat state, between the client core and the view: one
+ * ChatSession over the page's WebSocket (it keeps retrying, from the first
+ * join on), the conversations and the online list of lib/client/, and what
+ * the view shows besides (the status line, the banner, the nick and password
+ * prompts) as @preact/signals.
+ *
+ * Owns: turning session events into conversation entries and page
+ * sentences, what the composer's text does (send, or a command of
+ * page_commands.ts), the room password prompt and the keys derived from it
+ * (in memory only), the remembered nick, and the downgrade refusal's
+ * question. No DOM beyond `location`, `performance` and the hooks: the view
+ * (view/*.tsx) draws, focuses and asks.
+ */
+import { batch, signal } from "@preact/signals";
+import {
+  ChatSession,
+  downgradeMessage,
+  type RoomKeyRequest,
+  type SessionEvent,
+  type SessionState,
+} from "../../client/session.ts";
+import { type Conversation, Conversations, type NoticeTone } from "../../client/conversations.ts";
+import { OnlineList, sameNick } from "../../client/online_list.ts";
+import type { LeaveReason, MessageKind, SecureParams } from "../../wire/protocol.ts";
+import { nickProblem } from "../../wire/protocol.ts";
+import { deriveRoomPsk } from "../../wire/room_key.ts";
+import { runComposerLine } from "./page_commands.ts";
+import { markRoomPassword, roomHadPassword, storedNick, storeNick } from "./page_storage.ts";
+import { pageAddress, webSocketDialer } from "./websocket_channel.ts";
+
+/** Messages asked for after joining, and per page when scrolling up. */
+export const historyPageSize = 50;
+/** Sent as `hello.client`. */
+const clientName = "lanchat-web/0.1";
+/** What the prompt says when the room refused the password. */
+export const wrongPasswordText = "Wrong room password. Try again.";
+
+/** The status line's state (the style sheet colours `data-state`). */
+export type LinkState = "connecting" | "open" | "online" | "waiting" | "stopped";
+
+/** What the status line shows. */
+export interface Status {
+  state: LinkState;
+  text: string;
+  /** When the next attempt starts (ms since the epoch) while waiting; the view counts down. */
+  retryAt: number | null;
+  /** Why the last attempt failed, for a tooltip. */
+  detail: string;
+}
+
+/** An open prompt: what it shows, and how to answer it. */
+export interface Prompt {
+  /** Why the previous answer was refused, or null. */
+  problem: string | null;
+  /** What the field starts with; the view keeps what is typed here while the prompt is hidden. */
+  initial: string;
+  /** An acceptable answer was given. */
+  answered: boolean;
+  answer(value: string): void;
+}
+
+/** What the page needs from its view. */
+export interface PageHooks {
+  /**
+   * Puts the cursor in the composer: the person opened a conversation on
+   * purpose, or (`onlyIfIdle`) the page just joined and nothing else has the focus.
+   */
+  focusComposer(onlyIfIdle?: boolean): void;
+  /** Asks a yes/no question (the downgrade refusal). */
+  confirm(text: string): boolean;
+}
+
+/** `text` as a sentence: a capital first letter and a full stop. */
+export function sentence(text: string): string {
+  const trimmed = text.trim();
+  const capital = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+  return /[.!?…]$/.test(capital) ? capital : `${capital}.`;
+}
+
+function leaveText(nick: string, reason: LeaveReason | undefined): string {
+  switch (reason) {
+    case "timeout":
+      return `${nick} left (connection timed out)`;
+    case "error":
+      return `${nick} left (connection error)`;
+    case "slow":
+      return `${nick} left (too slow to keep up)`;
+    case "kicked":
+      return `${nick} left (removed)`;
+    default:
+      return `${nick} left`;
+  }
+}
+
+/** A private message on its way: where it was written, for its refusal. */
+interface SentPrivately {
+  to: string;
+}
+
+/**
+ * The chat of one page.
+ *
+ * @example
+ * const page = new ChatPage({ focusComposer, confirm: (text) => confirm(text) });
+ * render(<App page={page} />, root);
+ * page.start();
+ */
+export class ChatPage {
+  readonly conversations: Conversations;
+  readonly online = new OnlineList();
+  /** Grows with every change of the conversations or the online list: the view redraws on it. */
+  readonly revision = signal(0);
+  readonly roomName = signal("");
+  /** My nick in the room, or null before the first `welcome`. */
+  readonly nick = signal<string | null>(null);
+  readonly status = signal<Status>({
+    state: "connecting",
+    text: "Not connected yet",
+    retryAt: null,
+    detail: "",
+  });
+  /** A sentence above the chat when the page stopped for good (the downgrade refusal). */
+  readonly banner = signal<string | null>(null);
+  readonly nickPrompt = signal<Prompt | null>(null);
+  readonly passwordPrompt = signal<Prompt | null>(null);
+  /** The room key is being derived (about a second). */
+  readonly deriving = signal(false);
+
+  readonly #hooks: PageHooks;
+  #session: ChatSession | null = null;
+  #state: SessionState | null = null;
+  #everJoined = false;
+  /** Added to the session's history epoch: a new session (after a downgrade) starts a new epoch. */
+  #epochBase = 0;
+  #firstMessageShown = false;
+  #privateSays = new Map<string, SentPrivately>();
+  /** The room password, in memory only, and the keys derived from it per server start. */
+  #password: string | null = null;
+  #roomKeys = new Map<string, Uint8Array>();
+  /** `/users` asked for the list: print it when it comes. */
+  #printUsers = false;
+  /**
+   * The nick asked for at once on a first visit (a new connection gets only a
+   * few seconds to say hello): the session's first question takes its answer.
+   */
+  #earlyNick: { prompt: Prompt; answer: Promise<string> } | null = null;
+
+  constructor(hooks: PageHooks) {
+    this.#hooks = hooks;
+    this.conversations = new Conversations({ onChange: () => this.#redraw() });
+  }
+
+  /** The session, once started. */
+  get session(): ChatSession | null {
+    return this.#session;
+  }
+
+  /** Connects and keeps connecting until joined (a server that is down is waited for). */
+  start(): void {
+    this.#epochBase = this.conversations.epoch + (this.#session === null ? 0 : 1);
+    const session: ChatSession = new ChatSession({
+      address: pageAddress(location),
+      dial: webSocketDialer(
+        `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/ws`,
+      ),
+      ...(nickProblem(storedNick()) === null ? { nick: storedNick() } : {}),
+      chooseNick: (problem, refused) => this.#askNick(problem, refused),
+      client: clientName,
+      historyLimit: historyPageSize,
+      reconnectDelaysMs: [1000, 2000, 4000, 8000],
+      keepRetrying: { maxDelayMs: 10_000, fromFirstJoin: true, jitter: 0.2 },
+      reclaimNick: true,
+      roomKey: (secure, request) => this.#roomKey(secure, request),
+      passwordExpected: () =>
+        roomHadPassword()
+          ? `This browser joined the room at ${location.host} with a room password before. ` +
+            "If whoever runs it says they removed the password, choose OK to forget it here " +
+            "and join without one."
+          : null,
+      onEvent: (event) => {
+        if (this.#session === session) batch(() => this.#onEvent(session, event));
+      },
+      onState: (state) => {
+        if (this.#session === session) batch(() => this.#onState(session, state));
+      },
+    });
+    this.#session = session;
+    // A first visit asks for the nick while connecting; a room password, when the greeting
+    // asks for one, comes first and hides this prompt until it is accepted.
+    if (this.#earlyNick === null && nickProblem(storedNick()) !== null) {
+      let resolveNick: (nick: string) => void = () => {};
+      const answer = new Promise<string>((resolve) => resolveNick = resolve);
+      const prompt = this.#nickPromptFor(null, storedNick(), resolveNick);
+      this.#earlyNick = { prompt, answer };
+      this.nickPrompt.value = prompt;
+    }
+    void session.start();
+  }
+
+  /** Puts the cursor in the composer (see {@link PageHooks.focusComposer}). */
+  focusComposer(): void {
+    this.#hooks.focusComposer();
+  }
+
+  /** Leaving the page: says `bye`. */
+  leave(): void {
+    void this.#session?.quit();
+  }
+
+  /** Tries to connect now instead of at the end of the wait. */
+  retryNow(): void {
+    this.#session?.retryNow();
+  }
+
+  /** The page became visible (or hidden): unread counts, and a quicker reconnect. */
+  setVisible(visible: boolean): void {
+    this.conversations.setVisible(visible);
+    if (visible) this.retryNow();
+  }
+
+  // ---- what the person does -------------------------------------------------------
+
+  /** Runs the composer's text; true when it was used up (the box empties). */
+  submit(text: string): boolean {
+    return runComposerLine(text, this);
+  }
+
+  /**
+   * Sends `text` to the conversation on screen (or privately to `to`);
+   * false (and nothing sent) when not connected.
+   */
+  send(text: string, options: { to?: string; kind?: MessageKind } = {}): boolean {
+    const session = this.#session;
+    if (session === null || !session.online) {
+      this.notice(
+        "Not connected: your message stays in the box until the connection is back.",
+        "error",
+      );
+      return false;
+    }
+    const active = this.conversations.active;
+    const to = options.to ?? (active.kind === "private" ? active.title : undefined);
+    if (to !== undefined) this.openPrivate(to);
+    else if (active !== this.conversations.room) this.activate("room", true);
+    const kind = options.kind ?? "text";
+    void session.say(text, { kind, ...(to === undefined ? {} : { to }) }).then((ref) => {
+      if (to !== undefined) this.#privateSays.set(ref, { to });
+    });
+    return true;
+  }
+
+  /** Opens (or shows) the private conversation with `nick` and puts the cursor in the composer. */
+  openPrivate(nick: string): void {
+    if (sameNick(nick, this.nick.value)) return;
+    const conversation = this.conversations.openPrivate(nick);
+    this.activate(conversation.key, true);
+  }
+
+  /** Shows a conversation; `focus`: the person chose it (the cursor goes to the composer). */
+  activate(key: string, focus = false): void {
+    this.conversations.activate(key);
+    const active = this.conversations.active;
+    if (active.kind === "private" && !active.askedHistory) void this.#askPrivateHistory(active);
+    if (focus) this.#hooks.focusComposer();
+  }
+
+  close(key: string): void {
+    this.conversations.close(key);
+    this.#hooks.focusComposer();
+  }
+
+  /** Asks for the next older page of `conversation`, when there is one and none is on its way. */
+  async loadOlder(conversation: Conversation): Promise<void> {
+    const session = this.#session;
+    const request = this.conversations.olderRequest(conversation);
+    if (session === null || !session.online || request === null) return;
+    this.conversations.loading(conversation);
+    const page = await session.history({ limit: historyPageSize, ...request });
+    const again = this.conversations.addPage(conversation, page, this.#epoch(session), request);
+    // A page of the room's history may hold only private messages: look further back.
+    if (again) await this.loadOlder(conversation);
+  }
+
+  /** The last `count` messages of the conversation on screen, again (`/history`). */
+  async reloadHistory(count: number): Promise<void> {
+    const session = this.#session;
+    const conversation = this.conversations.active;
+    if (session === null || !session.online || conversation.kind === "search") return;
+    const peer = conversation.kind === "private" ? { with: conversation.title } : {};
+    this.conversations.loading(conversation);
+    const page = await session.history({ limit: count, ...peer });
+    this.conversations.addPage(conversation, page, this.#epoch(session));
+  }
+
+  /** Searches the messages I may see; the results get a conversation of their own. */
+  async search(query: string): Promise<void> {
+    const session = this.#session;
+    if (session === null || !session.online) {
+      this.notice("Not connected: search again once the connection is back.", "error");
+      return;
+    }
+    const items = await session.search(query, historyPageSize);
+    if (items === null) return; // Refused: the server_error event said why.
+    const summary = items.length === 0
+      ? `No message matches “${query}”.`
+      : `${items.length} message${items.length === 1 ? "" : "s"} match “${query}”.`;
+    const results = this.conversations.showResults(query, items, summary);
+    this.activate(results.key);
+  }
+
+  rename(nick: string): void {
+    this.#session?.rename(nick);
+  }
+
+  requestUsers(): void {
+    this.#printUsers = true;
+    this.#session?.requestUsers();
+  }
+
+  /** Leaves the room for good (`/quit`). */
+  quit(): void {
+    this.banner.value = "You left the room. Reload the page to join again.";
+    this.leave();
+  }
+
+  /** Adds a line from the page to a conversation (default: the one on screen). */
+  notice(text: string, tone: NoticeTone = "info", conversation?: Conversation): void {
+    this.conversations.addNotice(text, tone, conversation);
+  }
+
+  // ---- prompts ----------------------------------------------------------------------
+
+  /** The nick prompt: asked by the session after the greeting (and after any password). */
+  #askNick(problem: string | null, refused: string | null): Promise<string> {
+    const early = this.#earlyNick;
+    if (early !== null) {
+      this.#earlyNick = null;
+      if (problem === null && refused === null) {
+        // The question asked at load: shown again if the password prompt hid it, else as it is.
+        if (this.nickPrompt.value === null && !early.prompt.answered) {
+          this.nickPrompt.value = early.prompt;
+        }
+        this.#renderStatus();
+        return early.answer;
+      }
+      if (this.nickPrompt.value === early.prompt) this.nickPrompt.value = null;
+    }
+    return new Promise((resolve) => {
+      this.nickPrompt.value = this.#nickPromptFor(
+        problem === null ? null : sentence(problem),
+        refused ?? storedNick(),
+        resolve,
+      );
+      this.#renderStatus();
+    });
+  }
+
+  /** A nick prompt that checks the nick by the wire's rules before `resolve` takes it. */
+  #nickPromptFor(
+    problem: string | null,
+    initial: string,
+    resolve: (nick: string) => void,
+  ): Prompt {
+    const prompt: Prompt = {
+      problem,
+      initial,
+      answered: false,
+      answer: (value) => {
+        const nick = value.trim();
+        const invalid = nickProblem(nick);
+        if (invalid !== null) {
+          prompt.initial = value;
+          this.nickPrompt.value = { ...prompt, problem: sentence(invalid) };
+          return;
+        }
+        prompt.answered = true;
+        if (this.nickPrompt.value !== null) this.nickPrompt.value = null;
+        resolve(nick);
+        this.#renderStatus();
+      },
+    };
+    return prompt;
+  }
+
+  /**
+   * The room key for `secure`: derived from the password the person typed
+   * (asked once; kept in this page's memory for reconnects, never stored or
+   * sent), and asked again when the room refused it.
+   */
+  async #roomKey(secure: SecureParams, request: RoomKeyRequest): Promise<Uint8Array> {
+    if (request.refused) {
+      this.#password = null;
+      this.#roomKeys.clear();
+    }
+    const id = [secure.salt, secure.N, secure.r, secure.p].join(" ");
+    const known = this.#roomKeys.get(id);
+    if (known !== undefined) return known;
+    this.#password ??= await this.#askPassword(request.refused ? wrongPasswordText : null);
+    this.deriving.value = true;
+    this.#renderStatus();
+    try {
+      const psk = await deriveRoomPsk(this.#password, secure);
+      this.#roomKeys.set(id, psk);
+      return psk;
+    } finally {
+      this.deriving.value = false;
+      this.#renderStatus();
+    }
+  }
+
+  #askPassword(problem: string | null): Promise<string> {
+    // Nothing else can happen without the password: a nick prompt waits behind it.
+    if (this.nickPrompt.value !== null) this.nickPrompt.value = null;
+    return new Promise((resolve) => {
+      const prompt: Prompt = {
+        problem,
+        initial: "",
+        answered: false,
+        answer: (password) => {
+          if (password === "") {
+            this.passwordPrompt.value = { ...prompt, problem: "Enter the room's password." };
+            return;
+          }
+          prompt.answered = true;
+          this.passwordPrompt.value = null;
+          resolve(password);
+        },
+      };
+      this.passwordPrompt.value = prompt;
+      this.#renderStatus();
+    });
+  }
+
+  // ---- the session's side -------------------------------------------------------------
+
+  #epoch(session: ChatSession): number {
+    return this.#epochBase + session.historyEpoch;
+  }
+
+  #onEvent(session: ChatSession, event: SessionEvent): void {
+    const conversations = this.conversations;
+    switch (event.type) {
+      case "connected":
+        this.roomName.value = event.serverName;
+        conversations.setRoomName(event.serverName);
+        return;
+      case "welcome":
+        this.nick.value = event.nick;
+        if (session.encrypted) markRoomPassword(true);
+        if (!event.reconnect) {
+          storeNick(event.nick);
+          this.#hooks.focusComposer(true);
+          if (event.motd !== undefined && event.motd !== "") {
+            this.notice(event.motd, "info", conversations.room);
+          }
+        }
+        this.#redraw();
+        return;
+      case "users":
+        this.online.replace(event.users);
+        if (this.#printUsers) {
+          this.#printUsers = false;
+          const nicks = this.online.sorted().map((user) => user.nick);
+          this.notice(`${nicks.length} online: ${nicks.join(", ")}`, "info");
+        }
+        this.#redraw();
+        return;
+      case "message": {
+        const placed = conversations.addMessage(event, event.source, this.#epoch(session));
+        if (placed !== null && !this.#firstMessageShown) {
+          this.#firstMessageShown = true;
+          performance.mark("lanchat:first-message");
+        }
+        return;
+      }
+      case "history_end":
+        conversations.setMore(conversations.room, event.more);
+        return;
+      case "joined": {
+        this.online.joined(event.nick, event.ts);
+        this.notice(`${event.nick} joined`, "quiet", conversations.room);
+        const conversation = conversations.privateWith(event.nick);
+        if (conversation !== undefined) {
+          this.notice(`${event.nick} is back online`, "quiet", conversation);
+        }
+        this.#redraw();
+        return;
+      }
+      case "left": {
+        this.online.left(event.nick);
+        const text = leaveText(event.nick, event.reason);
+        this.notice(text, "quiet", conversations.room);
+        const conversation = conversations.privateWith(event.nick);
+        if (conversation !== undefined) this.notice(text, "quiet", conversation);
+        this.#redraw();
+        return;
+      }
+      case "renamed": {
+        this.online.renamed(event.from, event.to, event.ts);
+        if (event.own) {
+          this.nick.value = event.to;
+          storeNick(event.to);
+        }
+        const text = `${event.from} is now ${event.to}`;
+        const conversation = conversations.renamePeer(event.from, event.to);
+        if (conversation !== null) this.notice(text, "quiet", conversation);
+        this.notice(text, "quiet", conversations.room);
+        this.#redraw();
+        return;
+      }
+      case "server_error":
+        this.#onServerError(event);
+        return;
+      case "delivered":
+        this.#privateSays.delete(event.ref);
+        return;
+      case "refused": {
+        const sent = this.#privateSays.get(event.ref);
+        this.#privateSays.delete(event.ref);
+        // A private message to someone not online: a conversation opened only for it goes away,
+        // so the composer does not go on writing to nobody.
+        if (sent !== undefined && event.code === "no_such_user") {
+          conversations.closeIfEmpty(sent.to);
+        }
+        const target = sent === undefined ? undefined : conversations.privateWith(sent.to);
+        this.notice(
+          `Not sent: ${event.message}`,
+          "error",
+          target ?? conversations.active,
+        );
+        return;
+      }
+      case "notice":
+        this.notice(sentence(event.text), "info", conversations.room);
+        return;
+      case "resumed":
+        this.notice("Reconnected.", "quiet", conversations.room);
+        return;
+      case "lost":
+      case "reconnecting":
+        return; // The status line says it (onState).
+      case "reconnect_failed":
+        this.status.value = { ...this.status.value, detail: event.reason };
+        return;
+    }
+  }
+
+  #onServerError(event: Extract<SessionEvent, { type: "server_error" }>): void {
+    const room = this.conversations.room;
+    if (event.request === "search") {
+      this.notice(`Search: ${event.message}`, "error");
+    } else if (event.code === "shutting_down") {
+      this.notice(
+        "The server is shutting down. This page reconnects when it is back.",
+        "info",
+        room,
+      );
+    } else if (event.code === "server_full") {
+      this.notice(`${sentence(event.message)} This page tries again shortly.`, "error", room);
+    } else {
+      this.notice(event.message, "error");
+    }
+  }
+
+  #onState(session: ChatSession, state: SessionState): void {
+    this.#state = state;
+    if (state.state === "online") {
+      this.#everJoined = true;
+      // Private conversations opened while offline (or before a restart) fetch their history now.
+      for (const conversation of this.conversations.all) {
+        if (conversation.kind === "private" && !conversation.askedHistory) {
+          void this.#askPrivateHistory(conversation);
+        }
+      }
+    }
+    if (state.state === "ended" && state.end.kind === "gave_up") {
+      const end = state.end;
+      this.banner.value = end.downgrade === true ? `${downgradeMessage}.` : end.message;
+      if (end.downgrade === true) setTimeout(() => this.#offerToForget(session, end.message), 0);
+    }
+    this.#renderStatus();
+  }
+
+  /**
+   * The greeting did not ask for the password this browser joined with: asks
+   * whether to forget it (the room's operator may really have removed it);
+   * otherwise the page stays disconnected.
+   */
+  #offerToForget(session: ChatSession, message: string): void {
+    if (this.#session !== session) return;
+    const advice = message.startsWith(downgradeMessage)
+      ? message.slice(downgradeMessage.length).replace(/^\.\s*/, "")
+      : message;
+    if (!this.#hooks.confirm(`${downgradeMessage}.\n\n${advice}`)) return;
+    markRoomPassword(false);
+    this.banner.value = null;
+    this.start();
+  }
+
+  async #askPrivateHistory(conversation: Conversation): Promise<void> {
+    const session = this.#session;
+    if (session === null || !session.online) return;
+    conversation.askedHistory = true;
+    this.conversations.loading(conversation);
+    const page = await session.history({ limit: historyPageSize, with: conversation.title });
+    this.conversations.addPage(conversation, page, this.#epoch(session));
+  }
+
+  /** The status line from the session's state and the open prompts. */
+  #renderStatus(): void {
+    const state = this.#state;
+    const detail = this.status.value.detail;
+    const show = (state: LinkState, text: string, retryAt: number | null = null) => {
+      this.status.value = { state, text, retryAt, detail: state === "waiting" ? detail : "" };
+    };
+    // Nothing else can happen before the password: the prompt hides any offline state.
+    if (this.passwordPrompt.value !== null) return show("open", "Waiting for the room password");
+    if (this.deriving.value) return show("open", "Checking the password…");
+    switch (state?.state) {
+      case undefined:
+        return show("connecting", "Not connected yet");
+      case "connecting":
+        return show("connecting", this.#everJoined ? "Reconnecting…" : "Connecting…");
+      case "joining":
+        return show("open", "Joining…");
+      case "online":
+        return show("online", "Online");
+      case "waiting":
+        this.status.value = {
+          state: "waiting",
+          text: "Offline · retrying",
+          retryAt: Date.now() + state.delayMs,
+          detail: state.reason,
+        };
+        return;
+      case "ended":
+        return show("stopped", "Not connected");
+    }
+  }
+
+  #redraw(): void {
+    this.revision.value++;
+  }
+}

@@ -1,0 +1,75 @@
+/// <reference no-default-lib="true" />
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+/// <reference lib="esnext" />
+/**
+ * The message box: Enter sends, Shift+Enter starts a new line (one message
+ * with line breaks), Enter that confirms an IME composition does neither; it
+ * grows with its text up to a limit, and says whom it writes to.
+ *
+ * Owns: the composer's keys, height and placeholder. What a line does is
+ * page_commands.ts (through the page). Imports preact and the page's types.
+ */
+import { useRef } from "preact/hooks";
+import type { ChatPage } from "../chat_page.ts";
+
+/** The element id the page focuses (and the skip link points at). */
+export const composerId = "composer-input";
+/** The tallest the box grows, in pixels, before it scrolls. */
+const maxComposerPixels = 160;
+
+/** `revision`: the page's; a new one redraws (the placeholder follows the conversation). */
+export function Composer(
+  { page, narrow }: { page: ChatPage; revision: number; narrow: boolean },
+) {
+  const input = useRef<HTMLTextAreaElement>(null);
+  const active = page.conversations.active;
+  const keys = narrow ? "" : " (Enter sends, Shift+Enter new line)";
+  const placeholder = active.kind === "private"
+    ? `Private message to ${active.title}${keys}`
+    : `Message the room${keys}`;
+
+  const resize = () => {
+    const box = input.current;
+    if (box === null) return;
+    box.style.height = "auto";
+    box.style.height = `${Math.min(box.scrollHeight + 2, maxComposerPixels)}px`;
+  };
+  const submit = () => {
+    const box = input.current;
+    if (box === null || box.value.trim() === "") return;
+    if (page.submit(box.value)) {
+      box.value = "";
+      resize();
+    }
+  };
+  return (
+    <form
+      id="composer"
+      class="composer"
+      onSubmit={(event) => {
+        event.preventDefault();
+        submit();
+      }}
+    >
+      <label class="visually-hidden" for={composerId}>Message</label>
+      <textarea
+        ref={input}
+        id={composerId}
+        rows={1}
+        placeholder={placeholder}
+        enterkeyhint="send"
+        autocomplete="off"
+        disabled={page.status.value.state === "stopped"}
+        onInput={resize}
+        onKeyDown={(event) => {
+          if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+            event.preventDefault();
+            submit();
+          }
+        }}
+      />
+      <button type="submit" class="send">Send</button>
+    </form>
+  );
+}
