@@ -167,3 +167,15 @@ Deno.test("lib/wire and the client core import only what their headers allow; se
   assert(checked > 40, `only ${checked} files were checked: did lib/ move?`);
   assertEquals(problems, []);
 });
+
+Deno.test("deno task check type-checks every folder of lib/ (the page apart, with the DOM's types)", async () => {
+  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  const command: string = config.tasks.check.command;
+  for await (const entry of Deno.readDir(libDir)) {
+    if (!entry.isDirectory) continue;
+    const wanted = entry.name === "web"
+      ? "deno check lib/web/page/main.tsx"
+      : `'lib/${entry.name}/**/*.ts'`;
+    assert(command.includes(wanted), `deno task check misses lib/${entry.name}/: add ${wanted}`);
+  }
+});

@@ -3,15 +3,19 @@
  *
  * Owns: the view state ({@link ChatView}: the message log, scroll position,
  * who is online, connection state, the private-query target, the input
- * editor, the terminal size), how session events change it, how a chat
- * message looks (timestamps, per-nick colours, private and mention
- * highlighting), the status bar, and {@link layoutChat}: the Screen as a pure
- * function of the view. No I/O, no timers; the caller passes the clock in.
+ * editor, the terminal size), how session events and states change it
+ * (while offline: the countdown to the next attempt in the status bar, and
+ * only the first reconnect attempts and changed reasons in the log, so a long
+ * outage does not push the chat out), how a chat message looks (timestamps,
+ * per-nick colours, private and mention highlighting; a message's line breaks
+ * start rows indented past its timestamp), the status bar, and
+ * {@link layoutChat}: the Screen as a pure function of the view. No I/O, no
+ * timers; the caller passes the clock in and ticks the countdown.
  * Imports lib/client/ modules and lib/wire/protocol.ts types only.
  */
 import type { ChatMessage } from "../../wire/protocol.ts";
 import { nickKey } from "../../wire/protocol.ts";
-import type { SessionEvent } from "../session.ts";
+import type { SessionEvent, SessionState } from "../session.ts";
 import { formatEvent, inert, type LineKind } from "./format.ts";
 import { type EditorState, emptyEditor } from "./line_editor.ts";
 import {
@@ -43,8 +47,12 @@ export interface ChatView {
   height: number;
   room: string;
   nick: string;
-  /** Short words for the status bar: "connecting", "connected", "reconnecting 1/3", ... */
+  /** Short words for the status bar: "connecting", "connected", "offline, retrying in 8 s", ... */
   connection: string;
+  /** While waiting to reconnect: when the next attempt starts (ms, the caller's clock); else null. */
+  retryAt: number | null;
+  /** Why the last reconnect attempt failed, while offline: a reason is logged once, not per attempt. */
+  offlineReason: string | null;
   /** Online nicks, sorted without regard to case. */
   users: string[];
   log: LogEntry[];
@@ -76,6 +84,8 @@ export function createView(
     room: "",
     nick,
     connection: "connecting",
+    retryAt: null,
+    offlineReason: null,
     users: [],
     log: [],
     scroll: 0,
@@ -295,9 +305,21 @@ export function applyEvent(view: ChatView, event: SessionEvent, now: number): Ev
       view.connection = event.attempts === null
         ? `reconnecting (attempt ${event.attempt})`
         : `reconnecting ${event.attempt}/${event.attempts}`;
+      if (event.attempts === null && event.attempt > loggedAttempts) {
+        // The status bar counts down to each later attempt; the log says so once.
+        if (event.attempt === loggedAttempts + 1) addNote(view, stillOfflineNote);
+        return { bell };
+      }
       break;
+    case "reconnect_failed": {
+      const repeated = event.reason === view.offlineReason;
+      view.offlineReason = event.reason;
+      if (event.attempts === null && event.attempt > loggedAttempts && repeated) return { bell };
+      break;
+    }
     case "resumed":
       view.connection = "connected";
+      view.offlineReason = null;
       break;
     case "history_end":
       view.older = event.more ? "idle" : "none";
@@ -313,6 +335,71 @@ export function applyEvent(view: ChatView, event: SessionEvent, now: number): Ev
   }
   addEntries(view, formatEvent(event).map((line) => noteEntry(line.text, line.kind)));
   return { bell };
+}
+
+/**
+ * Reconnect attempts of a session that keeps retrying whose waits and
+ * failures go in the log one by one (the quick ones, about 1 s, 2 s and 4 s
+ * apart); later ones show only in the status bar, and a failure only when its
+ * reason changed.
+ */
+export const loggedAttempts = 3;
+
+/** The key that cuts the wait before the next reconnect attempt short. */
+export const retryNowKey = "Ctrl+R";
+
+const stillOfflineNote = `-- still offline: trying again after longer waits (30 s at most), ` +
+  `counted down in the status bar; ${retryNowKey} tries at once`;
+
+/** The status bar's words while waiting `msLeft` before the next reconnect attempt. */
+export function offlineText(msLeft: number): string {
+  const seconds = Math.max(0, Math.ceil(msLeft / 1000));
+  return `offline, retrying in ${seconds} s (${retryNowKey}: now)`;
+}
+
+/**
+ * Applies a session state to the view: the connection words of the status
+ * bar, and while waiting to reconnect, when the next attempt starts (`now` +
+ * the wait) for {@link tickCountdown}. A reason the log has not shown yet (a
+ * refused password is tried again without a `reconnect_failed`) is logged.
+ */
+export function applyState(view: ChatView, state: SessionState, now: number): void {
+  view.retryAt = null;
+  switch (state.state) {
+    case "connecting":
+      view.connection = state.reconnect ? "reconnecting…" : "connecting";
+      break;
+    case "joining":
+      view.connection = "joining";
+      break;
+    case "online":
+      view.connection = "connected";
+      view.offlineReason = null;
+      break;
+    case "waiting":
+      if (state.attempt > 1 && state.reason !== view.offlineReason) {
+        view.offlineReason = state.reason;
+        addNote(view, `! still offline: ${inert(state.reason)}`);
+      }
+      view.retryAt = now + state.delayMs;
+      view.connection = offlineText(state.delayMs);
+      break;
+    case "ended":
+      view.connection = "disconnected";
+      break;
+  }
+}
+
+/**
+ * Brings the countdown of the status bar to `now`. Returns the milliseconds
+ * until its text changes next, or null when not waiting to reconnect.
+ */
+export function tickCountdown(view: ChatView, now: number): number | null {
+  if (view.retryAt === null) return null;
+  const msLeft = Math.max(0, view.retryAt - now);
+  view.connection = offlineText(msLeft);
+  if (msLeft === 0) return null;
+  return msLeft % 1000 === 0 ? 1000 : msLeft % 1000;
 }
 
 /** Shows a local line (help, usage, mistakes): lines starting with "!" are errors. */

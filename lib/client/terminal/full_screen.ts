@@ -1,21 +1,24 @@
 /**
  * The full-screen client: wires the session, the view and the terminal.
  *
- * Owns: what each key does beyond editing (Enter runs a line, PageUp/PageDown
- * scroll and fetch older history at the top, Ctrl-C/Ctrl-D/Ctrl-L), the
- * commands' actions in full-screen mode (/query, /history, /search, /clear),
- * Tab completion of commands and nicks, the bell, and redrawing (coalesced,
- * only changed rows). The look lives in chat_view.ts, the terminal in tty.ts.
+ * Owns: what each key does beyond editing (Enter runs what was typed, line
+ * breaks from Alt+Enter or a paste included, as one message; PageUp/PageDown
+ * scroll and fetch older history at the top; Ctrl-C/Ctrl-D/Ctrl-L; Ctrl-R
+ * reconnects now while offline), the commands' actions in full-screen mode
+ * (/query, /history, /search, /clear), Tab completion of commands and nicks,
+ * the bell, the offline countdown's timer, and redrawing (coalesced, only
+ * changed rows). The look lives in chat_view.ts, the terminal in tty.ts.
  * Imports lib/client/ and lib/wire/protocol.ts only.
  */
 import { nickKey } from "../../wire/protocol.ts";
-import type { ChatSession, SessionEnd, SessionEvent } from "../session.ts";
+import type { ChatSession, SessionEnd, SessionEvent, SessionState } from "../session.ts";
 import { type CommandContext, commands, runLine } from "../commands.ts";
 import { drawScreen } from "./ansi.ts";
 import {
   addEntries,
   addNote,
   applyEvent,
+  applyState,
   type ChatView,
   clampScroll,
   clearLog,
@@ -24,7 +27,9 @@ import {
   olderCursor,
   pageRows,
   prependEntries,
+  retryNowKey,
   scrollBy,
+  tickCountdown,
 } from "./chat_view.ts";
 import { type Completer, editKey, emptyEditor } from "./line_editor.ts";
 import type { Key } from "./keys.ts";
@@ -53,6 +58,7 @@ export const keyHelp = [
   "      PageUp/PageDown scroll (older messages load at the top) · Esc back to the newest",
   "      Ctrl+A/E start/end · Ctrl+U/K/W cut · Ctrl+Y paste the cut · Ctrl+L redraw",
   "      Ctrl+C clear the line (on an empty line: quit) · Ctrl+D quit",
+  `      ${retryNowKey} reconnect now, while offline (it retries by itself, at most 30 s apart)`,
 ];
 
 /**
@@ -77,6 +83,15 @@ export function completer(view: ChatView): Completer {
   };
 }
 
+/** `text` without the blank lines at its start and end (the inner ones are kept). */
+function withoutBlankEnds(text: string): string {
+  if (!text.includes("\n")) return text;
+  const lines = text.split("\n");
+  while (lines.length > 1 && lines[0]!.trim() === "") lines.shift();
+  while (lines.length > 1 && lines.at(-1)!.trim() === "") lines.pop();
+  return lines.join("\n");
+}
+
 /**
  * The full-screen chat. Feed it every session event with {@link onEvent}
  * from the start (events before {@link run} are shown once the screen
@@ -92,6 +107,7 @@ export class FullScreenClient {
   #tty: Tty | null = null;
   #previous: Screen | null = null;
   #renderTimer: ReturnType<typeof setTimeout> | undefined;
+  #countdownTimer: ReturnType<typeof setTimeout> | undefined;
   #quit = Promise.withResolvers<void>();
 
   constructor(view: ChatView, options: FullScreenOptions = {}) {
@@ -109,6 +125,23 @@ export class FullScreenClient {
     this.#scheduleRender();
   }
 
+  /** Shows where the session is (the status bar; a countdown while waiting to reconnect). */
+  onState(state: SessionState): void {
+    applyState(this.view, state, this.#now());
+    this.#tick();
+  }
+
+  /** Keeps the offline countdown of the status bar current, one redraw per second shown. */
+  #tick(): void {
+    clearTimeout(this.#countdownTimer);
+    this.#countdownTimer = undefined;
+    const nextChangeMs = tickCountdown(this.view, this.#now());
+    this.#scheduleRender();
+    // Only while the screen is open; run() starts the countdown of a state reported before it.
+    if (nextChangeMs === null || this.#tty === null) return;
+    this.#countdownTimer = setTimeout(() => this.#tick(), nextChangeMs + 5);
+  }
+
   /** Opens the screen and runs until /quit, Ctrl-D, a signal, or the session's end. */
   async run(session: ChatSession): Promise<SessionEnd> {
     this.#session = session;
@@ -120,6 +153,7 @@ export class FullScreenClient {
     this.#tty = tty;
     try {
       this.#resize(tty.size());
+      this.#tick();
       const ended = await Promise.race([
         this.#quit.promise.then(() => null),
         session.ended,
@@ -128,6 +162,7 @@ export class FullScreenClient {
       return await session.quit();
     } finally {
       clearTimeout(this.#renderTimer);
+      clearTimeout(this.#countdownTimer);
       this.#tty = null;
       await tty.close();
     }
@@ -170,6 +205,11 @@ export class FullScreenClient {
         this.#quit.resolve();
         return;
       }
+      if (character === "r") {
+        // Offline: try now instead of at the end of the countdown. Otherwise nothing to do.
+        if (view.retryAt !== null) this.#session?.retryNow();
+        return;
+      }
     }
     const result = editKey(view.editor, key, { complete: completer(view) });
     view.editor = result.state;
@@ -210,14 +250,9 @@ export class FullScreenClient {
     const view = this.view;
     view.scroll = 0;
     clampScroll(view);
-    if (text.includes("\n")) {
-      // A multi-line paste: every line is a message to the current target, never a command.
-      for (const line of text.split("\n")) {
-        if (line.trim() !== "") this.#say(line);
-      }
-      return;
-    }
-    runLine(text, this.#context());
+    // Line breaks (Alt+Enter, a paste) stay in one message, as Shift+Enter makes them on the
+    // page; what the text starts with decides, as for one line (/me, /msg, // keep them too).
+    runLine(withoutBlankEnds(text), this.#context());
     if (/^\/help\s*$/i.test(text)) { for (const line of keyHelp) addNote(view, line); }
   }
 

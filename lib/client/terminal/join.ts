@@ -3,7 +3,9 @@
  * the output and the input.
  *
  * Owns: which mode runs (full screen when stdin and stdout are terminals,
- * line mode when only stdin is, piped otherwise), which events are shown
+ * line mode when only stdin is, piped otherwise), how long each keeps
+ * reconnecting (full screen: until the server is back or the person quits;
+ * line and piped mode: 3 attempts, then exit 1), which events are shown
  * where (stdout or stderr) in line and piped mode, the exit code, and when
  * a room password is expected (LANCHAT_PASSWORD set, a password typed in this
  * run, or this host:port joined with one before, remembered through
@@ -15,7 +17,13 @@
  */
 import { ChatSession, JoinFailure } from "../session.ts";
 import { dialTcp } from "./tcp_channel.ts";
-import type { DecodedMessage, NickChooser, SessionEnd, SessionEvent } from "../session.ts";
+import type {
+  DecodedMessage,
+  NickChooser,
+  SessionEnd,
+  SessionEvent,
+  SessionState,
+} from "../session.ts";
 import { formatEvent, inert } from "./format.ts";
 import { type CommandContext, runLine } from "../commands.ts";
 import { type LineReader, readLines } from "./line_input.ts";
@@ -58,7 +66,11 @@ export interface JoinOptions {
    * LANCHAT_PASSWORD is not set. Default: a prompt when interactive; none when piped.
    */
   askPassword?: () => Promise<string | null>;
-  /** Waits before the reconnect attempts. Default [1000, 2000, 4000]. */
+  /**
+   * Waits before the quick reconnect attempts. Default [1000, 2000, 4000].
+   * Line and piped mode give up after them; full screen keeps trying
+   * ({@link fullScreenRetrying}).
+   */
   reconnectDelaysMs?: number[];
   /** Connect timeout. Default 5000 ms. */
   connectTimeoutMs?: number;
@@ -95,6 +107,16 @@ export function colorWanted(): boolean {
   }
 }
 
+/**
+ * How the full-screen client keeps reconnecting after the quick attempts: each
+ * wait twice the one before, up to 25 s, every wait (the quick ones too) made
+ * 20 % shorter or longer at random so a room's clients do not all come back at
+ * the same instant: never more than 30 s apart. The person is there to see it
+ * (a countdown in the status bar) and can retry at once or quit; a script is
+ * not, so line and piped mode give up instead.
+ */
+export const fullScreenRetrying = { maxDelayMs: 25_000, jitter: 0.2 } as const;
+
 /** Messages asked for after joining, in interactive mode. */
 export const historyOnJoin = 50;
 
@@ -128,7 +150,8 @@ function shownWhenPiped(event: SessionEvent): "out" | "err" | null {
 
 /**
  * Runs `lanchat join` until the person quits, input ends (piped) or the
- * connection is lost for good. Returns the exit code: 0 done, 1 cannot
+ * connection is lost for good (line and piped mode; full screen keeps
+ * reconnecting). Returns the exit code: 0 done, 1 cannot
  * connect / gave up reconnecting / a piped line was refused / wrong room
  * password / a server that asked for no password where one was expected
  * (nothing is sent to it, also on a reconnect), 2 wrong usage (no nick when piped, a room with a password and no
@@ -236,6 +259,10 @@ export async function join(options: JoinOptions): Promise<number> {
     ...(options.connectTimeoutMs === undefined
       ? {}
       : { connectTimeoutMs: options.connectTimeoutMs }),
+    ...(screen === null ? {} : {
+      keepRetrying: { ...fullScreenRetrying },
+      onState: (state: SessionState) => screen.onState(state),
+    }),
     onEvent: (event) => {
       if (event.type === "welcome") markSecure();
       onEvent(event);
