@@ -434,3 +434,52 @@ browserTest("screenshots at desktop and phone sizes, light and dark", async () =
     }
   }
 });
+
+browserTest(
+  "the room password is asked first and hides the offline state, even when the server's hello deadline passes",
+  async () => {
+    const key = await testRoomKey("slow typist");
+    // A short hello deadline: the connection is closed while the person reads the prompt.
+    await using server = await startTestServer({
+      webPort: 0,
+      roomKey: key,
+      limits: { helloTimeoutMs: 800 },
+    });
+    const origin = `http://127.0.0.1:${server.webPort}`;
+    await using browser = await TestBrowser.launch();
+    const { page } = await browser.open(origin);
+    const password = page.locator("#password-input");
+    await password.waitFor({ timeout: pageDeadlineMs });
+    assert(await page.locator("#nick-dialog").isHidden(), "the nick prompt is open too");
+    // Past the deadline (and a retry's wait): the status still asks for the password.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    assertMatch(await page.locator("#status-text").innerText(), /password/);
+    assert(await password.isVisible());
+    await password.fill("slow typist");
+    await password.press("Enter");
+    await join(page, "ana");
+    browser.assertClean(origin);
+  },
+);
+
+browserTest("/msg to someone who is not online leaves no tab behind to write to", async () => {
+  await using server = await startTestServer({ webPort: 0 });
+  const origin = `http://127.0.0.1:${server.webPort}`;
+  await using browser = await TestBrowser.launch();
+  await using term = await TestClient.joined(server.port, "term");
+  const { page } = await browser.open(origin);
+  await join(page, "ana");
+  await send(page, "/msg nobody are you there?");
+  await page.locator(".row.notice.error").filter({ hasText: /Not sent: .*nobody/ }).waitFor({
+    timeout: pageDeadlineMs,
+  });
+  assertEquals(await tab(page, "@ nobody").count(), 0, "a dead tab stayed");
+  await tab(page, "# test room").and(page.locator("[aria-selected=true]")).waitFor({
+    timeout: pageDeadlineMs,
+  });
+  // The composer writes to the room again.
+  await send(page, "back in the room");
+  const next = await term.next((m) => m.type === "msg" && m.from === "ana");
+  assertEquals([text(next), next.to], ["back in the room", undefined]);
+  browser.assertClean(origin);
+});
