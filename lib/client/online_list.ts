@@ -3,7 +3,8 @@
  * then `joined`, `left` and `renamed` one by one.
  *
  * Owns: one entry per person without regard to case (`nickKey`), the order
- * people are listed in (by name, any case), and whether a nick is mine.
+ * people are listed in (by name, any case), whether a nick is mine, and the
+ * number a nick's colour is picked by (the same in the terminal and the page).
  * Pure bookkeeping: no sockets, no output. Imports lib/wire/protocol.ts only.
  */
 import { nickKey, type UserEntry } from "../wire/protocol.ts";
@@ -61,4 +62,20 @@ export class OnlineList {
 /** True when `a` and `b` are the same nick (nicks are unique without regard to case). */
 export function sameNick(a: string | null, b: string | null): boolean {
   return a !== null && b !== null && nickKey(a) === nickKey(b);
+}
+
+/**
+ * A stable number for `nick` (FNV-1a over the bytes of its `nickKey`), the
+ * same in every client and session and without regard to case: each UI picks
+ * the nick's colour from its palette with it.
+ *
+ * @example
+ * palette[nickHash("Ana") % palette.length] === palette[nickHash("ana") % palette.length];
+ */
+export function nickHash(nick: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(nickKey(nick))) {
+    hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  }
+  return hash;
 }

@@ -15,6 +15,7 @@
  */
 import type { ChatMessage } from "../../wire/protocol.ts";
 import { nickKey } from "../../wire/protocol.ts";
+import { nickHash, OnlineList } from "../online_list.ts";
 import type { SessionEvent, SessionState } from "../session.ts";
 import { formatEvent, inert, type LineKind } from "./format.ts";
 import { type EditorState, emptyEditor } from "./line_editor.ts";
@@ -54,7 +55,10 @@ export interface ChatView {
   /** Why the last reconnect attempt failed, while offline: a reason is logged once, not per attempt. */
   offlineReason: string | null;
   /** Online nicks, sorted without regard to case. */
+  /** Who is online, by name (from {@link ChatView.online}). */
   users: string[];
+  /** Who is online, kept by the client core's rules. */
+  online: OnlineList;
   log: LogEntry[];
   /** Rows scrolled up from the newest (0 = following new messages). */
   scroll: number;
@@ -87,6 +91,7 @@ export function createView(
     retryAt: null,
     offlineReason: null,
     users: [],
+    online: new OnlineList(),
     log: [],
     scroll: 0,
     unseen: 0,
@@ -105,11 +110,7 @@ const nickPalette = [2, 3, 5, 6, 9, 10, 11, 12, 13, 14, 1];
 
 /** A colour for `nick`, the same in every session (case does not matter). */
 export function nickColor(nick: string): number {
-  let hash = 0x811c9dc5;
-  for (const byte of new TextEncoder().encode(nickKey(nick))) {
-    hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
-  }
-  return nickPalette[hash % nickPalette.length]!;
+  return nickPalette[nickHash(nick) % nickPalette.length]!;
 }
 
 const styles = {
@@ -254,12 +255,9 @@ export function clearLog(view: ChatView): void {
   }
 }
 
-function sortUsers(nicks: string[]): string[] {
-  return [...nicks].sort((a, b) => nickKey(a) < nickKey(b) ? -1 : nickKey(a) > nickKey(b) ? 1 : 0);
-}
-
-function withoutUser(users: string[], nick: string): string[] {
-  return users.filter((user) => nickKey(user) !== nickKey(nick));
+/** The online list's rules are the client core's (OnlineList); the view keeps its names, in order. */
+function usersOf(online: OnlineList): string[] {
+  return online.sorted().map((user) => user.nick);
 }
 
 /** What the caller should do after an event, besides redrawing. */
@@ -284,21 +282,26 @@ export function applyEvent(view: ChatView, event: SessionEvent, now: number): Ev
       view.connection = "connected";
       break;
     case "users":
-      view.users = sortUsers(event.users.map((user) => user.nick));
+      view.online.replace(event.users);
+      view.users = usersOf(view.online);
       break;
     case "joined":
-      view.users = sortUsers([...withoutUser(view.users, event.nick), event.nick]);
+      view.online.joined(event.nick, event.ts);
+      view.users = usersOf(view.online);
       break;
     case "left":
-      view.users = withoutUser(view.users, event.nick);
+      view.online.left(event.nick);
+      view.users = usersOf(view.online);
       break;
     case "renamed":
-      view.users = sortUsers([...withoutUser(view.users, event.from), event.to]);
+      view.online.renamed(event.from, event.to, event.ts);
+      view.users = usersOf(view.online);
       if (event.own) view.nick = event.to;
       if (view.query !== null && nickKey(view.query) === nickKey(event.from)) view.query = event.to;
       break;
     case "lost":
       view.connection = "disconnected";
+      view.online.replace([]);
       view.users = []; // Unknown until the server sends the list again.
       break;
     case "reconnecting":

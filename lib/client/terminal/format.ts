@@ -6,7 +6,7 @@
  * hostile peer cannot move the cursor or fake lines. Pure: no I/O.
  * Imports only lib/client/ types; never a socket or the session's internals.
  */
-import type { LeaveReason } from "../../wire/protocol.ts";
+import { leftText } from "../event_words.ts";
 import type { SessionEvent } from "../session.ts";
 import { formatAddress } from "../address.ts";
 
@@ -20,14 +20,6 @@ export function formatClock(ts: number): string {
   const two = (value: number) => String(value).padStart(2, "0");
   return `${two(date.getHours())}:${two(date.getMinutes())}`;
 }
-
-const leaveReasons: Record<LeaveReason, string> = {
-  quit: "quit",
-  timeout: "timed out",
-  error: "connection error",
-  slow: "too slow to keep up",
-  kicked: "kicked",
-};
 
 /** Where a formatted line belongs: the chat itself, or a status remark about the session. */
 export type LineKind = "chat" | "status" | "error";
@@ -89,10 +81,8 @@ export function formatEvent(event: SessionEvent): FormattedLine[] {
       return event.shown === 0 ? [] : [status(`-- end of history (${event.shown} messages)`)];
     case "joined":
       return [status(`[${formatClock(event.ts)}] -- ${inert(event.nick)} joined`)];
-    case "left": {
-      const reason = event.reason === undefined ? "" : ` (${leaveReasons[event.reason]})`;
-      return [status(`[${formatClock(event.ts)}] -- ${inert(event.nick)} left${reason}`)];
-    }
+    case "left":
+      return [status(`[${formatClock(event.ts)}] -- ${leftText(inert(event.nick), event.reason)}`)];
     case "renamed":
       return [
         status(

@@ -25,8 +25,9 @@ import {
   type SessionState,
 } from "../../client/session.ts";
 import { type Conversation, Conversations, type NoticeTone } from "../../client/conversations.ts";
+import { leftText } from "../../client/event_words.ts";
 import { OnlineList, sameNick } from "../../client/online_list.ts";
-import type { LeaveReason, MessageKind, SecureParams } from "../../wire/protocol.ts";
+import type { MessageKind, SecureParams } from "../../wire/protocol.ts";
 import { nickProblem } from "../../wire/protocol.ts";
 import { deriveRoomPsk } from "../../wire/room_key.ts";
 import { runComposerLine } from "./page_commands.ts";
@@ -80,21 +81,6 @@ export function sentence(text: string): string {
   const trimmed = text.trim();
   const capital = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
   return /[.!?…]$/.test(capital) ? capital : `${capital}.`;
-}
-
-function leaveText(nick: string, reason: LeaveReason | undefined): string {
-  switch (reason) {
-    case "timeout":
-      return `${nick} left (connection timed out)`;
-    case "error":
-      return `${nick} left (connection error)`;
-    case "slow":
-      return `${nick} left (too slow to keep up)`;
-    case "kicked":
-      return `${nick} left (removed)`;
-    default:
-      return `${nick} left`;
-  }
 }
 
 /** A private message on its way: where it was written, for its refusal. */
@@ -493,7 +479,7 @@ export class ChatPage {
       }
       case "left": {
         this.online.left(event.nick);
-        const text = leaveText(event.nick, event.reason);
+        const text = leftText(event.nick, event.reason);
         this.notice(text, "quiet", conversations.room);
         const conversation = conversations.privateWith(event.nick);
         if (conversation !== undefined) this.notice(text, "quiet", conversation);

@@ -9,11 +9,12 @@
  *
  * Owns: the markup of a row and the nick colours. Every text from the
  * network goes into the page as a text node (JSX children), so no message or
- * nick is ever parsed as HTML. Imports lib/client/conversations.ts types and
- * preact only; keeps no state.
+ * nick is ever parsed as HTML. Imports lib/client/ (conversation types, the
+ * nick hash) and preact only; keeps no state.
  */
 import { memo } from "preact/compat";
 import type { MessageEntry, NoticeEntry } from "../../../client/conversations.ts";
+import { nickHash } from "../../../client/online_list.ts";
 
 const clock = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
 const dayAndClock = new Intl.DateTimeFormat(undefined, {
@@ -41,11 +42,9 @@ export function When({ ts }: { ts: number }) {
 /** How many nick colours the style sheet defines (`.hue-0` ...). */
 const hueCount = 8;
 
-/** A stable colour class for a nick, so a reader can follow who is talking. */
+/** A stable colour class for a nick (any case), so a reader can follow who is talking. */
 export function hueClass(nick: string): string {
-  let hash = 0;
-  for (const char of nick.toLowerCase()) hash = (hash * 31 + (char.codePointAt(0) ?? 0)) >>> 0;
-  return `hue-${hash % hueCount}`;
+  return `hue-${nickHash(nick) % hueCount}`;
 }
 
 /** What an action starts with, and what follows a sender's name. */
