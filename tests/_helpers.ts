@@ -2,8 +2,11 @@
  * Shared test helpers: a raw protocol client over real loopback TCP, waits
  * with deadlines, and a server started in-process that always closes.
  *
- * Owns: nothing the product uses. Tests only.
+ * Owns: nothing the product uses. Tests only. Importing it moves the test
+ * process into a temporary home first (tests/fixtures/test_home.ts), so that
+ * no test writes into the person's lanchat data folder.
  */
+import { isolateThisProcess } from "./fixtures/test_home.ts";
 import { encodeFrame, FrameDecoder } from "../lib/frame.ts";
 import { encodeBody } from "../lib/wire/protocol.ts";
 import { startServer } from "../lib/server/server.ts";
@@ -12,6 +15,8 @@ import { HandshakeState } from "../lib/wire/noise.ts";
 import type { TransportCiphers } from "../lib/wire/noise.ts";
 import { createRoomKey, noisePrologue } from "../lib/wire/room_key.ts";
 import type { RoomKey } from "../lib/wire/room_key.ts";
+
+isolateThisProcess();
 
 /** A decoded server payload (loosely typed: tests check fields themselves). */
 export type Received = { type: string; [field: string]: unknown };

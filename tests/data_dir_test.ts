@@ -2,7 +2,11 @@
  * Tests of lib/cli/data_dir.ts: every platform's rule, on any machine.
  */
 import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
-import { dbPathFor, defaultDbPath } from "../lib/cli/data_dir.ts";
+import { dataDirFor, dbPathFor, defaultDbPath } from "../lib/cli/data_dir.ts";
+import { isolatedRoot, isolateThisProcess } from "./fixtures/test_home.ts";
+
+// defaultDbPath() below reads this process's environment: a temporary home's.
+isolateThisProcess();
 
 Deno.test("on Linux the history goes under XDG_DATA_HOME when it is an absolute path", () => {
   assertEquals(
@@ -55,7 +59,24 @@ Deno.test("without a home folder the error says to pass --db", () => {
   }
 });
 
-Deno.test("the default path on this machine ends in lanchat/history.db", () => {
-  const path = defaultDbPath().replaceAll("\\", "/");
-  assert(path.endsWith("/lanchat/history.db"), path);
+Deno.test("the data folder is the history's folder, on every platform", () => {
+  const cases: [string, Record<string, string>][] = [
+    ["linux", { HOME: "/home/ana" }],
+    ["linux", { HOME: "/home/ana", XDG_DATA_HOME: "/data/ana" }],
+    ["darwin", { HOME: "/Users/ana" }],
+    ["windows", { USERPROFILE: "C:\\Users\\Ana" }],
+  ];
+  for (const [os, env] of cases) {
+    const separator = os === "windows" ? "\\" : "/";
+    assertEquals(`${dataDirFor(os, env)}${separator}history.db`, dbPathFor(os, env));
+  }
+  assertEquals(dataDirFor("linux", { HOME: "/home/ana" }), "/home/ana/.local/share/lanchat");
+  assertThrows(() => dataDirFor("linux", {}), Error);
+});
+
+Deno.test("the default path on this machine ends in lanchat/history.db, in the tests' temporary home", () => {
+  const path = defaultDbPath();
+  assert(path.replaceAll("\\", "/").endsWith("/lanchat/history.db"), path);
+  const root = isolatedRoot();
+  assert(root !== null && path.startsWith(root), `${path} is outside the temporary home`);
 });
