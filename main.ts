@@ -8,7 +8,16 @@ import { collectAllowedOrigin, collectWebHost } from "./lib/server/http/web_host
 import { Command, CommanderError, Option } from "commander";
 import denoConfig from "./deno.json" with { type: "json" };
 import { StorageError } from "./lib/wire/errors.ts";
-import { collectNetwork, intBetween, parsePort, parsePositiveInt } from "./lib/cli/cli_values.ts";
+import {
+  checkServerAddress,
+  checkTime,
+  collectNetwork,
+  existingFolderPath,
+  intBetween,
+  parsePort,
+  parsePositiveInt,
+} from "./lib/cli/cli_values.ts";
+import { lanchatCommand, runContext } from "./lib/cli/run_command.ts";
 import { maxTextBytes } from "./lib/wire/protocol.ts";
 import { maxPayloadBytes } from "./lib/frame.ts";
 import { runServe } from "./lib/server/serve_command.ts";
@@ -36,6 +45,30 @@ const stdio = {
   err: (line: string) => console.error(line),
 };
 
+/**
+ * An examples block for --help: each command as it is typed here
+ * (lib/cli/run_command.ts), its explanation lined up after the longest.
+ */
+function examples(rows: [command: string, what: string][]): string {
+  // A very long command (a pipe, a path) does not push every explanation right.
+  const width = Math.max(...rows.map(([command]) => command.length).filter((n) => n <= 56)) + 2;
+  const row = ([command, what]: [string, string]) =>
+    `  ${command.length + 2 <= width ? command.padEnd(width) : `${command}  `}${what}`.trimEnd();
+  return ["", "Examples:", ...rows.map(row)].join("\n");
+}
+
+/** From a clone, what "lanchat" in the rest of the help stands for; nothing for the binary. */
+function fromSourceNote(): string {
+  if (runContext().standalone) return "";
+  return `
+
+lanchat runs from source here: where a text says "lanchat COMMAND", type
+  ${lanchatCommand("COMMAND")}
+or, for serve and join:
+  ${lanchatCommand("serve")}
+  ${lanchatCommand("join")}`;
+}
+
 const program = new Command()
   .name("lanchat")
   .description("Self-hosted chat for a local network: one server, terminal and browser clients.")
@@ -43,18 +76,16 @@ const program = new Command()
   .showSuggestionAfterError()
   .exitOverride()
   .configureOutput({ writeOut: writeStdout })
-  .addHelpText(
-    "after",
-    `
-Examples:
-  lanchat serve                      start a room on port 9000 (web page on 9001)
-  lanchat join                       find the room on your network and join it
-  lanchat join 192.168.1.20          join the room on that machine
-  lanchat discover                   list the rooms on your network
-  lanchat firewall                   the commands that open lanchat's ports here
-  lanchat doctor 192.168.1.20        what stops you from joining that room
-  lanchat join 192.168.1.20:9100 --nick ana`,
-  );
+  .addHelpText("after", () =>
+    examples([
+      [lanchatCommand("serve"), "start a room on port 9000 (web page on 9001)"],
+      [lanchatCommand("join"), "find the room on your network and join it"],
+      [lanchatCommand("join", "192.168.1.20"), "join the room on that machine"],
+      [lanchatCommand("discover"), "list the rooms on your network"],
+      [lanchatCommand("firewall"), "the commands that open lanchat's ports here"],
+      [lanchatCommand("doctor", "192.168.1.20"), "what stops you from joining that room"],
+      [lanchatCommand("join", "192.168.1.20:9100", "--nick", "ana"), ""],
+    ]) + fromSourceNote());
 
 program.command("serve")
   .description("Run a chat room that people on your network can join.")
@@ -68,7 +99,12 @@ program.command("serve")
     parsePositiveInt,
     1000,
   )
-  .option("--db <path>", "history database file, or :memory: to keep nothing", defaultDbPath())
+  .option(
+    "--db <path>",
+    "history database file, or :memory: to keep nothing (its folder must exist)",
+    existingFolderPath("--db"),
+    defaultDbPath(),
+  )
   .option(
     "--keep-days <n>",
     "delete messages older than N days (default: keep all)",
@@ -196,7 +232,11 @@ other users of this machine could read it.`,
 
 program.command("join")
   .description("Join a chat room from this terminal. Piped input posts each line and exits.")
-  .argument("[address]", "server as HOST or HOST:PORT (default: find it on your network)")
+  .argument(
+    "[address]",
+    "server as HOST or HOST:PORT (default: find it on your network)",
+    checkServerAddress,
+  )
   .option("-n, --nick <nick>", "your nick (asked for when missing)")
   .addOption(
     new Option("-p, --port <port>", "server port when ADDRESS has none").argParser(parsePort)
@@ -208,19 +248,21 @@ program.command("join")
     "--forget-password",
     "forget that this server had a room password (only when whoever runs it removed it)",
   )
-  .addHelpText(
-    "after",
+  .addHelpText("after", () =>
+    examples([
+      [lanchatCommand("join"), "finds the room on your network (asks if several)"],
+      [lanchatCommand("join", "192.168.1.20"), "asks for your nick, then chats"],
+      [lanchatCommand("join", "192.168.1.20:9000", "--nick", "ana"), ""],
+      [
+        `printf 'build done\\n' | ${lanchatCommand("join", "192.168.1.20", "--nick", "ci")}`,
+        "post from a script",
+      ],
+    ]) +
     `
-Examples:
-  lanchat join                              finds the room on your network (asks if several)
-  lanchat join 192.168.1.20                 asks for your nick, then chats
-  lanchat join 192.168.1.20:9000 --nick ana
-  printf 'build done\\n' | lanchat join 192.168.1.20 --nick ci    post from a script
 
 A room with a password asks for it (hidden), or reads LANCHAT_PASSWORD (needed when piped).
 Once you joined a server with a password, or while LANCHAT_PASSWORD is set, a
-server there that asks for none is refused: it may not be the room you think.`,
-  )
+server there that asks for none is refused: it may not be the room you think.`)
   .action(
     async (
       address: string | undefined,
@@ -263,7 +305,7 @@ program.command("discover")
 Exit codes: 0 when a room answered, 1 when none did.`,
   )
   .action(async (flags: { timeout: number; json: boolean; port: number }) => {
-    Deno.exitCode = await runDiscover(flags, stdio);
+    Deno.exitCode = await runDiscover({ ...flags, command: lanchatCommand }, stdio);
   });
 
 program.command("firewall")
@@ -279,7 +321,11 @@ program.command("firewall")
 
 program.command("doctor")
   .description("Check from this machine what stops you from joining a room.")
-  .argument("[address]", "server as HOST or HOST:PORT (default: the first room discovery finds)")
+  .argument(
+    "[address]",
+    "server as HOST or HOST:PORT (default: the first room discovery finds)",
+    checkServerAddress,
+  )
   .option("-p, --port <port>", "chat port when ADDRESS has none", parsePort, 9000)
   .option("--web-port <port>", "web port to try when discovery does not say", parsePort, 9001)
   .option("--discovery-port <port>", "UDP discovery port", parsePort, 9000)
@@ -303,9 +349,13 @@ Exit codes: 0 when joining should work, 1 when something stops it, 2 for a bad a
 
 program.command("history")
   .description("Read the chat history without a running server (or beside one).")
-  .option("--db <path>", "history database file", defaultDbPath())
-  .option("--since <time>", "from this time: 2026-11-25, 2026-11-25T14:00, or 2h / 3d / 1w ago")
-  .option("--until <time>", "before this time (same forms as --since)")
+  .option("--db <path>", "history database file", existingFolderPath("--db"), defaultDbPath())
+  .option(
+    "--since <time>",
+    "from this time: 2026-11-25, 2026-11-25T14:00, or 2h / 3d / 1w ago",
+    checkTime,
+  )
+  .option("--until <time>", "before this time (same forms as --since)", checkTime)
   .option("--with <nick>", "only messages from or to NICK (public and private)")
   .option("--search <text>", "only messages containing TEXT (any case)")
   .option("--limit <n>", "show the newest N matches", parsePositiveInt, 100)
@@ -313,9 +363,10 @@ program.command("history")
   .option(
     "--salvage <new>",
     "copy every message that can still be read from a damaged --db into the new file NEW",
+    existingFolderPath("--salvage"),
   )
   .action(async (flags) => {
-    Deno.exitCode = await runHistoryCommand(flags, printLine);
+    Deno.exitCode = await runHistoryCommand({ ...flags, command: lanchatCommand }, printLine);
   });
 
 try {

@@ -17,9 +17,12 @@ Deno.test("serve prints where to join, and SIGTERM tells everyone, closes and ex
   assertEquals(listening[1], "0.0.0.0");
   const port = Number(listening[2]);
   await server.waitForLine(/history: .*h\.db/);
-  const joinLines = server.output("stdout").filter((line) => line.includes("lanchat join"));
-  assert(joinLines.length > 0, "a `lanchat join ADDRESS:PORT` line for people to copy");
-  for (const line of joinLines) assertMatch(line, new RegExp(`lanchat join [\\d.]+:${port}\\b`));
+  // From source the line reads `deno task join …` (the binary: `lanchat join …`): one that runs.
+  const joinLines = server.output("stdout").filter((line) => / join [\d.]+:\d+/.test(line));
+  assert(joinLines.length > 0, "a `… join ADDRESS:PORT` line for people to copy");
+  for (const line of joinLines) {
+    assertMatch(line, new RegExp(`^ {4}(lanchat|.*\\bdeno\\S* task) join [\\d.]+:${port}\\b`));
+  }
   const webPort = Number((await server.waitForLine(/web page: +listening on \S+:(\d+)/))[1]);
   await server.waitForLine(new RegExp(`http://[\\d.]+:${webPort}/`));
   await using ana = await TestClient.joined(port, "ana");

@@ -12,6 +12,10 @@ export const defaultChatPort = 9000;
 /** Host used when none is given (LAN discovery comes in a later version). */
 export const defaultHost = "127.0.0.1";
 
+/** What parseAddress accepts, as the end of its error messages. */
+const acceptedForms =
+  "Give the server as HOST, HOST:PORT or [IPv6]:PORT, e.g. 192.168.1.20 or 192.168.1.20:9000";
+
 /** A host and TCP port to connect to. */
 export interface Address {
   /** Host name or IP literal, without brackets (e.g. `::1`, not `[::1]`). */
@@ -31,7 +35,7 @@ export function parsePort(text: string, context?: string): number {
   const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new Error(
-      `bad port "${text}"${where}: a port is a number from 1 to 65535, e.g. 192.168.1.20:9000`,
+      `bad port "${text}"${where}: a port is a number from 1 to 65535. ${acceptedForms}`,
     );
   }
   return port;
@@ -57,12 +61,15 @@ export function parseAddress(text: string | undefined, defaultPort: number): Add
     const match = /^\[([^\]]*)\](?::(.*))?$/.exec(trimmed);
     if (match === null) {
       throw new Error(
-        `cannot read the address "${trimmed}": write an IPv6 address as [ADDRESS]:PORT, e.g. [::1]:9000`,
+        `cannot read the address "${trimmed}": write an IPv6 address as [ADDRESS]:PORT, ` +
+          `e.g. [::1]:9000. ${acceptedForms}`,
       );
     }
     const host = match[1] ?? "";
     if (host === "") {
-      throw new Error(`the address "${trimmed}" has no host between the brackets, e.g. [::1]:9000`);
+      throw new Error(
+        `the address "${trimmed}" has no host between the brackets, e.g. [::1]:9000. ${acceptedForms}`,
+      );
     }
     const portText = match[2];
     return { host, port: portText === undefined ? defaultPort : parsePort(portText, trimmed) };

@@ -5,13 +5,17 @@
  * which shows them.
  *
  * Owns: the default probe targets, merging answers, the discover table and
- * JSON lines, and the "none found, what to try" advice. Imports
- * lib/discovery/discovery.ts and lib/cli/inert_text.ts (to print room names inertly);
- * never the server.
+ * JSON lines, the "none found, what to try" advice, and what a probe that
+ * could not be sent means (no network at all, or one network refusing).
+ * Imports lib/discovery/discovery.ts, lib/cli/inert_text.ts (to print room
+ * names inertly) and lib/cli/run_command.ts (how suggested commands are
+ * written); never the server.
  */
 import dgram from "node:dgram";
 import { defaultDiscoveryPort, parseHere, probeBytes } from "./discovery.ts";
 import { inert } from "../cli/inert_text.ts";
+import { documentedCommand } from "../cli/run_command.ts";
+import type { CommandFormat } from "../cli/run_command.ts";
 import { ipv4ToNumber, numberToIpv4 } from "./lan_addresses.ts";
 
 /** A server that answered, with every address it answered from. */
@@ -54,8 +58,16 @@ export interface DiscoverOptions {
    * 255.255.255.255). A unicast address such as "127.0.0.1" asks one host.
    */
   targets?: string[];
-  /** Told about each address the probe could not be sent to. Default: nothing. */
+  /**
+   * Told about each address the probe could not be sent to, each distinct
+   * problem once ({@link sendProblem}: "no network to search: ..." when this
+   * machine has no network to send it on). Default: nothing.
+   */
   onProblem?: (problem: string) => void;
+  /** This machine's interfaces, read when a send fails. Default: Deno.networkInterfaces. */
+  interfaces?: () => Deno.NetworkInterfaceInfo[];
+  /** How the problems write a command to try. Default: documentedCommand (`lanchat join ...`). */
+  command?: CommandFormat;
   /** Stop waiting once this many servers answered. Default: wait the whole timeout. */
   maxServers?: number;
 }
@@ -92,6 +104,44 @@ export function broadcastTargets(interfaces: Deno.NetworkInterfaceInfo[]): strin
   }
   targets.push(limitedBroadcast);
   return targets;
+}
+
+/**
+ * The first words of the problem {@link sendProblem} reports when this
+ * machine has no network to search (callers may test for it).
+ */
+export const noNetworkPrefix = "no network to search";
+
+/**
+ * What it means that the probe could not be sent to `target`, as one line
+ * that says what to try. When `interfaces` (this machine's, null when they
+ * could not be read) hold no IPv4 network with a broadcast address (only
+ * loopback, or nothing is up), the failure is that there is no network at
+ * all: Deno reports that as "send UNKNOWN 255.255.255.255:9000", which tells a
+ * person nothing. Otherwise the error is kept, with the network named.
+ *
+ * @example
+ * sendProblem("255.255.255.255", error, [loopback]);
+ * // "no network to search: this machine has no network interface with a broadcast address ..."
+ */
+export function sendProblem(
+  target: string,
+  error: Error,
+  interfaces: Deno.NetworkInterfaceInfo[] | null,
+  command: CommandFormat = documentedCommand,
+): string {
+  if (interfaces !== null && broadcastTargets(interfaces).length === 1) {
+    return `${noNetworkPrefix}: this machine has no network interface with a broadcast address ` +
+      `(only loopback?). Connect it to the LAN (cable or Wi-Fi), or join by address: ` +
+      command("join", "HOST:PORT");
+  }
+  const code = (error as { code?: unknown }).code;
+  const why = code === "ENETUNREACH" || code === "EHOSTUNREACH"
+    ? "no route to that network"
+    : code === "EACCES" || code === "EPERM"
+    ? "not allowed (a firewall on this machine?)"
+    : error.message;
+  return `could not send to ${target}: ${why}; is the network it belongs to connected?`;
 }
 
 /** {@link broadcastTargets} of this machine; just 255.255.255.255 when interfaces cannot be read. */
@@ -132,7 +182,14 @@ export async function discoverServers(options: DiscoverOptions = {}): Promise<Fo
   const port = options.port ?? defaultDiscoveryPort;
   const timeoutMs = options.timeoutMs ?? 1000;
   const targets = options.targets ?? defaultTargets();
-  const onProblem = options.onProblem ?? (() => {});
+  const told = new Set<string>();
+  const onProblem = (problem: string) => {
+    // The probe goes out twice: a network that refuses it is said once.
+    if (told.has(problem)) return;
+    told.add(problem);
+    options.onProblem?.(problem);
+  };
+  const readInterfaces = options.interfaces ?? (() => Deno.networkInterfaces());
   const found = new Map<string, FoundServer>();
   const enough = Promise.withResolvers<void>();
 
@@ -169,7 +226,15 @@ export async function discoverServers(options: DiscoverOptions = {}): Promise<Fo
       Promise.all(targets.map((target) =>
         new Promise<void>((resolve) => {
           socket.send(probeBytes, port, target, (error: Error | null) => {
-            if (error !== null) onProblem(`could not send to ${target}: ${error.message}`);
+            if (error !== null) {
+              let interfaces: Deno.NetworkInterfaceInfo[] | null = null;
+              try {
+                interfaces = readInterfaces();
+              } catch {
+                // Not allowed to look: say what the socket said.
+              }
+              onProblem(sendProblem(target, error, interfaces, options.command));
+            }
             resolve();
           });
         })
@@ -195,12 +260,15 @@ export async function discoverServers(options: DiscoverOptions = {}): Promise<Fo
 }
 
 /** The warning for entries that share an id, or null when none do. */
-export function sameIdWarning(servers: FoundServer[]): string | null {
+export function sameIdWarning(
+  servers: FoundServer[],
+  command: CommandFormat = documentedCommand,
+): string | null {
   const shared = servers.filter((server) => server.sameIdElsewhere > 0);
   if (shared.length === 0) return null;
   return `note: ${shared.length} answers (marked *) claim to be the same server from different ` +
     "addresses. It may be one server on two networks, or someone pretending to be it: " +
-    "join by the address you know (`lanchat serve` prints it).";
+    `join by the address you know (\`${command("serve")}\` prints it).`;
 }
 
 /** `ADDRESS:PORT` to give `lanchat join`. */
@@ -264,16 +332,20 @@ export function formatServerTable(servers: FoundServer[]): string[] {
   );
 }
 
-/** What to try when no server answered; `port` is the discovery port. */
-export function noServerAdvice(port: number): string[] {
+/**
+ * What to try when no server answered; `port` is the discovery port,
+ * `command` how the commands are written (default `lanchat ...`).
+ */
+export function noServerAdvice(port: number, command: CommandFormat = documentedCommand): string[] {
+  const serve = command("serve");
   return [
     "What to try:",
-    "  - Is `lanchat serve` running, on the same network as this machine (same switch or Wi-Fi,",
+    `  - Is \`${serve}\` running, on the same network as this machine (same switch or Wi-Fi,`,
     "    not a guest network)? Routers and Wi-Fi client isolation do not pass broadcasts.",
-    `  - The server's firewall must let UDP port ${port} in: run \`lanchat firewall\` there.`,
-    "  - Give the address instead: `lanchat join ADDRESS` (`lanchat serve` prints it), and",
-    "    `lanchat doctor ADDRESS` to see what is in the way.",
-    "  - Slow network? Wait longer: `lanchat discover --timeout 3000`.",
+    `  - The server's firewall must let UDP port ${port} in: run \`${command("firewall")}\` there.`,
+    `  - Give the address instead: \`${command("join", "ADDRESS")}\` (\`${serve}\` prints it), and`,
+    `    \`${command("doctor", "ADDRESS")}\` to see what is in the way.`,
+    `  - Slow network? Wait longer: \`${command("discover", "--timeout", "3000")}\`.`,
   ];
 }
 
@@ -287,6 +359,11 @@ export interface DiscoverFlags {
   port?: number;
   /** Where to send the probe. Default: every broadcast address (no flag; for tests). */
   targets?: string[];
+  /**
+   * How suggested commands are written (no flag). Default: documentedCommand
+   * (`lanchat join ...`); main.ts passes lanchatCommand, the form that runs here.
+   */
+  command?: CommandFormat;
 }
 
 /**
@@ -301,20 +378,28 @@ export async function runDiscover(
   const port = flags.port ?? defaultDiscoveryPort;
   const timeoutMs = flags.timeout ?? 1000;
   const targets = flags.targets ?? defaultTargets();
+  const command = flags.command ?? documentedCommand;
   const problems: string[] = [];
   const servers = await discoverServers({
     port,
     timeoutMs,
     targets,
     onProblem: (problem) => problems.push(problem),
+    command,
   });
+  const noNetwork = problems.find((problem) => problem.startsWith(noNetworkPrefix));
+  if (servers.length === 0 && noNetwork !== undefined) {
+    // Nothing was sent anywhere: the advice about servers and firewalls does not apply.
+    output.err(noNetwork);
+    return 1;
+  }
   if (servers.length === 0) {
     output.err(
       `no lanchat server answered within ${timeoutMs} ms ` +
         `(asked UDP port ${port} at ${targets.join(", ")}).`,
     );
     for (const problem of problems) output.err(`  (${problem})`);
-    for (const line of noServerAdvice(port)) output.err(line);
+    for (const line of noServerAdvice(port, command)) output.err(line);
     return 1;
   }
   if (flags.json === true) {
@@ -335,13 +420,15 @@ export async function runDiscover(
     return 0;
   }
   for (const line of formatServerTable(servers)) output.out(line);
-  const warning = sameIdWarning(servers);
+  const warning = sameIdWarning(servers, command);
   if (warning !== null) output.out(warning);
   const first = servers[0]!;
   output.out(
     servers.length === 1
-      ? `join it with: lanchat join ${joinAddress(first)}   (or just: lanchat join)`
-      : `join one with: lanchat join ADDRESS:PORT   (or pick from a list: lanchat join)`,
+      ? `join it with: ${command("join", joinAddress(first))}   (or just: ${command("join")})`
+      : `join one with: ${command("join", "ADDRESS:PORT")}   (or pick from a list: ${
+        command("join")
+      })`,
   );
   return 0;
 }

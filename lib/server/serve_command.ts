@@ -24,6 +24,7 @@ import type { Network } from "./limits/ip_networks.ts";
 import { connectionCeiling, raiseOpenFileLimit } from "./open_files.ts";
 import type { OpenFileLimit } from "./open_files.ts";
 import { passwordProblem } from "./password_strength.ts";
+import { lanchatCommand } from "../cli/run_command.ts";
 
 /** Flags of `lanchat serve`, as parsed by main.ts. */
 export interface ServeFlags {
@@ -291,7 +292,7 @@ function printBanner(
   }
   if (server.discoveryPort !== null) {
     lines.push(
-      `  discovery:  answering on UDP ${server.discoveryPort} (for lanchat discover)`,
+      `  discovery:  answering on UDP ${server.discoveryPort} (for ${lanchatCommand("discover")})`,
     );
   } else if (server.discoveryProblem !== null) {
     lines.push(
@@ -303,7 +304,7 @@ function printBanner(
     lines.push(
       `  warning: bound to ${server.host}, so only this machine can join.`,
       `           Use --host 0.0.0.0 to let others on your network in.`,
-      `  join it with:  lanchat join ${server.host}:${server.port}`,
+      `  join it with:  ${lanchatCommand("join", `${server.host}:${server.port}`)}`,
     );
     if (server.webPort !== null) {
       lines.push(`  or open:       ${scheme}://${server.host}:${server.webPort}/`);
@@ -311,11 +312,16 @@ function printBanner(
   } else {
     const addresses = lanAddresses();
     if (addresses.length === 0) {
-      lines.push(`  no LAN address found; on this machine: lanchat join 127.0.0.1:${server.port}`);
+      lines.push(
+        `  no LAN address found; on this machine: ${
+          lanchatCommand("join", `127.0.0.1:${server.port}`)
+        }`,
+      );
     } else {
       lines.push("  people on your network can join with:");
       for (const address of addresses) {
-        lines.push(`    lanchat join ${address.address}:${server.port}    (${address.interface})`);
+        const join = lanchatCommand("join", `${address.address}:${server.port}`);
+        lines.push(`    ${join}    (${address.interface})`);
       }
       if (server.webPort !== null) {
         lines.push("  or open in a browser:");
@@ -326,13 +332,18 @@ function printBanner(
     }
   }
   if (!isLoopbackHost(server.host)) {
-    lines.push(`  others cannot connect? open the firewall: ${
-      firewallCommandFor({
-        port: server.port,
-        webPort: server.webPort,
-        discoveryPort: server.discoveryPort ?? (flags.discovery ? flags.discoveryPort : null),
-      })
-    }`);
+    const firewall = firewallCommandFor({
+      port: server.port,
+      webPort: server.webPort,
+      discoveryPort: server.discoveryPort ?? (flags.discovery ? flags.discoveryPort : null),
+    });
+    // firewallCommandFor writes `lanchat firewall FLAGS`; keep its flags, typed as they run here.
+    const firewallFlags = firewall.replace(/^lanchat firewall ?/, "");
+    lines.push(
+      `  others cannot connect? open the firewall: ${
+        lanchatCommand("firewall", ...(firewallFlags === "" ? [] : [firewallFlags]))
+      }`,
+    );
   }
   lines.push(
     `  history: ${

@@ -1,11 +1,13 @@
 /**
  * `lanchat history`: print stored messages from a history file, with no
  * server running or beside a running one (the file is opened read-only; WAL
- * lets readers and the server's writer work at the same time).
+ * lets readers and the server's writer work at the same time; a file on
+ * read-only media is read too, see openSqliteHistory).
  *
  * Owns: the filters, the two output formats (lines for people, JSON lines
  * for scripts), and the report of `--salvage`. Imports lib/store/history_sqlite.ts,
- * lib/store/history_salvage.ts, lib/store/time_parse.ts and lib/wire/errors.ts; must not
+ * lib/store/history_salvage.ts, lib/store/time_parse.ts, lib/wire/errors.ts and
+ * lib/cli/run_command.ts (how the suggested command is written); must not
  * import the server, room or sockets.
  */
 import { openSqliteHistory } from "./history_sqlite.ts";
@@ -13,6 +15,8 @@ import { salvageHistory } from "./history_salvage.ts";
 import type { OperatorQuery } from "./history_sqlite.ts";
 import type { StoredMessage } from "./history.ts";
 import { parseTime } from "./time_parse.ts";
+import { documentedCommand, shellWord } from "../cli/run_command.ts";
+import type { CommandFormat } from "../cli/run_command.ts";
 
 /** Options of runHistoryCommand, as the flags of `lanchat history`. */
 export interface HistoryCommandOptions {
@@ -40,6 +44,11 @@ export interface HistoryCommandOptions {
    * (`--salvage NEW`). The filters do not apply.
    */
   salvage?: string;
+  /**
+   * How a suggested command is written (no flag). Default: documentedCommand
+   * (`lanchat serve ...`); main.ts passes lanchatCommand, the form that runs here.
+   */
+  command?: CommandFormat;
 }
 
 /** The fields of one `--json` line. */
@@ -75,7 +84,10 @@ export async function runHistoryCommand(
   now: () => number = Date.now,
   progress: (line: string) => void = (line) => console.error(line),
 ): Promise<number> {
-  if (options.salvage !== undefined) return runSalvage(options.db, options.salvage, out, progress);
+  if (options.salvage !== undefined) {
+    const command = options.command ?? documentedCommand;
+    return runSalvage(options.db, options.salvage, out, progress, command);
+  }
   const limit = options.limit ?? 100;
   if (!Number.isSafeInteger(limit) || limit < 1) {
     throw new Error(`--limit must be a whole number of messages, 1 or more (got ${limit})`);
@@ -105,6 +117,7 @@ function runSalvage(
   target: string,
   out: (line: string) => void,
   progress: (line: string) => void,
+  command: CommandFormat,
 ): number {
   const report = salvageHistory(source, target, { progress });
   const ranges = report.unreadableRanges.map(([first, last]) =>
@@ -126,7 +139,7 @@ function runSalvage(
     );
     return 1;
   }
-  out(`serve it with: lanchat serve --db ${target}`);
+  out(`serve it with: ${command("serve", "--db", shellWord(target))}`);
   return 0;
 }
 

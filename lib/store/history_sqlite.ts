@@ -10,11 +10,12 @@
  * stalls the event loop; for ":memory:" and read-only opens on this thread.
  * The read SQL is lib/store/history_reads.ts.
  * Imports only lib/history*.ts, lib/wire/protocol.ts and lib/wire/errors.ts (plus
- * node:sqlite and node:path); must not import the room, sessions or sockets.
+ * node:sqlite, node:path and node:url); must not import the room, sessions or sockets.
  */
 import { DatabaseSync } from "node:sqlite";
 import type { StatementSync } from "node:sqlite";
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
+import { pathToFileURL } from "node:url";
 import { StorageError } from "../wire/errors.ts";
 import { readOnlyHint, storageError } from "./history_errors.ts";
 import { HistoryLock } from "./history_lock.ts";
@@ -562,7 +563,7 @@ export class SqliteHistory implements History {
  * history at `path`, or an in-memory one for ":memory:", and brings its schema
  * up to date. Throws StorageError, with a `hint` for the operator, for a file
  * that is corrupt, not lanchat's, from a newer lanchat, read-only or
- * unreachable.
+ * unreachable. `readOnly` reads a file on read-only media too (openForReading).
  *
  * @example
  * const history = openSqliteHistory(defaultDbPath());
@@ -579,7 +580,7 @@ export function openSqliteHistory(path: string, options: SqliteHistoryOptions = 
   const lock = !inMemory && !readOnly ? HistoryLock.acquire(path) : undefined;
   let db: DatabaseSync;
   try {
-    db = new DatabaseSync(path, { readOnly });
+    db = readOnly && !inMemory ? openForReading(path) : new DatabaseSync(path, { readOnly });
   } catch (error) {
     lock?.release();
     throw storageError(path, error);
@@ -618,6 +619,66 @@ export async function openServerHistory(
 /** Where `--salvage` suggests copying a damaged `path`: `history.db` -> `history-salvaged.db`. */
 export function salvagePathFor(path: string): string {
   return path.endsWith(".db") ? `${path.slice(0, -3)}-salvaged.db` : `${path}.salvaged`;
+}
+
+/** SQLite's result code for a file it cannot open (or a -shm / -wal it cannot create). */
+const sqliteCantOpen = 14;
+
+/**
+ * Opens `path` for reading only, also on read-only media (a mounted backup,
+ * a read-only bind mount or share). A WAL database needs its `-shm` file
+ * (and `-wal`) beside it even to read, and where they do not exist and cannot
+ * be created, SQLite fails with "unable to open database file". Then:
+ * - no `-shm` and no (or an empty) `-wal`: no connection has the file open
+ *   and every message is in the file itself, so it is opened `immutable`
+ *   (SQLite reads it as it is: no lock, no -shm, no -wal);
+ * - a `-wal` with content but no `-shm` (a server stopped by a crash, then
+ *   copied): those messages cannot be read without writing the `-shm`, so a
+ *   StorageError says to copy the files to a writable folder.
+ * With `-wal` and `-shm` both there (even read-only), SQLite reads them itself.
+ */
+function openForReading(path: string): DatabaseSync {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    db.prepare("PRAGMA user_version").get(); // SQLite opens the file at the first read
+    return db;
+  } catch (error) {
+    db.close();
+    if ((error as { errcode?: unknown }).errcode !== sqliteCantOpen) throw error;
+    // With a -shm there, SQLite could read (it needs no write for that): something else failed.
+    if (fileSize(`${path}-shm`) !== undefined) throw error;
+    if ((fileSize(`${path}-wal`) ?? 0) > 0) {
+      const folder = dirname(path);
+      throw new StorageError(
+        `${path} cannot be read in place: its last messages are in ${path}-wal, which SQLite ` +
+          `reads only with a ${path}-shm file beside it, and none can be made in ${folder}`,
+        `copy both to a writable folder and read the copy, e.g. ` +
+          `cp ${shellWord(path)} ${shellWord(`${path}-wal`)} /tmp/ then --db ${
+            shellWord(`/tmp/${basename(path)}`)
+          }`,
+        { cause: error },
+      );
+    }
+    const immutable = pathToFileURL(path);
+    immutable.search = "?immutable=1";
+    const copy = new DatabaseSync(immutable, { readOnly: true });
+    try {
+      copy.prepare("PRAGMA user_version").get();
+      return copy;
+    } catch {
+      copy.close();
+      throw error; // Not a read-only medium after all: say what the first open said.
+    }
+  }
+}
+
+/** The size of the file at `path` in bytes, or undefined when there is none. */
+function fileSize(path: string): number | undefined {
+  try {
+    return Deno.statSync(path).size;
+  } catch {
+    return undefined;
+  }
 }
 
 function configure(
