@@ -275,7 +275,7 @@ server there that asks for none is refused: it may not be the room you think.`)
       },
     ) => {
       const target = address === undefined
-        ? await chooseServer({ discoveryPort: flags.discoveryPort })
+        ? await chooseServer({ discoveryPort: flags.discoveryPort, command: lanchatCommand })
         : parseAddress(address, flags.port);
       if (target === null) {
         Deno.exitCode = 1; // chooseServer has said why and what to try.
@@ -288,6 +288,7 @@ server there that asks for none is refused: it may not be the room you think.`)
         bell: flags.bell,
         recentServersPath: defaultRecentServersPath(),
         forgetPassword: flags.forgetPassword === true,
+        command: lanchatCommand,
       });
       if (code === 0) await rememberServer(target);
       Deno.exitCode = code;
@@ -316,7 +317,7 @@ program.command("firewall")
   .option("--discovery-port <port>", "UDP discovery port", parsePort, 9000)
   .option("--no-discovery", "the server runs without discovery")
   .action(async (flags) => {
-    Deno.exitCode = await runFirewall(flags, stdio);
+    Deno.exitCode = await runFirewall({ ...flags, command: lanchatCommand }, stdio);
   });
 
 program.command("doctor")
@@ -341,7 +342,7 @@ Exit codes: 0 when joining should work, 1 when something stops it, 2 for a bad a
       flags: { port: number; webPort: number; discoveryPort: number; timeout: number },
     ) => {
       Deno.exitCode = await runDoctor(
-        { ...flags, ...(address === undefined ? {} : { address }) },
+        { ...flags, ...(address === undefined ? {} : { address }), command: lanchatCommand },
         stdio,
       );
     },

@@ -9,7 +9,11 @@
 /** TCP chat port used when neither the address nor `--port` names one (PROTOCOL.md section 7). */
 export const defaultChatPort = 9000;
 
-/** Host used when none is given (LAN discovery comes in a later version). */
+/**
+ * Host used when the address text names none (`:9100`, or empty). `lanchat
+ * join` with no address at all does not come here: it finds a server by LAN
+ * discovery (lib/client/terminal/server_choice.ts).
+ */
 export const defaultHost = "127.0.0.1";
 
 /** What parseAddress accepts, as the end of its error messages. */

@@ -192,6 +192,12 @@ export interface SessionOptions {
   reclaimNick?: boolean;
   /** Told where the session is, synchronously, in order. */
   onState?: (state: SessionState) => void;
+  /**
+   * What to check when the server cannot be reached, after the reason
+   * (`still`: after the reconnect attempts failed), with commands that run
+   * where this client runs. Default: the same checks, naming no command.
+   */
+  reachHint?: (address: Address, still: boolean) => string;
   /** Connect timeout per attempt. Default 5000 ms. */
   connectTimeoutMs?: number;
   /** How long the server may take to greet and to answer `hello`. Default 10000 ms. */
@@ -295,8 +301,13 @@ type HistoryPage = Extract<ServerMessage, { type: "history" }>;
 const defaultClient = "lanchat-terminal/0.1";
 const utf8 = new TextEncoder();
 
-function reachHint(address: Address, still = false): string {
-  return `Is \`lanchat serve\` ${still ? "still " : ""}running there? ` +
+/**
+ * What to check when `address` cannot be reached (`still`: after reconnect
+ * attempts). Names no command: how lanchat is run is the UI's to say
+ * ({@link SessionOptions.reachHint}).
+ */
+function defaultReachHint(address: Address, still: boolean): string {
+  return `Is the lanchat server ${still ? "still " : ""}running there? ` +
     `Is port ${address.port}/tcp open in its firewall? Is the address right?`;
 }
 
@@ -416,7 +427,7 @@ export class ChatSession {
         connection = await this.#open();
       } catch (error) {
         if (error instanceof ConnectError) {
-          throw new JoinFailure(`${error.message}. ${reachHint(this.#address)}`, 1, {
+          throw new JoinFailure(`${error.message}. ${this.#reachHint(false)}`, 1, {
             cause: error,
           });
         }
@@ -999,9 +1010,13 @@ export class ChatSession {
     this.#finish({
       kind: "gave_up",
       message: `lost the connection to ${where} and ${delays.length} reconnect attempts failed. ` +
-        reachHint(this.#address, true),
+        this.#reachHint(true),
     });
     return null;
+  }
+
+  #reachHint(still: boolean): string {
+    return (this.#options.reachHint ?? defaultReachHint)(this.#address, still);
   }
 
   #jittered(delayMs: number): number {

@@ -5,18 +5,25 @@
  *
  * Owns: the checks (address, network, chat port speaking lanchat, discovery,
  * web page), their time limits and their advice. Imports lib/frame.ts, the
- * discovery client, lib/discovery/lan_addresses.ts and lib/client/ (address parsing,
- * inert printing); never the server.
+ * discovery client, lib/discovery/lan_addresses.ts, lib/client/ (address parsing),
+ * lib/cli/ (inert printing, how suggested commands are written); never the server.
  */
 import { lookup } from "node:dns/promises";
 import { FrameDecoder, readChunkBytes } from "../frame.ts";
 import { defaultDiscoveryPort } from "../discovery/discovery.ts";
-import { defaultTargets, discoverServers, noServerAdvice } from "../discovery/discovery_client.ts";
+import {
+  defaultTargets,
+  discoverServers,
+  noNetworkPrefix,
+  noServerAdvice,
+} from "../discovery/discovery_client.ts";
 import type { FoundServer } from "../discovery/discovery_client.ts";
 import { ipv4ToNumber, lanAddresses } from "../discovery/lan_addresses.ts";
 import type { LanAddress } from "../discovery/lan_addresses.ts";
 import { formatAddress, parseAddress } from "../client/address.ts";
 import { inert } from "../cli/inert_text.ts";
+import { documentedCommand } from "../cli/run_command.ts";
+import type { CommandFormat } from "../cli/run_command.ts";
 
 /** How one check came out. Only "problem" in an essential check fails the doctor. */
 export type CheckStatus = "ok" | "warning" | "problem" | "skipped";
@@ -46,6 +53,11 @@ export interface DoctorFlags {
   timeout?: number;
   /** Where a discovery without an address sends the probe. Default: every broadcast address. */
   targets?: string[];
+  /**
+   * How suggested commands are written (no flag). Default: documentedCommand
+   * (`lanchat join ...`); main.ts passes lanchatCommand, the form that runs here.
+   */
+  command?: CommandFormat;
 }
 
 const isIpv4 = (host: string) => ipv4ToNumber(host) !== null;
@@ -94,6 +106,7 @@ function describeError(error: unknown): string {
 async function checkAddress(
   host: string,
   timeoutMs: number,
+  command: CommandFormat,
 ): Promise<[CheckResult, string | null]> {
   const result = (status: CheckStatus, detail: string): CheckResult => ({
     check: "address",
@@ -115,7 +128,7 @@ async function checkAddress(
       result(
         "problem",
         `looking up ${host} took over ${timeoutMs} ms. Use the IP address ` +
-          "that `lanchat serve` prints instead.",
+          `that \`${command("serve")}\` prints instead.`,
       ),
       null,
     ];
@@ -125,7 +138,9 @@ async function checkAddress(
       result(
         "problem",
         `cannot find the machine named ${host}. Check the spelling, or use ` +
-          "the IP address that `lanchat serve` prints (e.g. lanchat join 192.168.1.20).",
+          `the IP address that \`${command("serve")}\` prints (e.g. ${
+            command("join", "192.168.1.20")
+          }).`,
       ),
       null,
     ];
@@ -164,6 +179,7 @@ async function checkChat(
   ip: string,
   port: number,
   timeoutMs: number,
+  command: CommandFormat,
 ): Promise<[CheckResult, { hostAnswered: boolean }]> {
   const where = formatAddress({ host: ip, port });
   const result = (status: CheckStatus, detail: string): CheckResult => ({
@@ -183,7 +199,9 @@ async function checkChat(
         result(
           "problem",
           `no answer from ${where} within ${timeoutMs} ms: the machine is off, not at this ` +
-            `address, or its firewall drops TCP port ${port}. On the server, run \`lanchat firewall\`.`,
+            `address, or its firewall drops TCP port ${port}. On the server, run \`${
+              command("firewall")
+            }\`.`,
         ),
         { hostAnswered: false },
       ];
@@ -194,7 +212,7 @@ async function checkChat(
         result(
           "problem",
           `nothing listens on ${where} (connection refused; the machine itself answered). Is ` +
-            `\`lanchat serve\` running there, on port ${port}? Its banner shows the port.`,
+            `\`${command("serve")}\` running there, on port ${port}? Its banner shows the port.`,
         ),
         { hostAnswered: true },
       ];
@@ -286,6 +304,7 @@ async function checkDiscovery(
   port: number,
   chatPort: number,
   timeoutMs: number,
+  command: CommandFormat,
 ): Promise<[CheckResult, FoundServer | null]> {
   const result = (status: CheckStatus, detail: string): CheckResult => ({
     check: "discovery",
@@ -294,16 +313,16 @@ async function checkDiscovery(
     essential: false,
   });
   if (!isIpv4(ip)) return [result("skipped", "discovery is IPv4 only"), null];
-  const found = await discoverServers({ targets: [ip], port, timeoutMs, maxServers: 1 });
+  const found = await discoverServers({ targets: [ip], port, timeoutMs, maxServers: 1, command });
   const answer = found.find((server) => server.port === chatPort) ?? found[0];
   if (answer === undefined) {
     return [
       result(
         "warning",
         `no answer to a discovery probe on UDP ${ip}:${port} within ${timeoutMs} ms, so ` +
-          "`lanchat join` without an address will not find this server. It may run with " +
-          `--no-discovery or another --discovery-port, or its firewall drops UDP port ${port} ` +
-          "(run `lanchat firewall` there). Joining with the address still works.",
+          `\`${command("join")}\` without an address will not find this server. It may run ` +
+          `with --no-discovery or another --discovery-port, or its firewall drops UDP port ${port} ` +
+          `(run \`${command("firewall")}\` there). Joining with the address still works.`,
       ),
       null,
     ];
@@ -313,7 +332,9 @@ async function checkDiscovery(
       result(
         "warning",
         `UDP ${ip}:${port} answered for room "${inert(answer.name)}" on chat port ` +
-          `${answer.port}, not ${chatPort}: try lanchat join ${ip}:${answer.port}`,
+          `${answer.port}, not ${chatPort}: try ${
+            command("join", formatAddress({ host: ip, port: answer.port }))
+          }`,
       ),
       answer,
     ];
@@ -331,6 +352,7 @@ async function checkWeb(
   ip: string,
   webPort: number | null,
   timeoutMs: number,
+  command: CommandFormat,
 ): Promise<CheckResult> {
   const result = (status: CheckStatus, detail: string): CheckResult => ({
     check: "web page",
@@ -356,7 +378,9 @@ async function checkWeb(
     return result(
       "warning",
       `${url}: ${why}. The server may run with --no-web or another --web-port, or its firewall ` +
-        `drops TCP port ${webPort} (run \`lanchat firewall\` there). The terminal client does ` +
+        `drops TCP port ${webPort} (run \`${
+          command("firewall")
+        }\` there). The terminal client does ` +
         "not need it.",
     );
   } finally {
@@ -373,6 +397,8 @@ export interface DoctorCheckOptions {
   discoveryPort: number;
   /** Time limit of each check, in ms. */
   timeoutMs: number;
+  /** How suggested commands are written. Default: documentedCommand (`lanchat join ...`). */
+  command?: CommandFormat;
 }
 
 /**
@@ -382,12 +408,13 @@ export interface DoctorCheckOptions {
  */
 export async function doctorChecks(options: DoctorCheckOptions): Promise<CheckResult[]> {
   const { port, discoveryPort, timeoutMs } = options;
-  const [address, ip] = await checkAddress(options.host, timeoutMs);
+  const command = options.command ?? documentedCommand;
+  const [address, ip] = await checkAddress(options.host, timeoutMs, command);
   if (ip === null) return [address];
   const network = checkNetwork(ip);
   const [[chat, reach], [discovery, answer]] = await Promise.all([
-    checkChat(ip, port, timeoutMs),
-    checkDiscovery(ip, discoveryPort, port, timeoutMs),
+    checkChat(ip, port, timeoutMs, command),
+    checkDiscovery(ip, discoveryPort, port, timeoutMs, command),
   ]);
   const web: CheckResult = !reach.hostAnswered && answer === null
     ? {
@@ -396,7 +423,7 @@ export async function doctorChecks(options: DoctorCheckOptions): Promise<CheckRe
       detail: "the machine did not answer at all",
       essential: false,
     }
-    : await checkWeb(ip, answer === null ? options.webPort : answer.web, timeoutMs);
+    : await checkWeb(ip, answer === null ? options.webPort : answer.web, timeoutMs, command);
   return [address, network, chat, discovery, web];
 }
 
@@ -417,28 +444,41 @@ export async function runDoctor(
 ): Promise<number> {
   const timeoutMs = flags.timeout ?? 2000;
   const discoveryPort = flags.discoveryPort ?? defaultDiscoveryPort;
+  const command = flags.command ?? documentedCommand;
   let target: { host: string; port: number };
   if (flags.address === undefined || flags.address.trim() === "") {
     const targets = flags.targets ?? defaultTargets();
     output.out(`lanchat doctor: no address given, looking for servers (UDP port ${discoveryPort})`);
-    const found = await discoverServers({ port: discoveryPort, timeoutMs, targets });
+    const problems: string[] = [];
+    const found = await discoverServers({
+      port: discoveryPort,
+      timeoutMs,
+      targets,
+      onProblem: (problem) => problems.push(problem),
+      command,
+    });
     const first = found[0];
     if (first === undefined) {
+      const noNetwork = problems.find((problem) => problem.startsWith(noNetworkPrefix));
       output.out(
         formatCheck({
           check: "discovery",
           status: "problem",
-          detail: `no server answered within ${timeoutMs} ms (asked ${targets.join(", ")})`,
+          // With no network nothing was sent: say so, not whom it "asked".
+          detail: noNetwork ??
+            `no server answered within ${timeoutMs} ms (asked ${targets.join(", ")})`,
           essential: true,
         }),
       );
-      for (const line of noServerAdvice(discoveryPort)) output.out(line);
+      if (noNetwork !== undefined) return 1; // The advice about servers and firewalls does not apply.
+      for (const problem of problems) output.out(`  (${problem})`);
+      for (const line of noServerAdvice(discoveryPort, command)) output.out(line);
       return 1;
     }
     if (found.length > 1) {
       output.out(
         `${found.length} servers answered; checking the first. Check another with ` +
-          "`lanchat doctor ADDRESS`.",
+          `\`${command("doctor", "ADDRESS")}\`.`,
       );
     }
     target = { host: first.addresses[0] ?? "", port: first.port };
@@ -458,6 +498,7 @@ export async function runDoctor(
     webPort: flags.webPort ?? 9001,
     discoveryPort,
     timeoutMs,
+    command,
   });
   for (const result of results) output.out(formatCheck(result));
   const failed = results.filter((result) => result.essential && result.status === "problem");
@@ -465,13 +506,13 @@ export async function runDoctor(
     output.out(
       `${failed.length === 1 ? "A" : failed.length} problem${failed.length === 1 ? "" : "s"} stop${
         failed.length === 1 ? "s" : ""
-      } \`lanchat join ${formatAddress(target)}\`: see above.`,
+      } \`${command("join", formatAddress(target))}\`: see above.`,
     );
     return 1;
   }
   const warnings = results.filter((result) => result.status === "warning").length;
   output.out(
-    `The essential checks passed: \`lanchat join ${formatAddress(target)}\` should work` +
+    `The essential checks passed: \`${command("join", formatAddress(target))}\` should work` +
       (warnings > 0 ? ` (${warnings} warning${warnings === 1 ? "" : "s"} above).` : "."),
   );
   return 0;

@@ -7,10 +7,13 @@
  * (PowerShell and netsh) and macOS (application firewall and pf), and the
  * local subnets they are scoped to. `firewallHints` is pure (OS, ports and
  * subnets passed in) so tests check every OS on any machine. Imports
- * lib/discovery/lan_addresses.ts only.
+ * lib/discovery/lan_addresses.ts and lib/cli/run_command.ts (how the
+ * lanchat commands it names are written) only.
  */
 import { ipv4ToNumber, lanAddresses, numberToIpv4 } from "../discovery/lan_addresses.ts";
 import type { LanAddress } from "../discovery/lan_addresses.ts";
+import { documentedCommand } from "../cli/run_command.ts";
+import type { CommandFormat } from "../cli/run_command.ts";
 
 /** Options of {@link firewallHints}. */
 export interface FirewallHintOptions {
@@ -26,6 +29,11 @@ export interface FirewallHintOptions {
   subnets: string[];
   /** The lanchat program, for the macOS application firewall. Default "/usr/local/bin/lanchat". */
   program?: string;
+  /**
+   * How the lanchat commands the text names are written. Default:
+   * documentedCommand (`lanchat serve`); the CLI passes lanchatCommand.
+   */
+  command?: CommandFormat;
 }
 
 interface PortRule {
@@ -85,12 +93,19 @@ function blocks(
   return lines;
 }
 
-function answerNote(discoveryPort: number): string {
-  return `on machines that run \`lanchat discover\` or \`lanchat join\` without an address:\n` +
+function answerNote(discoveryPort: number, command: CommandFormat): string {
+  return `on machines that run \`${command("discover")}\` or \`${
+    command("join")
+  }\` without an address:\n` +
     `servers answer from UDP port ${discoveryPort}; if discover finds nothing there, also run:`;
 }
 
-function ufw(rules: PortRule[], subnets: string[], discoveryPort: number | null): Section {
+function ufw(
+  rules: PortRule[],
+  subnets: string[],
+  discoveryPort: number | null,
+  command: CommandFormat,
+): Section {
   const lines = blocks(
     subnets,
     () =>
@@ -107,7 +122,7 @@ function ufw(rules: PortRule[], subnets: string[], discoveryPort: number | null)
   if (discoveryPort !== null) {
     const from = subnets.length > 0 ? subnets : ["any"];
     lines.push(
-      answerNote(discoveryPort),
+      answerNote(discoveryPort, command),
       ...indent(
         from.map((subnet) =>
           `sudo ufw allow proto udp from ${subnet} port ${discoveryPort} to any comment 'lanchat discovery answers'`
@@ -118,7 +133,12 @@ function ufw(rules: PortRule[], subnets: string[], discoveryPort: number | null)
   return { os: "linux", title: "Linux: ufw (Ubuntu, Mint; is it on? sudo ufw status)", lines };
 }
 
-function firewalld(rules: PortRule[], subnets: string[], discoveryPort: number | null): Section {
+function firewalld(
+  rules: PortRule[],
+  subnets: string[],
+  discoveryPort: number | null,
+  command: CommandFormat,
+): Section {
   const reload = "sudo firewall-cmd --reload";
   const rich = (subnet: string, body: string) =>
     `sudo firewall-cmd --permanent --add-rich-rule='rule family="ipv4" source address="${subnet}" ${body} accept'`;
@@ -141,7 +161,7 @@ function firewalld(rules: PortRule[], subnets: string[], discoveryPort: number |
   );
   if (discoveryPort !== null) {
     lines.push(
-      answerNote(discoveryPort),
+      answerNote(discoveryPort, command),
       ...indent([
         ...(subnets.length > 0
           ? subnets.map((subnet) =>
@@ -159,7 +179,12 @@ function firewalld(rules: PortRule[], subnets: string[], discoveryPort: number |
   };
 }
 
-function iptables(rules: PortRule[], subnets: string[], discoveryPort: number | null): Section {
+function iptables(
+  rules: PortRule[],
+  subnets: string[],
+  discoveryPort: number | null,
+  command: CommandFormat,
+): Section {
   const sources = subnets.join(",");
   const rule = (match: string, comment: string) =>
     `sudo iptables -I INPUT ${match} -m comment --comment "lanchat ${comment}" -j ACCEPT`;
@@ -171,7 +196,7 @@ function iptables(rules: PortRule[], subnets: string[], discoveryPort: number | 
   if (discoveryPort !== null) {
     const source = subnets.length > 0 ? ` -s ${sources}` : "";
     lines.push(
-      answerNote(discoveryPort),
+      answerNote(discoveryPort, command),
       ...indent([rule(`-p udp${source} --sport ${discoveryPort}`, "discovery answers")]),
     );
   }
@@ -182,7 +207,12 @@ function iptables(rules: PortRule[], subnets: string[], discoveryPort: number | 
   return { os: "linux", title: "Linux: iptables", lines };
 }
 
-function nftables(rules: PortRule[], subnets: string[], discoveryPort: number | null): Section {
+function nftables(
+  rules: PortRule[],
+  subnets: string[],
+  discoveryPort: number | null,
+  command: CommandFormat,
+): Section {
   const sources = subnets.length === 1 ? subnets[0] : `{ ${subnets.join(", ")} }`;
   const rule = (match: string, comment: string) =>
     `sudo nft 'insert rule inet filter input ${match} accept comment "lanchat ${comment}"'`;
@@ -198,7 +228,7 @@ function nftables(rules: PortRule[], subnets: string[], discoveryPort: number | 
   if (discoveryPort !== null) {
     const source = subnets.length > 0 ? `ip saddr ${sources} ` : "";
     lines.push(
-      answerNote(discoveryPort),
+      answerNote(discoveryPort, command),
       ...indent([rule(`${source}udp sport ${discoveryPort}`, "discovery answers")]),
     );
   }
@@ -230,7 +260,7 @@ function powershell(rules: PortRule[], subnets: string[]): Section {
   };
 }
 
-function netsh(rules: PortRule[], subnets: string[]): Section {
+function netsh(rules: PortRule[], subnets: string[], command: CommandFormat): Section {
   const rule = (r: PortRule, extra: string, suffix: string) =>
     `netsh advfirewall firewall add rule name="lanchat ${r.purpose} (${r.protocol.toUpperCase()} ${r.port}${suffix})" ` +
     `dir=in action=allow protocol=${r.protocol.toUpperCase()} localport=${r.port}${extra}`;
@@ -243,7 +273,7 @@ function netsh(rules: PortRule[], subnets: string[]): Section {
         () => rules.map((r) => rule(r, ` remoteip=${subnets.join(",")}`, "")),
         () => rules.map((r) => rule(r, "", ", any address")),
       ),
-      "Windows lets answers to `lanchat discover` in by itself (unicast responses to a",
+      `Windows lets answers to \`${command("discover")}\` in by itself (unicast responses to a`,
       "broadcast are allowed for 3 seconds).",
     ],
   };
@@ -316,13 +346,14 @@ export function firewallHints(options: FirewallHintOptions): string {
   const rules = portRules(options);
   const { subnets, discoveryPort } = options;
   const program = options.program ?? "/usr/local/bin/lanchat";
+  const command = options.command ?? documentedCommand;
   const sections = [
-    ufw(rules, subnets, discoveryPort),
-    firewalld(rules, subnets, discoveryPort),
-    iptables(rules, subnets, discoveryPort),
-    nftables(rules, subnets, discoveryPort),
+    ufw(rules, subnets, discoveryPort, command),
+    firewalld(rules, subnets, discoveryPort, command),
+    iptables(rules, subnets, discoveryPort, command),
+    nftables(rules, subnets, discoveryPort, command),
     powershell(rules, subnets),
-    netsh(rules, subnets),
+    netsh(rules, subnets, command),
     macApplicationFirewall(program),
     macPf(rules, subnets),
   ];
@@ -337,7 +368,7 @@ export function firewallHints(options: FirewallHintOptions): string {
   );
   const current = osNames[options.os];
   const lines = [
-    `lanchat needs these ports open on the machine that runs \`lanchat serve\`: ${
+    `lanchat needs these ports open on the machine that runs \`${command("serve")}\`: ${
       ports.join(", ")
     }.`,
     subnets.length > 0
@@ -365,6 +396,11 @@ export interface FirewallFlags {
   discoveryPort?: number;
   /** False with `--no-discovery`: no discovery rule. Default true. */
   discovery?: boolean;
+  /**
+   * How the lanchat commands the text names are written (no flag). Default:
+   * documentedCommand (`lanchat serve`); main.ts passes lanchatCommand.
+   */
+  command?: CommandFormat;
 }
 
 /**
@@ -388,6 +424,7 @@ export function runFirewall(
     discoveryPort: flags.discovery === false ? null : flags.discoveryPort ?? 9000,
     subnets: localSubnets(lanAddresses()),
     ...(program === undefined ? {} : { program }),
+    ...(flags.command === undefined ? {} : { command: flags.command }),
   });
   for (const line of text.trimEnd().split("\n")) output.out(line);
   return Promise.resolve(0);
@@ -396,20 +433,27 @@ export function runFirewall(
 /**
  * The `lanchat firewall` command line for a server with these ports, with
  * flags only for the non-default ones: what `lanchat serve` points people to.
+ * `command` writes it (default documentedCommand, `lanchat firewall ...`;
+ * the serve banner passes lanchatCommand, the form that runs here).
  *
  * @example
  * firewallCommandFor({ port: 9000, webPort: 9001, discoveryPort: 9000 }); // "lanchat firewall"
  * firewallCommandFor({ port: 9100, webPort: null, discoveryPort: 9000 });
  * // "lanchat firewall --port 9100 --no-web"
+ * firewallCommandFor({ port: 9000, webPort: 9001, discoveryPort: 9000 }, lanchatCommand);
+ * // "deno run -A main.ts firewall" from a clone
  */
 export function firewallCommandFor(
   ports: { port: number; webPort: number | null; discoveryPort: number | null },
+  command: CommandFormat = documentedCommand,
 ): string {
   const flags: string[] = [];
-  if (ports.port !== 9000) flags.push(`--port ${ports.port}`);
+  if (ports.port !== 9000) flags.push("--port", String(ports.port));
   if (ports.webPort === null) flags.push("--no-web");
-  else if (ports.webPort !== 9001) flags.push(`--web-port ${ports.webPort}`);
+  else if (ports.webPort !== 9001) flags.push("--web-port", String(ports.webPort));
   if (ports.discoveryPort === null) flags.push("--no-discovery");
-  else if (ports.discoveryPort !== 9000) flags.push(`--discovery-port ${ports.discoveryPort}`);
-  return ["lanchat firewall", ...flags].join(" ");
+  else if (ports.discoveryPort !== 9000) {
+    flags.push("--discovery-port", String(ports.discoveryPort));
+  }
+  return command("firewall", ...flags);
 }

@@ -336,14 +336,8 @@ function printBanner(
       port: server.port,
       webPort: server.webPort,
       discoveryPort: server.discoveryPort ?? (flags.discovery ? flags.discoveryPort : null),
-    });
-    // firewallCommandFor writes `lanchat firewall FLAGS`; keep its flags, typed as they run here.
-    const firewallFlags = firewall.replace(/^lanchat firewall ?/, "");
-    lines.push(
-      `  others cannot connect? open the firewall: ${
-        lanchatCommand("firewall", ...(firewallFlags === "" ? [] : [firewallFlags]))
-      }`,
-    );
+    }, lanchatCommand);
+    lines.push(`  others cannot connect? open the firewall: ${firewall}`);
   }
   lines.push(
     `  history: ${

@@ -299,7 +299,7 @@ export class ReaderWorker {
     running.job.reject(
       new StorageError(
         `reading the history in ${this.#options.path} took longer than ${this.#options.timeoutMs} ms; the read was cancelled`,
-        "the disk may be slow or failing; check it, and the file with lanchat history --db PATH",
+        "the disk may be slow or failing; check it, and read the file with the history command (--db PATH)",
       ),
     );
     this.#replace(`a read took longer than ${this.#options.timeoutMs} ms`);
@@ -310,7 +310,7 @@ export class ReaderWorker {
       this.#startFailed(
         new StorageError(
           `the history reader for ${this.#options.path} stopped while starting: ${reason}`,
-          "check the file and its folder (lanchat history --db PATH), then restart lanchat",
+          "check the file and its folder (the history command reads it: --db PATH), then restart the server",
         ),
       );
       return;
@@ -322,7 +322,7 @@ export class ReaderWorker {
       running.job.reject(
         new StorageError(
           `the history reader for ${this.#options.path} stopped (${reason}); the read was cancelled`,
-          "it is restarted for the next read; if this repeats, check the file with lanchat history --db PATH",
+          "it is restarted for the next read; if this repeats, read the file with the history command (--db PATH)",
         ),
       );
     }

@@ -412,7 +412,7 @@ export class SqliteHistory implements History {
           this.#log(
             `history: WARNING: ${error.message}. Messages may be missing or fail to load.
 ` +
-              `  Stop lanchat serve, then ${error.hint}`,
+              `  Stop the server, then ${error.hint}`,
           );
         } else if (early === undefined) {
           this.#log(
@@ -708,7 +708,7 @@ function configure(
     if (version < schemaVersion) {
       throw new StorageError(
         `${path} ${version === 0 ? "holds no lanchat history" : "has an older schema"}`,
-        "start `lanchat serve --db PATH` on it once to create or upgrade it",
+        "start the server once with --db set to this file (the serve command) to create or upgrade it",
       );
     }
     return;
@@ -782,8 +782,8 @@ function damagedError(path: string, problems: string[]): StorageError {
   return new StorageError(
     `${path} is damaged (integrity check: ${shown}${more})`,
     `restore it from a backup, or copy what can still be read into a new file and serve that one: ` +
-      `lanchat history --db ${shellWord(path)} --salvage ${shellWord(copy)}, ` +
-      `then lanchat serve --db ${shellWord(copy)}`,
+      `run the history command with --db ${shellWord(path)} --salvage ${shellWord(copy)}, ` +
+      `then the serve command with --db ${shellWord(copy)}`,
   );
 }
 

@@ -12,7 +12,8 @@
  * lib/client/terminal/recent_servers.ts), so that a server asking for none is refused. The
  * protocol lives in session.ts, the line-mode look in format.ts, the commands
  * in commands.ts, the full-screen client in full_screen.ts.
- * Imports lib/client/, lib/wire/protocol.ts and lib/client/terminal/recent_servers.ts only; never
+ * Imports lib/client/, lib/wire/protocol.ts, lib/client/terminal/recent_servers.ts and
+ * lib/cli/run_command.ts (how the advice writes commands) only; never
  * lib/server/server.ts.
  */
 import { ChatSession, JoinFailure } from "../session.ts";
@@ -32,6 +33,9 @@ import { askNick, askPassword } from "./prompt.ts";
 import { passwordVariable, roomPassword } from "./room_password.ts";
 import { forgetRoomPassword, hadRoomPassword, rememberRoomPassword } from "./recent_servers.ts";
 import { formatAddress } from "../address.ts";
+import type { Address } from "../address.ts";
+import { documentedCommand } from "../../cli/run_command.ts";
+import type { CommandFormat } from "../../cli/run_command.ts";
 import { FullScreenClient } from "./full_screen.ts";
 import { createView } from "./chat_view.ts";
 import { terminalSize } from "./tty.ts";
@@ -96,6 +100,11 @@ export interface JoinOptions {
    * set, a server asking for no password is still refused. Default false.
    */
   forgetPassword?: boolean;
+  /**
+   * How the advice writes commands (`lanchat serve`, `lanchat firewall`).
+   * Default: documentedCommand; main.ts passes lanchatCommand, the form that runs here.
+   */
+  command?: CommandFormat;
 }
 
 /** True unless NO_COLOR is set to something (https://no-color.org). */
@@ -263,6 +272,8 @@ export async function join(options: JoinOptions): Promise<number> {
       keepRetrying: { ...fullScreenRetrying },
       onState: (state: SessionState) => screen.onState(state),
     }),
+    // What to check when it cannot connect, with commands that run here.
+    reachHint: (address, still) => reachAdvice(address, options.command, still),
     onEvent: (event) => {
       if (event.type === "welcome") markSecure();
       onEvent(event);
@@ -274,7 +285,8 @@ export async function join(options: JoinOptions): Promise<number> {
       await session.start();
     } catch (error) {
       if (error instanceof JoinFailure) {
-        if (error.message !== "" && error.exitCode !== 130) writeErr(error.message);
+        const message = error.message;
+        if (message !== "" && error.exitCode !== 130) writeErr(message);
         return error.exitCode;
       }
       throw error;
@@ -317,6 +329,28 @@ export async function join(options: JoinOptions): Promise<number> {
   } finally {
     await marking; // The password mark of a secure join is on disk before join returns.
   }
+}
+
+/**
+ * What to check when `address` cannot be reached, each command written by
+ * `command` (default documentedCommand).
+ *
+ * @example
+ * reachAdvice({ host: "192.168.1.20", port: 9000 });
+ * // "Is `lanchat serve` running there? Is port 9000/tcp open in its firewall
+ * // (run `lanchat firewall` there)? Is the address right?"
+ */
+export function reachAdvice(
+  address: Address,
+  command: CommandFormat = documentedCommand,
+  still = false,
+): string {
+  const firewall = command(
+    "firewall",
+    ...(address.port === 9000 ? [] : ["--port", String(address.port)]),
+  );
+  return `Is \`${command("serve")}\` ${still ? "still " : ""}running there? Is port ` +
+    `${address.port}/tcp open in its firewall (run \`${firewall}\` there)? Is the address right?`;
 }
 
 /**

@@ -4,7 +4,8 @@
  * Owns: the choice rules (one server answered: that one; several: a select
  * prompt, or a list and no choice when input is piped; none: what to try,
  * plus the servers joined before). Imports the discovery client, the recent
- * servers file and lib/client/ (inert printing, address format); never the
+ * servers file, lib/client/ (inert printing, address format) and
+ * lib/cli/run_command.ts (how suggested commands are written); never the
  * server or the session.
  */
 import { select } from "@inquirer/prompts";
@@ -12,6 +13,7 @@ import { defaultDiscoveryPort } from "../../discovery/discovery.ts";
 import {
   discoverServers,
   joinAddress,
+  noNetworkPrefix,
   noServerAdvice,
   sameIdWarning,
 } from "../../discovery/discovery_client.ts";
@@ -20,6 +22,8 @@ import { defaultRecentServersPath, loadRecentServers } from "./recent_servers.ts
 import type { RecentServer } from "./recent_servers.ts";
 import { inert } from "./format.ts";
 import { formatAddress } from "../address.ts";
+import { documentedCommand } from "../../cli/run_command.ts";
+import type { CommandFormat } from "../../cli/run_command.ts";
 
 /** The server to join. */
 export interface ChosenServer {
@@ -58,6 +62,11 @@ export interface ChooseServerOptions {
   select?: ServerSelector;
   /** Where status and advice go. Default: stderr (stdout stays for chat). */
   write?: (line: string) => void;
+  /**
+   * How suggested commands are written. Default: documentedCommand
+   * (`lanchat join ...`); main.ts passes lanchatCommand, the form that runs here.
+   */
+  command?: CommandFormat;
 }
 
 /** The default selector: an @inquirer/prompts `select`; Ctrl-C gives null. */
@@ -125,6 +134,7 @@ export async function chooseServer(
   const ask = options.select ?? selectWithPrompt;
   const port = options.discoveryPort ?? defaultDiscoveryPort;
   const timeoutMs = options.timeoutMs ?? 1000;
+  const command = options.command ?? documentedCommand;
 
   write(`looking for lanchat servers on your network (UDP port ${port}, ${timeoutMs} ms)...`);
   const problems: string[] = [];
@@ -133,6 +143,7 @@ export async function chooseServer(
     timeoutMs,
     ...(options.targets === undefined ? {} : { targets: options.targets }),
     onProblem: (problem) => problems.push(problem),
+    command,
   });
   const recent = await readRecent(options.recentPath);
 
@@ -143,12 +154,12 @@ export async function chooseServer(
   }
 
   if (found.length > 1) {
-    const warning = sameIdWarning(found);
+    const warning = sameIdWarning(found, command);
     if (warning !== null) write(warning.replace(" (marked *)", ""));
     if (!interactive) {
       write(`${found.length} servers answered; say which one to join:`);
       for (const server of found) {
-        write(`  lanchat join ${joinAddress(server)}    (room "${inert(server.name)}")`);
+        write(`  ${command("join", joinAddress(server))}    (room "${inert(server.name)}")`);
       }
       return null;
     }
@@ -161,15 +172,21 @@ export async function chooseServer(
     return await ask("Which room do you want to join?", choices);
   }
 
-  write(`no lanchat server answered within ${timeoutMs} ms.`);
-  for (const problem of problems) write(`  (${problem})`);
-  for (const line of noServerAdvice(port)) write(line);
+  const noNetwork = problems.find((problem) => problem.startsWith(noNetworkPrefix));
+  if (noNetwork !== undefined) {
+    // Nothing was sent anywhere: the advice about servers and firewalls does not apply.
+    write(noNetwork);
+  } else {
+    write(`no lanchat server answered within ${timeoutMs} ms.`);
+    for (const problem of problems) write(`  (${problem})`);
+    for (const line of noServerAdvice(port, command)) write(line);
+  }
   if (recent.length === 0) return null;
   if (!interactive) {
     write("Servers you joined before:");
     for (const server of recent) {
       write(
-        `  lanchat join ${formatAddress(server)}${
+        `  ${command("join", formatAddress(server))}${
           server.name === undefined ? "" : `    (room "${inert(server.name)}")`
         }`,
       );
