@@ -150,7 +150,7 @@ export const commands: readonly Command[] = [
   {
     name: "clear",
     usage: "/clear",
-    help: "clear the screen (PageUp brings the messages back)",
+    help: "clear the screen (scrolling up brings the messages back)",
     minArgs: 0,
     run(_args, context) {
       if (context.clear === undefined) return unavailable("clear");
@@ -160,7 +160,7 @@ export const commands: readonly Command[] = [
   {
     name: "quit",
     usage: "/quit",
-    help: "leave the room (Ctrl+D does the same)",
+    help: "leave the room",
     minArgs: 0,
     run(_args, context) {
       context.quit();
