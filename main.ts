@@ -9,15 +9,16 @@ import { Command, CommanderError, Option } from "commander";
 import denoConfig from "./deno.json" with { type: "json" };
 import { StorageError } from "./lib/wire/errors.ts";
 import {
-  checkServerAddress,
-  checkTime,
-  collectNetwork,
+  checkedWith,
+  collectedWith,
   existingFolderPath,
   intBetween,
   parsePort,
   parsePositiveInt,
 } from "./lib/cli/cli_values.ts";
 import { lanchatCommand, runContext } from "./lib/cli/run_command.ts";
+import { parseNetwork } from "./lib/server/limits/ip_networks.ts";
+import { parseTime } from "./lib/store/time_parse.ts";
 import { maxTextBytes } from "./lib/wire/protocol.ts";
 import { maxPayloadBytes } from "./lib/frame.ts";
 import { runServe } from "./lib/server/serve_command.ts";
@@ -35,6 +36,19 @@ import {
   printLine,
   writeStdout,
 } from "./lib/cli/stdout.ts";
+
+/** `join ADDRESS`, `doctor ADDRESS`: checked now (a bad one is wrong usage, exit 2), kept as typed. */
+const serverAddressArgument = checkedWith((text) => {
+  parseAddress(text, 9000);
+  return text;
+});
+/** `history --since/--until`: checked now, read later against the command's own clock. */
+const timeArgument = checkedWith((text) => {
+  parseTime(text, Date.now());
+  return text;
+});
+/** `--trusted-net CIDR`, repeatable. */
+const networkFlag = collectedWith(parseNetwork);
 
 // `lanchat --help | head -3`: a reader that goes away ends us quietly, exit 0.
 endQuietlyWhenStdoutCloses();
@@ -181,7 +195,7 @@ program.command("serve")
   .option(
     "--trusted-net <cidr>",
     "a network exempt from --max-users-per-net, e.g. 192.168.1.0/24 (repeatable)",
-    collectNetwork,
+    networkFlag,
   )
   .option(
     "--searches-per-minute <n>",
@@ -235,7 +249,7 @@ program.command("join")
   .argument(
     "[address]",
     "server as HOST or HOST:PORT (default: find it on your network)",
-    checkServerAddress,
+    serverAddressArgument,
   )
   .option("-n, --nick <nick>", "your nick (asked for when missing)")
   .addOption(
@@ -325,7 +339,7 @@ program.command("doctor")
   .argument(
     "[address]",
     "server as HOST or HOST:PORT (default: the first room discovery finds)",
-    checkServerAddress,
+    serverAddressArgument,
   )
   .option("-p, --port <port>", "chat port when ADDRESS has none", parsePort, 9000)
   .option("--web-port <port>", "web port to try when discovery does not say", parsePort, 9001)
@@ -354,9 +368,9 @@ program.command("history")
   .option(
     "--since <time>",
     "from this time: 2026-11-25, 2026-11-25T14:00, or 2h / 3d / 1w ago",
-    checkTime,
+    timeArgument,
   )
-  .option("--until <time>", "before this time (same forms as --since)", checkTime)
+  .option("--until <time>", "before this time (same forms as --since)", timeArgument)
   .option("--with <nick>", "only messages from or to NICK (public and private)")
   .option("--search <text>", "only messages containing TEXT (any case)")
   .option("--limit <n>", "show the newest N matches", parsePositiveInt, 100)

@@ -4,16 +4,13 @@
  * Owns: turning flag and argument strings into checked values with messages a
  * person can act on. Throws commander's InvalidArgumentError so commander
  * prints "error: option '--port <n>' argument '70000' is invalid. ..." and
- * main.ts exits 2 (wrong usage). Imports the parsers of lib/client/address.ts,
- * lib/store/time_parse.ts and lib/server/limits/ip_networks.ts, nothing with
- * sockets.
+ * main.ts exits 2 (wrong usage). Imports nothing of lanchat beyond lib/cli/:
+ * parsers of lanchat's own values (addresses, times, networks) come in
+ * through {@link checkedWith} and {@link collectedWith}, so this base folder
+ * stays below the folders that use it.
  */
 import { dirname } from "node:path";
 import { InvalidArgumentError } from "commander";
-import { parseNetwork } from "../server/limits/ip_networks.ts";
-import type { Network } from "../server/limits/ip_networks.ts";
-import { parseAddress } from "../client/address.ts";
-import { parseTime } from "../store/time_parse.ts";
 import { shellWord } from "./run_command.ts";
 
 /** A TCP/UDP port, 0 to 65535 (0 = any free port). */
@@ -45,42 +42,33 @@ export function intBetween(min: number, max: number): (value: string) => number 
   };
 }
 
-/** A repeatable CIDR flag (`--trusted-net 10.1.0.0/16`): each use adds one network. */
-export function collectNetwork(value: string, previous: Network[] = []): Network[] {
-  try {
-    return [...previous, parseNetwork(value)];
-  } catch (error) {
-    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
-  }
+/**
+ * A flag or argument parser from `parse`, which throws an Error saying what
+ * is wrong: its message becomes commander's (wrong usage, exit 2). Returns
+ * what `parse` returns.
+ *
+ * @example
+ * new Option("--since <time>").argParser(checkedWith((text) => parseTime(text, Date.now())));
+ */
+export function checkedWith<T>(parse: (value: string) => T): (value: string) => T {
+  return (value: string) => {
+    try {
+      return parse(value);
+    } catch (error) {
+      throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+    }
+  };
 }
 
 /**
- * A server address argument (`join ADDRESS`, `doctor ADDRESS`): HOST,
- * HOST:PORT, [IPv6]:PORT or a bare IPv6 address, checked here so a bad one is
- * wrong usage (exit 2). Returns the text as typed: the port that `--port`
- * gives is applied later, by parseAddress.
+ * A repeatable flag (`--trusted-net 10.1.0.0/16 --trusted-net ...`): each
+ * use adds one value checked by `parse` (see {@link checkedWith}).
  */
-export function checkServerAddress(value: string): string {
-  try {
-    parseAddress(value, 9000);
-  } catch (error) {
-    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
-  }
-  return value;
-}
-
-/**
- * A time flag (`history --since/--until`): one of the forms of parseTime,
- * checked here so a bad one is wrong usage (exit 2). Returns the text as
- * typed; runHistoryCommand reads it against its own `now`.
- */
-export function checkTime(value: string): string {
-  try {
-    parseTime(value, Date.now());
-  } catch (error) {
-    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
-  }
-  return value;
+export function collectedWith<T>(
+  parse: (value: string) => T,
+): (value: string, previous?: T[]) => T[] {
+  const checked = checkedWith(parse);
+  return (value: string, previous: T[] = []) => [...previous, checked(value)];
 }
 
 /**

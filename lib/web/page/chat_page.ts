@@ -30,7 +30,7 @@ import { OnlineList, sameNick } from "../../client/online_list.ts";
 import type { MessageKind, SecureParams } from "../../wire/protocol.ts";
 import { nickProblem } from "../../wire/protocol.ts";
 import { deriveRoomPsk } from "../../wire/room_key.ts";
-import { runComposerLine } from "./page_commands.ts";
+import { type PageActions, runComposerLine } from "./page_commands.ts";
 import { markRoomPassword, roomHadPassword, storedNick, storeNick } from "./page_storage.ts";
 import { pageAddress, webSocketDialer } from "./websocket_channel.ts";
 
@@ -96,7 +96,7 @@ interface SentPrivately {
  * render(<App page={page} />, root);
  * page.start();
  */
-export class ChatPage {
+export class ChatPage implements PageActions {
   readonly conversations: Conversations;
   readonly online = new OnlineList();
   /** Grows with every change of the conversations or the online list: the view redraws on it. */
@@ -301,6 +301,11 @@ export class ChatPage {
 
   rename(nick: string): void {
     this.#session?.rename(nick);
+  }
+
+  /** Empties the conversation on screen (`/clear`). */
+  clearActive(): void {
+    this.conversations.clear(this.conversations.active);
   }
 
   requestUsers(): void {

@@ -7,10 +7,29 @@
  * /quit mean here) and whether the composer empties: a line that was sent or
  * ran is used up; one that was refused (not connected, wrong usage, unknown
  * command) stays in the box to be fixed. Imports lib/client/commands.ts and
- * the page's types only; no DOM.
+ * the page's notice type only; no DOM, and not the page itself (it calls
+ * this module: {@link PageActions} is what it offers).
  */
 import { type CommandContext, runLine } from "../../client/commands.ts";
-import type { ChatPage } from "./chat_page.ts";
+import type { NoticeTone } from "../../client/conversations.ts";
+import type { MessageKind } from "../../wire/protocol.ts";
+
+/** What the commands do on the page (ChatPage has them all). */
+export interface PageActions {
+  /** Sends to the conversation on screen (or privately to `to`); false when it could not. */
+  send(text: string, options?: { to?: string; kind?: MessageKind }): boolean;
+  rename(nick: string): void;
+  requestUsers(): void;
+  quit(): void;
+  notice(text: string, tone: NoticeTone): void;
+  /** Shows a conversation ("room"), the cursor in the composer when `focus`. */
+  activate(key: string, focus?: boolean): void;
+  openPrivate(nick: string): void;
+  reloadHistory(count: number): Promise<void>;
+  search(query: string): Promise<void>;
+  /** Empties the conversation on screen (its messages are not shown again). */
+  clearActive(): void;
+}
 
 /**
  * Runs one composer entry on `page`; true when it was used up (the box
@@ -19,7 +38,7 @@ import type { ChatPage } from "./chat_page.ts";
  * @example
  * if (runComposerLine(textarea.value, page)) textarea.value = "";
  */
-export function runComposerLine(text: string, page: ChatPage): boolean {
+export function runComposerLine(text: string, page: PageActions): boolean {
   let usedUp = true;
   const context: CommandContext = {
     say(text, options = {}) {
@@ -54,7 +73,7 @@ export function runComposerLine(text: string, page: ChatPage): boolean {
       void page.search(text);
     },
     clear() {
-      page.conversations.clear(page.conversations.active);
+      page.clearActive();
     },
   };
   runLine(text, context);
