@@ -302,3 +302,17 @@ export function plaintextJson(bytes: Uint8Array): Received | null {
 export function text(message: Received): string {
   return new TextDecoder().decode(Uint8Array.fromBase64(String(message.body)));
 }
+
+/**
+ * Whether something (a file, a folder, a link) is at `path`. Fails on any
+ * error but "not found", so that an unreadable path never passes for absent.
+ */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}

@@ -1,27 +1,27 @@
 /**
- * Issue #13: the serve banner and `--help` said `lanchat join ...`, which does
- * not run from a clone. They print the command that runs here, worked out by
- * one function (lib/cli/run_command.ts): these tests run what is printed.
- * The rule itself, for the binary and npx too: cli_fixes_run_command_rule_test.ts.
+ * Commands printed from source run (issue #13): the serve banner and `--help`
+ * said `lanchat join ...`, which does not run from a clone. They print the
+ * command that runs here, worked out by one function (lib/cli/run_command.ts):
+ * these tests run what is printed. The rule itself, for the binary and npx
+ * too: run_command_test.ts.
  * Real `main.ts` processes, each with XDG_DATA_HOME in a temporary folder.
  */
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { serveOnLoopback, spawnProcess } from "./fixtures/client_process.ts";
+import { linesOf, repoRoot, runToEnd, serveOnLoopback } from "./fixtures/client_process.ts";
 
-const repoRoot = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+/** The repository root without its last slash: the clone these tests run from. */
+const clone = repoRoot.replace(/\/$/, "");
 
 async function tempDir(): Promise<string & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "lanchat-fixes-run-" });
+  const path = await Deno.makeTempDir({ prefix: "lanchat-run-command-" });
   return Object.assign(path, {
     [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
   }) as string & AsyncDisposable;
 }
 
 /** Runs `line` in sh from `cwd`, as a person pasting it would. */
-async function shell(line: string, options: { cwd: string; env: Record<string, string> }) {
-  await using child = spawnProcess("sh", ["-c", line], options);
-  const status = await child.waitForExit(60_000);
-  return { code: status.code, out: child.output("stdout"), err: child.output("stderr") };
+function shell(line: string, options: { cwd: string; env: Record<string, string> }) {
+  return runToEnd("sh", ["-c", line], { ...options, timeoutMs: 60_000 });
 }
 
 Deno.test("the serve banner from source prints a join command that joins", async () => {
@@ -37,23 +37,22 @@ Deno.test("the serve banner from source prints a join command that joins", async
   }
 
   const joined = await shell(`printf 'hello from the banner\\n' | ${command} --nick ana`, {
-    cwd: repoRoot,
+    cwd: clone,
     env,
   });
-  assertEquals(joined.code, 0, [...joined.out, ...joined.err].join("\n"));
+  assertEquals(joined.code, 0, joined.stdout + joined.stderr);
 });
 
 Deno.test("--help examples from source are commands that run, in and outside the clone", async () => {
   await using dir = await tempDir();
   const env = { XDG_DATA_HOME: `${dir}/data` };
-  for (const cwd of [repoRoot, dir as string]) {
-    await using help = spawnProcess(
-      Deno.execPath(),
-      ["run", "-A", `${repoRoot}/main.ts`, "--help"],
-      { cwd, env },
-    );
-    assertEquals((await help.waitForExit(30_000)).code, 0);
-    const text = help.output("stdout");
+  for (const cwd of [clone, dir as string]) {
+    const help = await runToEnd(Deno.execPath(), ["run", "-A", `${clone}/main.ts`, "--help"], {
+      cwd,
+      env,
+    });
+    assertEquals(help.code, 0);
+    const text = linesOf(help.stdout);
     const examples = text.slice(text.indexOf("Examples:") + 1).filter((line) =>
       line.startsWith("  ")
     );
@@ -65,10 +64,10 @@ Deno.test("--help examples from source are commands that run, in and outside the
     assertMatch(discoverExample, / discover$/);
     for (const [example, usage] of [[serveExample, "serve"], [discoverExample, "discover"]]) {
       const ran = await shell(`${example} --help`, { cwd, env });
-      assertEquals(ran.code, 0, `${example} --help from ${cwd}:\n${ran.err.join("\n")}`);
+      assertEquals(ran.code, 0, `${example} --help from ${cwd}:\n${ran.stderr}`);
       assert(
-        ran.out.some((line) => line.startsWith(`Usage: lanchat ${usage}`)),
-        ran.out.join("\n"),
+        linesOf(ran.stdout).some((line) => line.startsWith(`Usage: lanchat ${usage}`)),
+        ran.stdout,
       );
     }
   }

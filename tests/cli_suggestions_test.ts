@@ -1,6 +1,6 @@
 /**
- * Issue #13: every command lanchat suggests must be one that runs for how it
- * was started. From a clone that is `deno task join ...` or `deno run -A
+ * Suggested commands (issue #13): every command lanchat suggests must be one
+ * that runs for how it was started. From a clone that is `deno task join ...` or `deno run -A
  * main.ts firewall` (lib/cli/run_command.ts), never `lanchat ...`: there is
  * no such program here. These run the real `main.ts` from source and check
  * the advice of `join` without an address (nothing found; and no network at
@@ -14,9 +14,10 @@
  */
 import "./_helpers.ts";
 import { assert, assertEquals } from "./_assert.ts";
-import { lanchat, repoRoot, spawnProcess } from "./fixtures/client_process.ts";
+import { lanchat, linesOf, repoRoot } from "./fixtures/client_process.ts";
+import type { Finished } from "./fixtures/client_process.ts";
 import { freshHome } from "./fixtures/test_home.ts";
-import { ip, netnsTest } from "./fixtures/discovery_netns.ts";
+import { ip, lanchatInNamespace, netnsTest } from "./fixtures/discovery_netns.ts";
 import { commandLine, runContext } from "../lib/cli/run_command.ts";
 import { recentServersPathFor } from "../lib/client/terminal/recent_servers.ts";
 import { rememberServer } from "../lib/client/terminal/recent_servers.ts";
@@ -123,20 +124,14 @@ async function machine(lan: boolean): Promise<string & AsyncDisposable> {
 }
 
 /** `main.ts ...args` in namespace `ns`, in a fresh home that remembers one server. */
-async function lanchatIn(ns: string, args: string[]) {
+async function rememberingOneServer(ns: string, args: string[]): Promise<Finished> {
   const home = freshHome();
   try {
     const remembered = await rememberServer({ host: "127.0.0.1", port: 9999, name: "office" }, {
       path: recentServersPathFor(Deno.build.os, home.env),
     });
     assert(remembered, "the recent-servers file was written");
-    await using child = spawnProcess(
-      "ip",
-      ["netns", "exec", ns, Deno.execPath(), "run", "-A", "main.ts", ...args],
-      { env: home.env },
-    );
-    const status = await child.waitForExit(30_000);
-    return { code: status.code, out: child.output("stdout"), err: child.output("stderr") };
+    return await lanchatInNamespace(ns, args, { env: home.env });
   } finally {
     home.remove();
   }
@@ -148,15 +143,16 @@ netnsTest(
   "join without an address, nothing found: advice and servers joined before run here",
   async () => {
     await using ns = await machine(true);
-    const result = await lanchatIn(ns, ["join", "--nick", "ana"]);
-    assertEquals(result.code, 1, result.err.join("\n"));
-    const said = result.err.join("\n");
+    const result = await rememberingOneServer(ns, ["join", "--nick", "ana"]);
+    const said = result.stderr;
+    assertEquals(result.code, 1, said);
     assert(said.includes("no lanchat server answered"), said);
     assert(said.includes(`run \`${expected("firewall")}\` there`), said);
     assert(said.includes(`\`${expected("join", "ADDRESS")}\``), said);
     assert(said.includes(`\`${expected("doctor", "ADDRESS")}\``), said);
-    assertEquals(result.err.at(-1), rememberedLine());
-    assertNoDocumentedForm(result.err);
+    const lines = linesOf(said);
+    assertEquals(lines.at(-1), rememberedLine());
+    assertNoDocumentedForm(lines);
   },
 );
 
@@ -164,14 +160,15 @@ netnsTest(
   "join without an address and no network: says so, and the servers joined before run here",
   async () => {
     await using ns = await machine(false);
-    const result = await lanchatIn(ns, ["join", "--nick", "ana"]);
-    assertEquals(result.code, 1, result.err.join("\n"));
-    const said = result.err.join("\n");
+    const result = await rememberingOneServer(ns, ["join", "--nick", "ana"]);
+    const said = result.stderr;
+    assertEquals(result.code, 1, said);
     assert(said.includes(`no network to search:`), said);
     assert(said.includes(`or join by address: ${expected("join", "HOST:PORT")}`), said);
     assert(!said.includes("firewall"), `no firewall advice without a network: ${said}`);
-    assertEquals(result.err.at(-1), rememberedLine());
-    assertNoDocumentedForm(result.err);
+    const lines = linesOf(said);
+    assertEquals(lines.at(-1), rememberedLine());
+    assertNoDocumentedForm(lines);
   },
 );
 
@@ -179,9 +176,9 @@ netnsTest(
   "doctor without an address and no network says there is no network to search",
   async () => {
     await using ns = await machine(false);
-    const result = await lanchatIn(ns, ["doctor", "--timeout", "500"]);
-    assertEquals(result.code, 1, [...result.out, ...result.err].join("\n"));
-    const said = result.out.join("\n");
+    const result = await rememberingOneServer(ns, ["doctor", "--timeout", "500"]);
+    assertEquals(result.code, 1, result.stdout + result.stderr);
+    const said = result.stdout;
     assert(!said.includes("asked 255.255.255.255"), said);
     assert(!said.includes("UNKNOWN"), said);
     assert(
@@ -191,6 +188,6 @@ netnsTest(
       said,
     );
     assert(said.includes(`or join by address: ${expected("join", "HOST:PORT")}`), said);
-    assertNoDocumentedForm(result.out);
+    assertNoDocumentedForm(linesOf(result.stdout));
   },
 );

@@ -8,7 +8,7 @@ import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { ConnectionGate } from "../lib/server/limits/connection_gate.ts";
 import type { Admission, Ticket } from "../lib/server/limits/connection_gate.ts";
 import { parseNetwork } from "../lib/server/limits/ip_networks.ts";
-import { finish, ip, Lan, netnsTest } from "./fixtures/discovery_netns.ts";
+import { denoInNamespace, ip, Lan, netnsTest } from "./fixtures/discovery_netns.ts";
 
 function admitted(admission: Admission): Ticket {
   if ("refused" in admission) throw new Error(`refused: ${admission.refused}`);
@@ -101,14 +101,12 @@ netnsTest("users per /24 are limited over a real network; --trusted-net lifts it
       ...(trusted ? ["--trusted-net", `${net}.0/24`] : []),
     ]);
     const port = Number((await server.waitForLine(/chat \(TCP\): listening on \S+:(\d+)/))[1]);
-    const joins = await finish(
-      lan.deno(lan.client, [
-        "tests/fixtures/join_from.ts",
-        lan.serverAddress(),
-        String(port),
-        sources.join(","),
-      ]),
-    );
+    const joins = await denoInNamespace(lan.client, [
+      "tests/fixtures/join_from.ts",
+      lan.serverAddress(),
+      String(port),
+      sources.join(","),
+    ]);
     const results = joins.stdout.split("\n").filter((line) => line !== "").map((line) =>
       JSON.parse(line)
     );

@@ -8,8 +8,8 @@
  * elsewhere they are skipped with a loud message (tests/fixtures/discovery_netns.ts).
  */
 import { assertEquals, assertMatch } from "./_assert.ts";
-import { repoRoot } from "./fixtures/client_process.ts";
-import { finish, Lan, netnsTest } from "./fixtures/discovery_netns.ts";
+import { linesOf, repoRoot } from "./fixtures/client_process.ts";
+import { denoInNamespace, Lan, lanchatInNamespace, netnsTest } from "./fixtures/discovery_netns.ts";
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
@@ -63,13 +63,14 @@ netnsTest(
     await server.waitForLine(/press Ctrl-C to stop/);
 
     // Garbage to the discovery port first: no answer, and nothing changes after it.
-    const garbage = await finish(
-      lan.deno(lan.client, ["tests/fixtures/discovery_udp.ts", "garbage", address, "9000"]),
+    const garbage = await denoInNamespace(
+      lan.client,
+      ["tests/fixtures/discovery_udp.ts", "garbage", address, "9000"],
     );
     assertEquals(garbage.code, 0, garbage.stderr);
     assertMatch(garbage.stdout, /got 0 answers/);
 
-    const discover = await finish(lan.deno(lan.client, ["main.ts", "discover"]));
+    const discover = await lanchatInNamespace(lan.client, ["discover"]);
     assertEquals(discover.code, 0, `discover failed:\n${discover.stdout}\n${discover.stderr}`);
     const a = escape(address);
     assertMatch(discover.stdout, /^NAME +ADDRESS +WEB +SECURE +USERS$/m);
@@ -78,9 +79,9 @@ netnsTest(
       new RegExp(`^netns room +${a}:9000 +http://${a}:9001/ +no +0$`, "m"),
     );
 
-    const json = await finish(lan.deno(lan.client, ["main.ts", "discover", "--json"]));
+    const json = await lanchatInNamespace(lan.client, ["discover", "--json"]);
     assertEquals(json.code, 0, json.stderr);
-    assertEquals(json.stdout.split("\n").map((line) => JSON.parse(line)), [{
+    assertEquals(linesOf(json.stdout).map((line) => JSON.parse(line)), [{
       name: "netns room",
       join: `${address}:9000`,
       addresses: [address],
@@ -98,10 +99,11 @@ netnsTest(
       env,
     });
     await server.waitForLine(/bob joined from/, { timeoutMs: 30_000 });
-    const x = lan.deno(lan.client, ["main.ts", "join", "--nick", "x"], { stdin: "piped", env });
-    await x.write("hi\n"); // printf 'hi\n' | lanchat join --nick x
-    await x.closeStdin();
-    const posted = await finish(x);
+    // printf 'hi\n' | lanchat join --nick x
+    const posted = await lanchatInNamespace(lan.client, ["join", "--nick", "x"], {
+      input: "hi\n",
+      env,
+    });
     assertEquals(posted.code, 0, `join without an address failed:\n${posted.stderr}`);
     assertMatch(posted.stderr, new RegExp(`found room "netns room" at ${a}:9000; joining`));
     await bob.waitForLine(/<x> hi$/, { stream: "stdout" });
@@ -112,7 +114,7 @@ netnsTest(
     assertEquals(recent.servers[0].port, 9000);
 
     // Still answering after all that, with bob counted.
-    const again = await finish(lan.deno(lan.client, ["main.ts", "discover"]));
+    const again = await lanchatInNamespace(lan.client, ["discover"]);
     assertMatch(again.stdout, new RegExp(`^netns room +${a}:9000 .* no +1$`, "m"));
 
     server.kill("SIGTERM");
@@ -128,8 +130,7 @@ netnsTest(
     await requireWiredCli();
     await using lan = await Lan.create();
     await using data = await tempDir();
-    const discover = lan.deno(lan.client, ["main.ts", "discover", "--timeout", "700"]);
-    const result = await finish(discover);
+    const result = await lanchatInNamespace(lan.client, ["discover", "--timeout", "700"]);
     assertEquals(result.code, 1);
     assertEquals(result.stdout, "");
     assertMatch(
@@ -143,12 +144,10 @@ netnsTest(
     assertMatch(result.stderr, /run `[^`]*\bfirewall` there/);
     assertMatch(result.stderr, / join ADDRESS/);
 
-    const join = lan.deno(lan.client, ["main.ts", "join", "--nick", "x"], {
-      stdin: "piped",
+    const joined = await lanchatInNamespace(lan.client, ["join", "--nick", "x"], {
+      input: "", // stdin piped and closed at once
       env: { XDG_DATA_HOME: data },
     });
-    await join.closeStdin();
-    const joined = await finish(join);
     assertEquals(joined.code, 1);
     assertMatch(joined.stderr, /no lanchat server answered within 1000 ms/);
     assertMatch(joined.stderr, /Give the address instead: `[^`]* join ADDRESS`/);
@@ -173,12 +172,10 @@ netnsTest("a server on two LANs is two entries, marked as claiming one id; join 
   ]);
   await server.waitForLine(/discovery: +answering on UDP 9200/, { timeoutMs: 30_000 });
   await server.waitForLine(/ firewall --port 9100 --no-web --discovery-port 9200$/);
-  const json = await finish(
-    lan.deno(lan.client, ["main.ts", "discover", "--json", "--port", "9200"]),
-  );
+  const json = await lanchatInNamespace(lan.client, ["discover", "--json", "--port", "9200"]);
   assertEquals(json.code, 0, json.stderr);
   // Anyone can copy a server's id, so the same id from two addresses is not merged (issue #12).
-  const found = json.stdout.split("\n").map((line) => JSON.parse(line));
+  const found = linesOf(json.stdout).map((line) => JSON.parse(line));
   assertEquals(
     found.map((entry) => entry.addresses[0]).sort(),
     [lan.serverAddress(0), lan.serverAddress(1)].sort(),
@@ -191,13 +188,13 @@ netnsTest("a server on two LANs is two entries, marked as claiming one id; join 
       1,
     ]);
   }
-  const table = await finish(lan.deno(lan.client, ["main.ts", "discover", "--port", "9200"]));
+  const table = await lanchatInNamespace(lan.client, ["discover", "--port", "9200"]);
   assertMatch(table.stdout, /^two nets \* +/m);
   assertMatch(table.stdout, /claim to be the same server from different addresses/);
-  const join = await finish(
-    lan.deno(lan.client, ["main.ts", "join", "--nick", "x", "--discovery-port", "9200"], {
-      stdin: "piped",
-    }),
+  const join = await lanchatInNamespace(
+    lan.client,
+    ["join", "--nick", "x", "--discovery-port", "9200"],
+    { stdin: "piped" }, // and left open: a piped join must not wait for a choice
   );
   assertEquals(join.code, 1, "piped: two answers, so no choice is made");
   assertMatch(join.stderr, /2 servers answered; say which one to join/);

@@ -1,18 +1,17 @@
 /**
- * Issue #13: on a machine with no network, `lanchat discover` (and `join`
- * without an address, which discovers) said "send UNKNOWN
- * 255.255.255.255:9000". They must say that there is no network to search
- * and what to do instead.
+ * Discovery with no network (issue #13): on a machine with no network,
+ * `lanchat discover` (and `join` without an address, which discovers) said
+ * "send UNKNOWN 255.255.255.255:9000". They must say that there is no network
+ * to search and what to do instead.
  *
  * The machine with no network is a fresh network namespace holding only
  * loopback (up, as on a real machine, or down), made with `ip netns` like the
  * other discovery tests (tests/fixtures/discovery_netns.ts: root and
- * iproute2; skipped loudly without them, failing with CI=true).
+ * iproute2; skipped loudly without them, failing with CI=true). Each
+ * `main.ts` runs in a fresh home (tests/fixtures/test_home.ts).
  */
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { ip, netnsTest } from "./fixtures/discovery_netns.ts";
-
-const repoRoot = new URL("../", import.meta.url).pathname;
+import { ip, lanchatInNamespace, netnsTest } from "./fixtures/discovery_netns.ts";
 
 /** A network namespace with only `lo` in it, deleted at the end. */
 async function machineWithoutNetwork(loopbackUp: boolean): Promise<string & AsyncDisposable> {
@@ -31,53 +30,22 @@ async function machineWithoutNetwork(loopbackUp: boolean): Promise<string & Asyn
   }) as string & AsyncDisposable;
 }
 
-/** `main.ts ...args` inside namespace `ns`, to its end (killed after 30 s). */
-async function lanchatIn(ns: string, args: string[], dataHome: string) {
-  const child = new Deno.Command("ip", {
-    args: ["netns", "exec", ns, Deno.execPath(), "run", "-A", "main.ts", ...args],
-    cwd: repoRoot,
-    env: { XDG_DATA_HOME: dataHome, NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // Already gone.
-    }
-  }, 30_000);
-  try {
-    const { code, stdout, stderr } = await child.output();
-    const decoder = new TextDecoder();
-    return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 const noNetwork =
   /no network to search: this machine has no network interface with a broadcast address \(only loopback\?\)\. Connect it to the LAN \(cable or Wi-Fi\), or join by address: .*join HOST:PORT/;
 
 netnsTest(
   "discover with only loopback says there is no network to search, not 'send UNKNOWN'",
   async () => {
-    const dataHome = await Deno.makeTempDir({ prefix: "lanchat-fixes-nonet-" });
-    try {
-      for (const loopbackUp of [true, false]) {
-        await using ns = await machineWithoutNetwork(loopbackUp);
-        const result = await lanchatIn(ns, ["discover", "--timeout", "300"], dataHome);
-        assertEquals(result.code, 1, result.stderr);
-        assertEquals(result.stdout, "");
-        assertMatch(result.stderr, noNetwork);
-        assert(!result.stderr.includes("UNKNOWN"), result.stderr);
-        // Said once, and no advice about servers and firewalls that cannot apply.
-        assertEquals(result.stderr.split(/no network to search/).length, 2, result.stderr);
-        assert(!result.stderr.includes("firewall"), result.stderr);
-      }
-    } finally {
-      await Deno.remove(dataHome, { recursive: true });
+    for (const loopbackUp of [true, false]) {
+      await using ns = await machineWithoutNetwork(loopbackUp);
+      const result = await lanchatInNamespace(ns, ["discover", "--timeout", "300"]);
+      assertEquals(result.code, 1, result.stderr);
+      assertEquals(result.stdout, "");
+      assertMatch(result.stderr, noNetwork);
+      assert(!result.stderr.includes("UNKNOWN"), result.stderr);
+      // Said once, and no advice about servers and firewalls that cannot apply.
+      assertEquals(result.stderr.split(/no network to search/).length, 2, result.stderr);
+      assert(!result.stderr.includes("firewall"), result.stderr);
     }
   },
 );
@@ -85,17 +53,12 @@ netnsTest(
 netnsTest(
   "join without an address and only loopback says there is no network to search",
   async () => {
-    const dataHome = await Deno.makeTempDir({ prefix: "lanchat-fixes-nonet-" });
-    try {
-      await using ns = await machineWithoutNetwork(true);
-      const result = await lanchatIn(ns, ["join", "--nick", "ana"], dataHome);
-      assertEquals(result.code, 1, result.stdout + result.stderr);
-      const said = result.stdout + result.stderr;
-      assertMatch(said, noNetwork);
-      assert(!said.includes("UNKNOWN"), said);
-      assertEquals(said.split(/no network to search/).length, 2, said);
-    } finally {
-      await Deno.remove(dataHome, { recursive: true });
-    }
+    await using ns = await machineWithoutNetwork(true);
+    const result = await lanchatInNamespace(ns, ["join", "--nick", "ana"]);
+    assertEquals(result.code, 1, result.stdout + result.stderr);
+    const said = result.stdout + result.stderr;
+    assertMatch(said, noNetwork);
+    assert(!said.includes("UNKNOWN"), said);
+    assertEquals(said.split(/no network to search/).length, 2, said);
   },
 );

@@ -1,7 +1,7 @@
 /**
- * Issue #13: what a discovery probe that could not be sent means
- * (lib/discovery/discovery_client.ts sendProblem), on made-up interfaces. The
- * real machine without a network: cli_fixes_no_network_test.ts.
+ * What a discovery probe that could not be sent means (issue #13;
+ * lib/discovery/discovery_client.ts sendProblem), on made-up interfaces. The
+ * real machine without a network: discovery_no_network_test.ts.
  */
 import { assertEquals, assertMatch } from "./_assert.ts";
 import { sendProblem } from "../lib/discovery/discovery_client.ts";

@@ -6,7 +6,7 @@
 import { assertEquals, assertMatch } from "./_assert.ts";
 import { startTestServer } from "./_helpers.ts";
 import { UdpPeer } from "./fixtures/discovery_udp.ts";
-import { finish, Lan, netnsTest } from "./fixtures/discovery_netns.ts";
+import { denoInNamespace, Lan, netnsTest } from "./fixtures/discovery_netns.ts";
 import { startDiscoveryResponder } from "../lib/discovery/discovery_responder.ts";
 import { localNetworkOf, runDoctor } from "../lib/ops/doctor.ts";
 
@@ -178,8 +178,9 @@ netnsTest(
   async () => {
     await using lan = await Lan.create();
     const nobody = `${lan.network()}.99`;
-    const doctor = await finish(
-      lan.deno(lan.client, ["tests/fixtures/discovery_doctor.ts", nobody, "1000"]),
+    const doctor = await denoInNamespace(
+      lan.client,
+      ["tests/fixtures/discovery_doctor.ts", nobody, "1000"],
     );
     assertEquals(doctor.code, 1, doctor.stdout + doctor.stderr);
     const lines = doctor.stdout.split("\n");

@@ -1,6 +1,7 @@
 /**
- * Issue #13: `lanchat history` only reads, so it reads a history on a
- * read-only file system (a mounted backup, a read-only share) too.
+ * History on read-only media (issue #13): `lanchat history` only reads, so
+ * it reads a history on a read-only file system (a mounted backup, a
+ * read-only share) too.
  *
  * The file system is made read-only for real: the tests run as root, where
  * `chmod a-w` stops no write, so the history's folder is bind-mounted onto
@@ -8,60 +9,26 @@
  * even root cannot write (a probe `touch` checks it), and `main.ts history`
  * runs in there. Where that cannot be done (not Linux, not root, no
  * `unshare`), the tests are skipped with a loud message; with CI=true they fail.
+ * Each `main.ts` runs in a fresh home (tests/fixtures/test_home.ts).
  */
-import "./_helpers.ts"; // every lanchat it starts gets a temporary home
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { pathExists } from "./_helpers.ts";
+import { lanchatToEnd, runToEnd } from "./fixtures/client_process.ts";
+import type { Finished } from "./fixtures/client_process.ts";
 import { openSqliteHistory } from "../lib/store/history_sqlite.ts";
 import { encodeBody } from "../lib/wire/protocol.ts";
-
-const repoRoot = new URL("../", import.meta.url).pathname;
-
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function runCommand(command: string, args: string[], env: Record<string, string> = {}) {
-  const child = new Deno.Command(command, {
-    args,
-    cwd: repoRoot,
-    env: { NO_COLOR: "1", ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // Already gone.
-    }
-  }, 30_000);
-  try {
-    const { code, stdout, stderr } = await child.output();
-    const decoder = new TextDecoder();
-    return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) } as Ran;
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * Runs `command args...` with `folder` read-only (a read-only bind mount of
  * itself in a new mount namespace, gone when the command ends). Exit 98: the
  * mount failed; 99: the folder could still be written.
  */
-function withReadOnlyFolder(
-  folder: string,
-  command: string[],
-  env: Record<string, string> = {},
-): Promise<Ran> {
+function withReadOnlyFolder(folder: string, command: string[]): Promise<Finished> {
   const script = 'dir="$1"; shift; ' +
     'mount --bind "$dir" "$dir" && mount -o remount,bind,ro "$dir" || exit 98; ' +
     'if touch "$dir/.write-probe" 2>/dev/null; then echo "$dir is still writable" >&2; exit 99; fi; ' +
     'exec "$@"';
-  return runCommand("unshare", ["-m", "sh", "-c", script, "sh", folder, ...command], env);
+  return runToEnd("unshare", ["-m", "sh", "-c", script, "sh", folder, ...command]);
 }
 
 async function readOnlyProblem(): Promise<string | null> {
@@ -102,7 +69,7 @@ function readOnlyTest(name: string, fn: () => Promise<void>): void {
 }
 
 async function tempDir(): Promise<string & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "lanchat-fixes-ro-" });
+  const path = await Deno.makeTempDir({ prefix: "lanchat-readonly-" });
   return Object.assign(path, {
     [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
   }) as string & AsyncDisposable;
@@ -114,21 +81,11 @@ function message(text: string, ts: number) {
   return { ts, from: "ana", to: null, kind: "text" as const, text, body: encodeBody(text) };
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** `main.ts history --db FOLDER/h.db` with FOLDER read-only. */
-function historyReadOnly(folder: string, dataHome: string): Promise<Ran> {
+/** `main.ts history --db FOLDER/h.db` with FOLDER read-only, in a fresh home. */
+function historyReadOnly(folder: string): Promise<Finished> {
   return withReadOnlyFolder(
     folder,
     [Deno.execPath(), "run", "-A", "main.ts", "history", "--db", `${folder}/h.db`],
-    { XDG_DATA_HOME: dataHome },
   );
 }
 
@@ -141,17 +98,17 @@ readOnlyTest("history reads a closed WAL history on a read-only file system", as
   await history.append(message("second line", at(4)));
   await history.close();
   // The state a cleanly stopped server leaves: everything in h.db, no -wal, no -shm.
-  assertEquals(await exists(`${folder}/h.db-wal`), false);
-  assertEquals(await exists(`${folder}/h.db-shm`), false);
+  assertEquals(await pathExists(`${folder}/h.db-wal`), false);
+  assertEquals(await pathExists(`${folder}/h.db-shm`), false);
 
-  const result = await historyReadOnly(folder, `${dir}/data`);
+  const result = await historyReadOnly(folder);
   assertEquals(result.code, 0, result.stderr);
   assertEquals(result.stdout.trimEnd().split("\n"), [
     "[2026-11-25 14:03] <ana> kept on the backup disk",
     "[2026-11-25 14:04] <ana> second line",
   ]);
   assertEquals(result.stderr, "");
-  assertEquals(await exists(`${folder}/h.db-shm`), false, "nothing was written beside it");
+  assertEquals(await pathExists(`${folder}/h.db-shm`), false, "nothing was written beside it");
 });
 
 /**
@@ -176,7 +133,7 @@ readOnlyTest("history reads the -wal of a crashed server on a read-only file sys
   await using dir = await tempDir();
   const folder = `${dir}/crashed`;
   await crashedCopy(folder, ["h.db", "h.db-wal", "h.db-shm"]);
-  const result = await historyReadOnly(folder, `${dir}/data`);
+  const result = await historyReadOnly(folder);
   assertEquals(result.code, 0, result.stderr);
   assertEquals(result.stdout.trimEnd(), "[2026-11-25 14:07] <ana> only in the -wal");
 });
@@ -187,7 +144,7 @@ readOnlyTest(
     await using dir = await tempDir();
     const folder = `${dir}/no-shm`;
     await crashedCopy(folder, ["h.db", "h.db-wal"]);
-    const result = await historyReadOnly(folder, `${dir}/data`);
+    const result = await historyReadOnly(folder);
     assertEquals(result.code, 1, result.stdout);
     assertMatch(result.stderr, /cannot be read in place: its last messages are in .*h\.db-wal/);
     assertMatch(result.stderr, /copy both to a writable folder and read the copy/);
@@ -198,11 +155,7 @@ readOnlyTest(
     for (const file of ["h.db", "h.db-wal"]) {
       await Deno.copyFile(`${folder}/${file}`, `${copy}/${file}`);
     }
-    const fromCopy = await runCommand(
-      Deno.execPath(),
-      ["run", "-A", "main.ts", "history", "--db", `${copy}/h.db`],
-      { XDG_DATA_HOME: `${dir}/data` },
-    );
+    const fromCopy = await lanchatToEnd(["history", "--db", `${copy}/h.db`]);
     assertEquals(fromCopy.code, 0, fromCopy.stderr);
     assertEquals(fromCopy.stdout.trimEnd(), "[2026-11-25 14:07] <ana> only in the -wal");
   },

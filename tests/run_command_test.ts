@@ -1,8 +1,8 @@
 /**
- * Issue #13: lib/cli/run_command.ts, the one rule for how lanchat is typed on
+ * lib/cli/run_command.ts (issue #13), the one rule for how lanchat is typed on
  * this machine (the compiled binary, a clone with deno, npx's deno, from
  * inside or outside the clone), on made-up facts. What a real process prints
- * and that it runs: cli_fixes_run_command_test.ts.
+ * and that it runs: cli_run_command_test.ts.
  */
 import { assertEquals } from "./_assert.ts";
 import { commandLine } from "../lib/cli/run_command.ts";

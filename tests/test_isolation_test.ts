@@ -5,7 +5,7 @@
  * touched the real folder anyway.
  */
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { startTestServer } from "./_helpers.ts";
+import { pathExists, startTestServer } from "./_helpers.ts";
 import { dataDirFor, defaultDbPath } from "../lib/cli/data_dir.ts";
 import {
   defaultRecentServersPath,
@@ -15,15 +15,6 @@ import { lanchat } from "./fixtures/client_process.ts";
 import { folderChanges, homeEnv, isolatedRoot, listFolder } from "./fixtures/test_home.ts";
 
 const testsDir = new URL("./", import.meta.url);
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 Deno.test("this test process keeps its lanchat files in a temporary home, not the person's", () => {
   const root = isolatedRoot();
@@ -62,7 +53,7 @@ Deno.test("every lanchat a test starts remembers servers in a home of its own, d
     `the test process's own ${shared} stays out of it`,
   );
   await first[Symbol.asyncDispose]();
-  assert(!(await exists(first.home)), "the home goes with the process");
+  assert(!(await pathExists(first.home)), "the home goes with the process");
 
   // A test that names the data folder itself (to share it between joins) keeps it.
   const chosen = await Deno.makeTempDir({ dir: isolatedRoot()!, prefix: "chosen_" });
