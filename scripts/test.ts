@@ -8,7 +8,11 @@
  * `deno test` runs in a temporary home made for the run and deleted after it
  * (tests/fixtures/test_home.ts), and the run fails, naming the files, when
  * anything in the real data folder appeared, changed or went meanwhile.
- * Extra arguments are passed to `deno test` (e.g. a file or --filter).
+ * A whole run goes in two parts: every test file in parallel, except those
+ * whose header says `@run-alone` (latency bounds that busy cores break),
+ * which run afterwards by themselves; the summary adds both up.
+ * Extra arguments are passed to `deno test` as they are (e.g. a file or
+ * --filter), in one parallel run.
  */
 import { currentDataDirEnv, dataDirFor } from "../lib/cli/data_dir.ts";
 import type { DataDirEnv } from "../lib/cli/data_dir.ts";
@@ -70,29 +74,81 @@ const root = await denoEval(
    console.log(root);`,
 );
 
-const args = Deno.args.length > 0 ? Deno.args : ["tests/"];
-const child = new Deno.Command(Deno.execPath(), {
-  args: ["test", "--allow-all", "--parallel", ...args],
-  stdout: "piped",
-  stderr: "inherit",
-  env: { DENO_JOBS: Deno.env.get("DENO_JOBS") ?? "2", ...isolatedEnv(root, currentDenoDir()) },
-}).spawn();
+/** A test file whose header carries this runs by itself, after the others (timing bounds). */
+const runAloneMarker = "@run-alone";
 
-let tail = "";
-const decoder = new TextDecoder();
-for await (const chunk of child.stdout) {
-  await Deno.stdout.write(chunk);
-  tail = (tail + decoder.decode(chunk, { stream: true })).slice(-4000);
+/**
+ * The files of a whole run, in two groups: most run in parallel; those marked
+ * {@link runAloneMarker} (latency bounds of a few ms that two busy cores
+ * would break) run afterwards, one at a time, on a quiet machine.
+ */
+async function testGroups(): Promise<{ parallel: string[]; alone: string[] }> {
+  const parallel: string[] = [], alone: string[] = [];
+  const names: string[] = [];
+  for await (const entry of Deno.readDir("tests")) {
+    if (entry.isFile && entry.name.endsWith("_test.ts")) names.push(entry.name);
+  }
+  for (const name of names.sort()) {
+    const head = (await Deno.readTextFile(`tests/${name}`)).slice(0, 4000);
+    (head.includes(runAloneMarker) ? alone : parallel).push(`tests/${name}`);
+  }
+  return { parallel, alone };
 }
-const { code } = await child.status;
 
-const summary = tail.replace(ansi, "").split("\n").reverse()
-  .find((line) => /\d+ passed/.test(line) && /\d+ failed/.test(line));
-const count = (word: string) => Number(summary?.match(new RegExp(`(\\d+) ${word}`))?.[1] ?? 0);
-const passed = count("passed"), failed = count("failed"), ignored = count("ignored");
+/** What one `deno test` run reported. */
+interface RunResult {
+  code: number;
+  passed: number;
+  failed: number;
+  ignored: number;
+  /** False when no summary line came (it crashed). */
+  summarized: boolean;
+}
 
-let exitCode = code;
-if (summary === undefined) {
+/** Runs `deno test` with `args` in the temporary home, echoing its output; parses its summary. */
+async function denoTest(args: string[]): Promise<RunResult> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["test", "--allow-all", ...args],
+    stdout: "piped",
+    stderr: "inherit",
+    env: { DENO_JOBS: Deno.env.get("DENO_JOBS") ?? "2", ...isolatedEnv(root, currentDenoDir()) },
+  }).spawn();
+  let tail = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of child.stdout) {
+    await Deno.stdout.write(chunk);
+    tail = (tail + decoder.decode(chunk, { stream: true })).slice(-4000);
+  }
+  const { code } = await child.status;
+  const summary = tail.replace(ansi, "").split("\n").reverse()
+    .find((line) => /\d+ passed/.test(line) && /\d+ failed/.test(line));
+  const count = (word: string) => Number(summary?.match(new RegExp(`(\\d+) ${word}`))?.[1] ?? 0);
+  return {
+    code,
+    passed: count("passed"),
+    failed: count("failed"),
+    ignored: count("ignored"),
+    summarized: summary !== undefined,
+  };
+}
+
+const runs: RunResult[] = [];
+if (Deno.args.length > 0) {
+  runs.push(await denoTest(["--parallel", ...Deno.args]));
+} else {
+  const { parallel, alone } = await testGroups();
+  runs.push(await denoTest(["--parallel", ...parallel]));
+  if (alone.length > 0) {
+    console.log(`\nlanchat tests: now by themselves (${runAloneMarker}): ${alone.join(", ")}\n`);
+    runs.push(await denoTest(alone));
+  }
+}
+const passed = runs.reduce((sum, run) => sum + run.passed, 0);
+const failed = runs.reduce((sum, run) => sum + run.failed, 0);
+const ignored = runs.reduce((sum, run) => sum + run.ignored, 0);
+
+let exitCode = runs.find((run) => run.code !== 0)?.code ?? 0;
+if (runs.some((run) => !run.summarized)) {
   console.error("lanchat tests: no summary line from deno test (did it crash?)");
   exitCode = exitCode || 1;
 }

@@ -5,6 +5,10 @@
  * holds, connections that never join, frames announced and never sent.
  * (The web port's floods are in tests/web_hardening_test.ts; discovery's in
  * tests/discovery_test.ts; the store's in tests/cli_store_test.ts and history_*_test.ts.)
+ *
+ * @run-alone: its ping-latency bounds (tens of ms) hold on a quiet machine, not
+ * beside Chromium and tmux tests on two busy cores, so `deno task test` runs
+ * this file after the others, by itself (scripts/test.ts).
  */
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { startTestServer, TestClient, testRoomKey, withDeadline } from "./_helpers.ts";
