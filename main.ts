@@ -28,6 +28,7 @@ import { join, parseAddress } from "./lib/client/terminal/join.ts";
 import { runDiscover } from "./lib/discovery/discovery_client.ts";
 import { runFirewall } from "./lib/ops/firewall.ts";
 import { runDoctor } from "./lib/ops/doctor.ts";
+import { runWhoami } from "./lib/identity/device_key.ts";
 import { chooseServer } from "./lib/client/terminal/server_choice.ts";
 import { defaultRecentServersPath, rememberServer } from "./lib/client/terminal/recent_servers.ts";
 import {
@@ -382,6 +383,19 @@ program.command("history")
   )
   .action(async (flags) => {
     Deno.exitCode = await runHistoryCommand({ ...flags, command: lanchatCommand }, printLine);
+  });
+
+program.command("whoami")
+  .description("Show this device's key: its fingerprint and where it is kept.")
+  .option("--json", "one JSON object: fingerprint, path, created, made", false)
+  .addHelpText(
+    "after",
+    `
+The key is made the first time it is needed (nothing to type), kept in your data folder, readable
+by you only. Exit codes: 0, or 1 when the key file cannot be used (the message says why).`,
+  )
+  .action(async (flags: { json: boolean }) => {
+    Deno.exitCode = await runWhoami(flags, printLine, stdio.err);
   });
 
 try {

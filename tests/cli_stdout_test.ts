@@ -56,7 +56,10 @@ function assertQuietExit(ended: Ended, what: string): void {
 const helpCommands: string[][] = [
   ["--help"],
   ["--version"],
-  ...["serve", "join", "discover", "firewall", "doctor", "history"].map((name) => [name, "--help"]),
+  ...["serve", "join", "discover", "firewall", "doctor", "history", "whoami"].map((name) => [
+    name,
+    "--help",
+  ]),
 ];
 
 Deno.test("every --help and --version ends quietly with exit 0 when stdout is closed", async () => {

@@ -53,6 +53,11 @@ export const rules: Record<string, FolderRule> = {
     packages: ["node:", "commander"],
     bannedGlobals: [],
   },
+  "identity/": {
+    mayImport: ["identity/", "wire/", "cli/"],
+    packages: ["node:"],
+    bannedGlobals: [],
+  },
   "store/": { mayImport: ["store/", "wire/", "cli/"], packages: ["node:"], bannedGlobals: [] },
   "discovery/": {
     mayImport: ["discovery/", "wire/", "cli/"],

@@ -1,0 +1,78 @@
+/**
+ * Where this person's device key lives, and `lanchat whoami` (issue #14).
+ *
+ * Owns: the device key's path (`device_key.json` in lanchat's data folder,
+ * beside the history) and what `whoami` prints. The key itself is made the
+ * first time it is needed (key_file.ts): nothing to type. Imports
+ * lib/identity/, lib/wire/identity.ts and lib/cli/data_dir.ts.
+ */
+import { posix, win32 } from "node:path";
+import { currentDataDirEnv, type DataDirEnv, dataDirFor } from "../cli/data_dir.ts";
+import { fingerprint } from "../wire/identity.ts";
+import { KeyFileError, loadOrCreateKey } from "./key_file.ts";
+
+/**
+ * `device_key.json` in lanchat's data folder. Throws like dataDirFor.
+ *
+ * @example
+ * deviceKeyPathFor("linux", { HOME: "/home/ana" }); // "/home/ana/.local/share/lanchat/device_key.json"
+ */
+export function deviceKeyPathFor(os: string, env: DataDirEnv): string {
+  return (os === "windows" ? win32 : posix).join(dataDirFor(os, env), "device_key.json");
+}
+
+/** The device key's path on this machine (needs `--allow-env`). */
+export function defaultDeviceKeyPath(): string {
+  return deviceKeyPathFor(Deno.build.os, currentDataDirEnv());
+}
+
+/** Options of {@link runWhoami}, as the flags of `lanchat whoami`. */
+export interface WhoamiOptions {
+  /** One JSON object instead of lines. */
+  json?: boolean;
+  /** The key file. Default: {@link defaultDeviceKeyPath}. */
+  keyPath?: string;
+}
+
+/**
+ * `lanchat whoami`: where this device's key is and its fingerprint, making
+ * the key if there is none yet. Returns the exit code: 0, or 1 when the key
+ * file cannot be used (the message says what to do).
+ */
+export async function runWhoami(
+  options: WhoamiOptions,
+  out: (line: string) => void,
+  err: (line: string) => void,
+): Promise<number> {
+  let path: string;
+  try {
+    path = options.keyPath ?? defaultDeviceKeyPath();
+  } catch (error) {
+    err(error instanceof Error ? error.message : String(error));
+    return 1;
+  }
+  try {
+    const { key, made } = await loadOrCreateKey(path, "device");
+    const print = fingerprint(key.keyPair.publicKey);
+    if (options.json === true) {
+      out(JSON.stringify({
+        fingerprint: print,
+        path,
+        created: new Date(key.created).toISOString(),
+        made,
+      }));
+      return 0;
+    }
+    out(`this device: ${print}`);
+    out(`key: ${path}${made ? " (made just now)" : ""}`);
+    if (!made) out(`made: ${new Date(key.created).toLocaleString()}`);
+    out("It stays on this machine (readable by you only); servers know this device by it.");
+    return 0;
+  } catch (error) {
+    if (error instanceof KeyFileError) {
+      err(error.message);
+      return 1;
+    }
+    throw error;
+  }
+}
