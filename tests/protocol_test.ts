@@ -110,3 +110,20 @@ Deno.test("parseClientMessage refuses bad payloads with the documented codes", (
     "say",
   );
 });
+
+Deno.test("nicks never hold bidi controls or zero-width characters (issue #14, item 7)", () => {
+  for (
+    const nick of [
+      "ana\u202e",
+      "\u202eana",
+      "a\u200db",
+      "a\u200bb",
+      "a\u200cb",
+      "a\u2066b",
+      "a\ufeffb",
+    ]
+  ) {
+    assert(nickProblem(nick) !== null, `${JSON.stringify(nick)} was accepted`);
+  }
+  assertEquals(nickProblem("ana"), null);
+});

@@ -483,3 +483,21 @@ browserTest("/msg to someone who is not online leaves no tab behind to write to"
   assertEquals([text(next), next.to], ["back in the room", undefined]);
   browser.assertClean(origin);
 });
+
+browserTest("a bidi override in a message is shown, not obeyed", async () => {
+  await using server = await startTestServer({ webPort: 0 });
+  const origin = `http://127.0.0.1:${server.webPort}`;
+  await using browser = await TestBrowser.launch();
+  await using term = await TestClient.joined(server.port, "term");
+  const { page } = await browser.open(origin);
+  await join(page, "ana");
+  // U+202E would draw "report_\u202Eexe.pdf" as "report_fdp.exe"; then U+2066 isolates.
+  await term.say("see report_\u202Eexe.pdf and \u2066x\u2069");
+  const row = messageRows(page, "see report_");
+  await row.waitFor({ timeout: pageDeadlineMs });
+  assertEquals(
+    await row.locator(".text").textContent(),
+    "see report_<U+202E>exe.pdf and <U+2066>x<U+2069>",
+  );
+  browser.assertClean(origin);
+});

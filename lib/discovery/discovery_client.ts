@@ -7,13 +7,13 @@
  * Owns: the default probe targets, merging answers, the discover table and
  * JSON lines, the "none found, what to try" advice, and what a probe that
  * could not be sent means (no network at all, or one network refusing).
- * Imports lib/discovery/discovery.ts, lib/cli/inert_text.ts (to print room
+ * Imports lib/discovery/discovery.ts, lib/wire/inert_text.ts (to print room
  * names inertly) and lib/cli/run_command.ts (how suggested commands are
  * written); never the server.
  */
 import dgram from "node:dgram";
 import { defaultDiscoveryPort, parseHere, probeBytes } from "./discovery.ts";
-import { inert } from "../cli/inert_text.ts";
+import { inert } from "../wire/inert_text.ts";
 import { documentedCommand } from "../cli/run_command.ts";
 import type { CommandFormat } from "../cli/run_command.ts";
 import { ipv4ToNumber, numberToIpv4 } from "./lan_addresses.ts";

@@ -21,7 +21,7 @@ import type { FoundServer } from "../discovery/discovery_client.ts";
 import { ipv4ToNumber, lanAddresses } from "../discovery/lan_addresses.ts";
 import type { LanAddress } from "../discovery/lan_addresses.ts";
 import { formatAddress, parseAddress } from "../client/address.ts";
-import { inert } from "../cli/inert_text.ts";
+import { inert } from "../wire/inert_text.ts";
 import { documentedCommand } from "../cli/run_command.ts";
 import type { CommandFormat } from "../cli/run_command.ts";
 

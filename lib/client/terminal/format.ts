@@ -10,7 +10,7 @@ import { leftText } from "../event_words.ts";
 import type { SessionEvent } from "../session.ts";
 import { formatAddress } from "../address.ts";
 
-import { inert } from "../../cli/inert_text.ts";
+import { inert } from "../../wire/inert_text.ts";
 
 export { inert };
 

@@ -13,6 +13,7 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import type { ChatPage } from "../chat_page.ts";
+import { visibleBidi } from "../../../wire/inert_text.ts";
 import { Composer } from "./composer.tsx";
 import { ConversationTabs } from "./conversation_tabs.tsx";
 import { People, PeopleToggle } from "./people.tsx";
@@ -37,7 +38,7 @@ export function App({ page }: { page: ChatPage }) {
   // Every change of the conversations or the online list bumps it. It goes down as a prop to
   // every part that draws them: @preact/signals skips a child whose props did not change.
   const revision = page.revision.value;
-  const roomName = page.roomName.value;
+  const roomName = visibleBidi(page.roomName.value);
   const status = page.status.value;
   const banner = page.banner.value;
   const narrow = useNarrowScreen();

@@ -14,10 +14,15 @@
 import { useRef, useState } from "preact/hooks";
 import type { Conversation } from "../../../client/conversations.ts";
 import type { ChatPage } from "../chat_page.ts";
+import { visibleBidi } from "../../../wire/inert_text.ts";
 import { MessageLog, type ScrollMemory, scrollToBottom } from "./message_log.tsx";
 
 /** What a tab says: "# room", "@ bob", "Search: kiwi". */
 export function tabLabel(conversation: Conversation): string {
+  return visibleBidi(plainTabLabel(conversation));
+}
+
+function plainTabLabel(conversation: Conversation): string {
   switch (conversation.kind) {
     case "room":
       return `# ${conversation.title || "room"}`;

@@ -9,12 +9,15 @@
  *
  * Owns: the markup of a row and the nick colours. Every text from the
  * network goes into the page as a text node (JSX children), so no message or
- * nick is ever parsed as HTML. Imports lib/client/ (conversation types, the
- * nick hash) and preact only; keeps no state.
+ * nick is ever parsed as HTML, and with its bidi controls made visible
+ * (lib/wire/inert_text.ts), so no line appears reversed. Imports lib/client/
+ * (conversation types, the nick hash), lib/wire/inert_text.ts and preact
+ * only; keeps no state.
  */
 import { memo } from "preact/compat";
 import type { MessageEntry, NoticeEntry } from "../../../client/conversations.ts";
 import { nickHash } from "../../../client/online_list.ts";
+import { visibleBidi } from "../../../wire/inert_text.ts";
 
 const clock = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
 const dayAndClock = new Intl.DateTimeFormat(undefined, {
@@ -59,7 +62,7 @@ export const MessageRow = memo(function MessageRow(
 ) {
   const { message } = entry;
   const action = message.kind === "action";
-  const from = <span class={`from ${hueClass(message.from)}`}>{message.from}</span>;
+  const from = <span class={`from ${hueClass(message.from)}`}>{visibleBidi(message.from)}</span>;
   return (
     <div
       class={`row msg${entry.own ? " mine" : ""}${action ? " action" : ""}`}
@@ -71,9 +74,9 @@ export const MessageRow = memo(function MessageRow(
         {from}
         {separator}
         {showAddressee && message.to !== undefined
-          ? <span class="to">{`to ${message.to} `}</span>
+          ? <span class="to">{`to ${visibleBidi(message.to)} `}</span>
           : null}
-        <span class="text">{entry.text}</span>
+        <span class="text">{visibleBidi(entry.text)}</span>
       </div>
     </div>
   );
@@ -84,7 +87,7 @@ export const NoticeRow = memo(function NoticeRow({ entry }: { entry: NoticeEntry
   return (
     <div class={`row notice ${entry.tone}`} role={entry.tone === "error" ? "alert" : undefined}>
       {entry.ts === null ? <span class="when" /> : <When ts={entry.ts} />}
-      <div class="content">{entry.text}</div>
+      <div class="content">{visibleBidi(entry.text)}</div>
     </div>
   );
 });
