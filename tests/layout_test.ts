@@ -66,7 +66,7 @@ export const rules: Record<string, FolderRule> = {
   },
   "server/": {
     mayImport: ["server/", "wire/", "frame.ts", "store/", "discovery/", "cli/", "ops/", "web/"],
-    packages: ["node:", "commander", "@inquirer/prompts"],
+    packages: ["node:", "commander", "@inquirer/prompts", "unhomoglyph"],
     bannedGlobals: [],
   },
 };

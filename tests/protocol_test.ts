@@ -127,3 +127,14 @@ Deno.test("nicks never hold bidi controls or zero-width characters (issue #14, i
   }
   assertEquals(nickProblem("ana"), null);
 });
+
+Deno.test("a nick holds at most 4 combining marks in a row (no stacked Zalgo text)", () => {
+  assertEquals(nickProblem("a\u0301\u0301\u0301\u0301"), null);
+  assertEquals(nickProblem("नमस्ते"), null);
+  assertEquals(nickProblem("e\u0323\u0302"), null); // ệ, decomposed
+  assertEquals(
+    nickProblem("a\u0301\u0301\u0301\u0301\u0301"),
+    "a nick may hold at most 4 combining marks in a row",
+  );
+  assert(nickProblem("\u0301\u0301") !== null, "marks alone");
+});

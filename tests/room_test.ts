@@ -46,3 +46,48 @@ Deno.test("a users list that fits is one message without more", () => {
   assertEquals("more" in users[0]!, false);
   assertEquals((users[0]!.users as { nick: string }[]).map((user) => user.nick), ["ana"]);
 });
+
+Deno.test("a nick that looks like one online (TR39 skeleton) is refused as nick_taken, at hello and at a rename", () => {
+  const room = new Room({ history: new MemoryHistory() });
+  const alice = new RecordingMember();
+  room.join(alice, { type: "hello", nick: "alice" });
+  const refusal = (run: () => void): string => {
+    try {
+      run();
+    } catch (error) {
+      const { code, message } = error as { code: string; message: string };
+      return `${code}: ${message}`;
+    }
+    return "accepted";
+  };
+  // Cyrillic а, digit one for l, Greek capital iota for l, "rn" for m.
+  for (const nick of ["\u0430lice", "a1ice", "a\u0399ice", "ALICE\u0301".slice(0, 5)]) {
+    assertEquals(
+      refusal(() => room.join(new RecordingMember(), { type: "hello", nick })),
+      nick === "ALICE"
+        ? "nick_taken: 'ALICE' is already online; pick another nick"
+        : `nick_taken: '${nick}' looks too much like 'alice', who is online; pick another nick`,
+    );
+  }
+  const bob = new RecordingMember();
+  room.join(bob, { type: "hello", nick: "bob" });
+  assertEquals(
+    refusal(() => room.rename(bob, "\u0430lice")),
+    "nick_taken: '\u0430lice' looks too much like 'alice', who is online; pick another nick",
+  );
+  // Alice may change only the look of her own nick; once she leaves, the look-alike is free.
+  assertEquals(refusal(() => room.rename(alice, "a1ice")), "accepted");
+  room.leave(alice, "quit");
+  assertEquals(
+    refusal(() => room.join(new RecordingMember(), { type: "hello", nick: "\u0430lice" })),
+    "accepted",
+  );
+  assertEquals(
+    refusal(() => room.join(new RecordingMember(), { type: "hello", nick: "rnary" })),
+    "accepted",
+  );
+  assertEquals(
+    refusal(() => room.join(new RecordingMember(), { type: "hello", nick: "mary" })),
+    "nick_taken: 'mary' looks too much like 'rnary', who is online; pick another nick",
+  );
+});

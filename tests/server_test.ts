@@ -446,3 +446,23 @@ Deno.test("the users list stays right through joins, renames and leaves", async 
   assertEquals(list.map((user) => user.nick), ["ana", "cy", "dee"]);
   assert(list.every((user) => Number.isInteger(user.since)));
 });
+
+Deno.test("over TCP, a nick that looks like one online gets nick_taken and may try another", async () => {
+  await using server = await startTestServer();
+  await using alice = await TestClient.joined(server.port, "alice");
+  await using mallory = await TestClient.connect(server.port);
+  await mallory.next("server");
+  await mallory.send({ type: "hello", nick: "\u0430lice" }); // Cyrillic а
+  const refused = await mallory.next("error");
+  assertEquals(refused.code, "nick_taken");
+  assertEquals(
+    refused.message,
+    "'\u0430lice' looks too much like 'alice', who is online; pick another nick",
+  );
+  await mallory.send({ type: "hello", nick: "a\u0301\u0301\u0301\u0301\u0301lice" });
+  assertEquals((await mallory.next("error")).code, "nick_invalid");
+  await mallory.send({ type: "hello", nick: "mallory" });
+  assertEquals((await mallory.next("welcome")).nick, "mallory");
+  await alice.next((m) => m.type === "joined" && m.nick === "mallory");
+  assert(!alice.all("joined").some((m) => m.nick !== "mallory"), "a look-alike was announced");
+});

@@ -2,7 +2,8 @@
  * The chat room: who is online, nick rules, routing of public and private
  * messages, and answers from the message store.
  *
- * Owns: membership and nick uniqueness, `joined`/`left`/`renamed`, ordering of
+ * Owns: membership and nick uniqueness (look-alikes included: nick_skeleton.ts),
+ * `joined`/`left`/`renamed`, ordering of
  * delivered messages (the store's id order), visibility of private messages.
  * Knows nothing of sockets: members are anything with `deliver()`.
  * Must not import session.ts or server.ts.
@@ -11,6 +12,7 @@ import { ProtocolError } from "../wire/errors.ts";
 import type { History, PageQuery, StoredMessage } from "../store/history.ts";
 import { Outgoing } from "./outgoing.ts";
 import { encodePayload, nickKey, nickProblem } from "../wire/protocol.ts";
+import { nickSkeletons } from "./nick_skeleton.ts";
 import type {
   ChatMessage,
   HelloMessage,
@@ -85,6 +87,8 @@ export class Room {
   readonly #presenceLimit: number;
   /** Online members by nick key (unique without regard to case). */
   readonly #members = new Map<string, Member>();
+  /** The same members by each of their {@link nickSkeletons}: a nick that looks like one online is refused. */
+  readonly #bySkeleton = new Map<string, Member>();
   /**
    * The `users` list as JSON, in chunks that each fit one frame (entries
    * comma-separated, oldest member first); null when a leave or rename made it
@@ -151,6 +155,9 @@ export class Room {
     if (this.#members.has(key)) {
       throw new ProtocolError("nick_taken", `'${hello.nick}' is already online; pick another nick`);
     }
+    const skeletons = nickSkeletons(hello.nick);
+    const lookalike = this.#lookalike(skeletons, member);
+    if (lookalike !== null) throw lookalikeError(hello.nick, lookalike.nick);
     if (this.#members.size >= this.maxUsers) {
       throw new ProtocolError(
         "server_full",
@@ -164,6 +171,7 @@ export class Room {
     // Messages committed but not yet broadcast are covered by the replay, not live delivery.
     member.resumedUpTo = hello.after === undefined ? 0 : last;
     this.#members.set(key, member);
+    for (const skeleton of skeletons) this.#bySkeleton.set(skeleton, member);
     if (this.#userChunks !== null) {
       appendUser(this.#userChunks, JSON.stringify({ nick: member.nick, since: member.since }));
     }
@@ -182,6 +190,7 @@ export class Room {
     if (!this.has(member)) return;
     const announce = this.#members.size <= this.#presenceLimit;
     this.#members.delete(nickKey(member.nick));
+    for (const skeleton of nickSkeletons(member.nick)) this.#bySkeleton.delete(skeleton);
     this.#userChunks = null;
     if (announce) {
       this.#broadcast(Outgoing.of({ type: "left", nick: member.nick, ts: this.#now(), reason }));
@@ -197,10 +206,15 @@ export class Room {
     if (holder !== undefined && holder !== member) {
       throw new ProtocolError("nick_taken", `'${nick}' is already online; pick another nick`);
     }
+    const skeletons = nickSkeletons(nick);
+    const lookalike = this.#lookalike(skeletons, member);
+    if (lookalike !== null) throw lookalikeError(nick, lookalike.nick);
     const from = member.nick;
     this.#members.delete(oldKey);
+    for (const skeleton of nickSkeletons(from)) this.#bySkeleton.delete(skeleton);
     member.nick = nick;
     this.#members.set(newKey, member);
+    for (const skeleton of skeletons) this.#bySkeleton.set(skeleton, member);
     this.#userChunks = null;
     this.#broadcast(Outgoing.of({ type: "renamed", from, to: nick, ts: this.#now() }));
   }
@@ -278,6 +292,16 @@ export class Room {
   /** Empties the room without telling anyone (the server is shutting down). */
   clear(): void {
     this.#members.clear();
+    this.#bySkeleton.clear();
+  }
+
+  /** Someone else online whose nick shares one of `skeletons`, or null. */
+  #lookalike(skeletons: string[], member: Member): Member | null {
+    for (const skeleton of skeletons) {
+      const holder = this.#bySkeleton.get(skeleton);
+      if (holder !== undefined && holder !== member) return holder;
+    }
+    return null;
   }
 
   #broadcast(message: Outgoing, except?: Member): void {
@@ -285,6 +309,14 @@ export class Room {
       if (member !== except) member.deliver(message);
     }
   }
+}
+
+/** `nick_taken` for a nick that looks like `online`'s (the skeletons of lib/server/nick_skeleton.ts). */
+function lookalikeError(nick: string, online: string): ProtocolError {
+  return new ProtocolError(
+    "nick_taken",
+    `'${nick}' looks too much like '${online}', who is online; pick another nick`,
+  );
 }
 
 /** Part of the users list: JSON entries, comma-separated, and their UTF-8 size. */

@@ -174,10 +174,15 @@ export function decodeBody(body: string): { text: string; bytes: Uint8Array; can
 // ---- nicks ----------------------------------------------------------------------
 
 const nickPattern = /^[\p{L}\p{Nd}_.-][\p{L}\p{M}\p{Nd}_.-]*$/u;
+/** Combining marks in a row a nick may hold: scripts need a few, stacked "Zalgo" text more. */
+export const maxNickMarkRun = 4;
+const longMarkRun = new RegExp(`\\p{M}{${maxNickMarkRun + 1}}`, "u");
 
 /**
  * Checks a nick: 1 to 32 code points of letters, digits, `_`, `-`, `.`
- * (combining marks allowed after the first, for scripts that need them).
+ * (combining marks allowed after the first, for scripts that need them, at
+ * most {@link maxNickMarkRun} in a row; never format characters such as bidi
+ * controls or zero-width joiners).
  * Returns a reason for a person, or null when the nick is valid.
  */
 export function nickProblem(nick: string): string | null {
@@ -185,6 +190,9 @@ export function nickProblem(nick: string): string | null {
   if (length < 1) return "a nick needs at least one character";
   if (length > maxNickLength) return `a nick has at most ${maxNickLength} characters`;
   if (!nickPattern.test(nick)) return "a nick may hold only letters, digits, _, - and .";
+  if (longMarkRun.test(nick)) {
+    return `a nick may hold at most ${maxNickMarkRun} combining marks in a row`;
+  }
   return null;
 }
 
