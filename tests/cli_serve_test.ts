@@ -126,3 +126,33 @@ Deno.test("history written by a real server is read back by `lanchat history`, f
   const json = (await run("--json", "--limit", "1")).map((line) => JSON.parse(line));
   assertEquals(json.map((item) => [item.from, item.to, item.text]), [["ana", "bo", "just for bo"]]);
 });
+
+Deno.test("serve makes its key once beside its history, shows its fingerprint, and keeps it across restarts", async () => {
+  await using dir = await tempDir();
+  const keyPath = `${dir}/server_key.json`;
+  const start = async (): Promise<string> => {
+    await using server = await serveOnLoopback(["--db", `${dir}/h.db`]);
+    const line = await server.waitForLine(/server key: (SHA256:[A-Za-z0-9+/]{43}) \((.+)\)$/);
+    assertEquals(line[2], keyPath);
+    server.kill("SIGTERM");
+    assertEquals((await server.waitForExit()).code, 0);
+    return line[1]!;
+  };
+  const first = await start();
+  assertEquals((await Deno.stat(keyPath)).mode! & 0o777, 0o600);
+  assertEquals(await start(), first, "the server key changed across a restart");
+
+  // A key others can read is refused before anything listens.
+  await Deno.chmod(keyPath, 0o644);
+  await using refused = lanchat([
+    "serve",
+    "--port",
+    "0",
+    "--no-web",
+    "--no-discovery",
+    "--db",
+    `${dir}/h.db`,
+  ]);
+  assertEquals((await refused.waitForExit()).code, 1);
+  assertMatch(refused.output("stderr").join("\n"), /server key .* chmod 600/);
+});

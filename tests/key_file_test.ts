@@ -7,7 +7,7 @@
 import "./_helpers.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "./_assert.ts";
 import { KeyFileError, loadOrCreateKey, readKey } from "../lib/identity/key_file.ts";
-import { deviceKeyPathFor } from "../lib/identity/device_key.ts";
+import { deviceKeyPathFor, serverKeyPathFor } from "../lib/identity/device_key.ts";
 import { fingerprint } from "../lib/wire/identity.ts";
 import { lanchatToEnd } from "./fixtures/client_process.ts";
 
@@ -96,6 +96,15 @@ Deno.test("the device key lives beside the history in lanchat's data folder", ()
     deviceKeyPathFor("windows", { APPDATA: "C:\\Users\\ana\\AppData\\Roaming" }),
     "C:\\Users\\ana\\AppData\\Roaming\\lanchat\\device_key.json",
   );
+});
+
+Deno.test("the server key lives beside the server's history; a history in memory has none on disk", () => {
+  assertEquals(
+    serverKeyPathFor("/srv/lanchat/history.db", "linux"),
+    "/srv/lanchat/server_key.json",
+  );
+  assertEquals(serverKeyPathFor("C:\\lanchat\\h.db", "windows"), "C:\\lanchat\\server_key.json");
+  assertEquals(serverKeyPathFor(":memory:", "linux"), null);
 });
 
 Deno.test("lanchat whoami makes the key once, prints where and its fingerprint; --json too", async () => {

@@ -65,7 +65,17 @@ export const rules: Record<string, FolderRule> = {
     bannedGlobals: [],
   },
   "server/": {
-    mayImport: ["server/", "wire/", "frame.ts", "store/", "discovery/", "cli/", "ops/", "web/"],
+    mayImport: [
+      "server/",
+      "wire/",
+      "frame.ts",
+      "store/",
+      "discovery/",
+      "cli/",
+      "ops/",
+      "web/",
+      "identity/",
+    ],
     packages: ["node:", "commander", "@inquirer/prompts", "unhomoglyph"],
     bannedGlobals: [],
   },

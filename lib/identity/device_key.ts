@@ -1,8 +1,9 @@
 /**
- * Where this person's device key lives, and `lanchat whoami` (issue #14).
+ * Where the keys live, and `lanchat whoami` (issue #14).
  *
  * Owns: the device key's path (`device_key.json` in lanchat's data folder,
- * beside the history) and what `whoami` prints. The key itself is made the
+ * beside the history), the server key's path (`server_key.json` beside the
+ * server's history) and what `whoami` prints. The key itself is made the
  * first time it is needed (key_file.ts): nothing to type. Imports
  * lib/identity/, lib/wire/identity.ts and lib/cli/data_dir.ts.
  */
@@ -75,4 +76,18 @@ export async function runWhoami(
     }
     throw error;
   }
+}
+
+/**
+ * Where `lanchat serve` keeps its own key: `server_key.json` beside its
+ * history (a server is its history); null for a history in memory, whose
+ * server is new at each start and gets a new key kept in memory too.
+ *
+ * @example
+ * serverKeyPathFor("/srv/lanchat/history.db"); // "/srv/lanchat/server_key.json"
+ */
+export function serverKeyPathFor(dbPath: string, os: string = Deno.build.os): string | null {
+  if (dbPath === ":memory:") return null;
+  const path = os === "windows" ? win32 : posix;
+  return path.join(path.dirname(dbPath), "server_key.json");
 }

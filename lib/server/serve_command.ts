@@ -7,6 +7,9 @@
  */
 import { ListenError, StorageError } from "../wire/errors.ts";
 import { openServerHistory } from "../store/history_sqlite.ts";
+import { KeyFileError, loadOrCreateKey, type StoredKey } from "../identity/key_file.ts";
+import { serverKeyPathFor } from "../identity/device_key.ts";
+import { fingerprint, generateKeyPair } from "../wire/identity.ts";
 import type { SqliteHistory } from "../store/history_sqlite.ts";
 import { isLoopbackHost, lanAddresses } from "../discovery/lan_addresses.ts";
 import { startRetention } from "../store/retention.ts";
@@ -190,6 +193,20 @@ export async function runServe(flags: ServeFlags): Promise<number> {
     console.error(`lanchat: ${error.message}\n  ${error.hint}`);
     return 1;
   }
+  // The server's own key (issue #14): made once beside its history, shown in the banner; a server
+  // with its history in memory is new at each start, and so is its key.
+  let serverKey: StoredKey;
+  try {
+    const keyPath = serverKeyPathFor(flags.db);
+    serverKey = keyPath === null
+      ? { kind: "server", keyPair: generateKeyPair(), created: Date.now(), path: "in memory" }
+      : (await loadOrCreateKey(keyPath, "server")).key;
+  } catch (error) {
+    await history.close();
+    if (!(error instanceof KeyFileError)) throw error;
+    console.error(`lanchat: ${error.message}`);
+    return 1;
+  }
   // Every connection is a file descriptor: take what the OS allows before listening.
   const openFiles = raiseOpenFileLimit();
   let server: RunningServer;
@@ -243,7 +260,13 @@ export async function runServe(flags: ServeFlags): Promise<number> {
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   const onSignal = () => stopped.resolve();
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
-  printBanner(server, { ...flags, roomPassword: roomKey !== null, passwordWarning, openFiles });
+  printBanner(server, {
+    ...flags,
+    roomPassword: roomKey !== null,
+    passwordWarning,
+    openFiles,
+    serverKey,
+  });
   await stopped.promise;
   console.log(
     `${timestamp()} shutting down: telling ${server.room.size} users, closing connections`,
@@ -261,6 +284,7 @@ function printBanner(
     roomPassword: boolean;
     passwordWarning: string | null;
     openFiles: OpenFileLimit | null;
+    serverKey: StoredKey;
   },
 ): void {
   const lines = [`lanchat is serving room "${server.name}"`];
@@ -340,6 +364,11 @@ function printBanner(
     lines.push(`  others cannot connect? open the firewall: ${firewall}`);
   }
   lines.push(
+    `  server key: ${fingerprint(flags.serverKey.keyPair.publicKey)} (${
+      flags.serverKey.path === "in memory"
+        ? "in memory, new at each start, as the history"
+        : flags.serverKey.path
+    })`,
     `  history: ${
       flags.db === ":memory:" ? "in memory only (gone when the server stops)" : flags.db
     }`,
