@@ -263,6 +263,10 @@ program.command("join")
     "--forget-password",
     "forget that this server had a room password (only when whoever runs it removed it)",
   )
+  .option(
+    "--forget-server-key",
+    "forget the key this server proved before (only when whoever runs it says it changed)",
+  )
   .addHelpText("after", () =>
     examples([
       [lanchatCommand("join"), "finds the room on your network (asks if several)"],
@@ -277,7 +281,8 @@ program.command("join")
 
 A room with a password asks for it (hidden), or reads LANCHAT_PASSWORD (needed when piped).
 Once you joined a server with a password, or while LANCHAT_PASSWORD is set, a
-server there that asks for none is refused: it may not be the room you think.`)
+server there that asks for none is refused: it may not be the room you think. The same for a
+server that answers with another key than the one it proved when you joined it first.`)
   .action(
     async (
       address: string | undefined,
@@ -287,6 +292,7 @@ server there that asks for none is refused: it may not be the room you think.`)
         discoveryPort: number;
         bell: boolean;
         forgetPassword?: boolean;
+        forgetServerKey?: boolean;
       },
     ) => {
       const target = address === undefined
@@ -303,6 +309,7 @@ server there that asks for none is refused: it may not be the room you think.`)
         bell: flags.bell,
         recentServersPath: defaultRecentServersPath(),
         forgetPassword: flags.forgetPassword === true,
+        forgetServerKey: flags.forgetServerKey === true,
         command: lanchatCommand,
       });
       if (code === 0) await rememberServer(target);

@@ -49,6 +49,8 @@ export async function startLanchatServer(
   options: BenchServerOptions = {},
 ): Promise<BenchServer> {
   const web = options.web ?? false;
+  // Its own data folder (the server key of a history in memory lives there), not the person's.
+  const dataHome = await Deno.makeTempDir({ prefix: "lanchat-bench-data-" });
   const server = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -73,7 +75,7 @@ export async function startLanchatServer(
       ...["--db", db],
       ...(options.serveArgs ?? []),
     ],
-    ...(options.env === undefined ? {} : { env: options.env }),
+    env: { XDG_DATA_HOME: dataHome, ...options.env },
     cwd: repoRoot,
     stdout: "piped",
     stderr: "inherit",
@@ -85,6 +87,7 @@ export async function startLanchatServer(
       // Already gone.
     }
     await server.status;
+    await Deno.remove(dataHome, { recursive: true }).catch(() => {});
   };
   let port = 0;
   let webPort = 0;

@@ -6,6 +6,7 @@
  * process into a temporary home first (tests/fixtures/test_home.ts), so that
  * no test writes into the person's lanchat data folder.
  */
+import { generateKeyPair, type KeyPair } from "../lib/wire/identity.ts";
 import { isolateThisProcess } from "./fixtures/test_home.ts";
 import { encodeFrame, FrameDecoder } from "../lib/frame.ts";
 import { encodeBody } from "../lib/wire/protocol.ts";
@@ -34,9 +35,23 @@ export async function withDeadline<T>(promise: Promise<T>, ms: number, what: str
   }
 }
 
+/**
+ * The key of every test server unless a test gives another (issue #14): a
+ * server restarted in a test is the same server to its clients, as a real
+ * one restarted with its key file is.
+ */
+export const testServerKey: KeyPair = generateKeyPair();
+
 /** Starts a server on 127.0.0.1 and a free port, quiet, with short test-friendly ticks. */
 export function startTestServer(options: ServerOptions = {}): Promise<RunningServer> {
-  return startServer({ host: "127.0.0.1", port: 0, name: "test room", tickMs: 50, ...options });
+  return startServer({
+    host: "127.0.0.1",
+    port: 0,
+    name: "test room",
+    tickMs: 50,
+    serverKey: testServerKey,
+    ...options,
+  });
 }
 
 const roomKeys = new Map<string, Promise<RoomKey>>();

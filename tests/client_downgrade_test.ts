@@ -232,7 +232,11 @@ Deno.test("a session that ran encrypted refuses a plaintext reconnect even with 
 Deno.test("a server joined with a password before is refused when it asks for none; --forget-password lets it through", async () => {
   await using dir = await tempDir();
   const recentFile = `${dir}/data/lanchat/recent_servers.json`;
-  await using secure = await serveOnLoopback([], { env: { LANCHAT_PASSWORD: password } });
+  // The room's machine keeps one data folder, so one server key (issue #14), across the restart.
+  const serverData = `${dir}/server-data`;
+  await using secure = await serveOnLoopback([], {
+    env: { LANCHAT_PASSWORD: password, XDG_DATA_HOME: serverData },
+  });
   const port = secure.port;
   await using first = lanchat(["join", `127.0.0.1:${port}`, "--nick", "ana"], {
     stdin: "piped",
@@ -281,7 +285,7 @@ Deno.test("a server joined with a password before is refused when it asks for no
   }
 
   // Its operator really removed the password: the room is back, plaintext, on the same port.
-  await using plain = await serveOnLoopback([], { port });
+  await using plain = await serveOnLoopback([], { port, env: { XDG_DATA_HOME: serverData } });
   await using observer = await TestClient.joined(port, "observer");
   await using third = lanchat(
     ["join", `127.0.0.1:${port}`, "--nick", "ana", "--forget-password"],

@@ -201,7 +201,9 @@ for (const storage of ["a history file", "history in memory"] as const) {
   Deno.test(`join reconnects after the server (${storage}) is killed and restarted on the same port, showing each later message once`, async () => {
     const directory = await Deno.makeTempDir({ prefix: "lanchat-client-test-" });
     const db = storage === "a history file" ? `${directory}/history.db` : ":memory:";
-    let server = await serveOnLoopback(["--db", db, "--quiet"]);
+    // The same server restarted: the same data folder, so the same server key (issue #14).
+    const serverEnv = { XDG_DATA_HOME: `${directory}/server-data` };
+    let server = await serveOnLoopback(["--db", db, "--quiet"], { env: serverEnv });
     const port = server.port;
     try {
       await using client = lanchat(["join", `127.0.0.1:${port}`, "--nick", "stay"], {
@@ -217,7 +219,7 @@ for (const storage of ["a history file", "history in memory"] as const) {
       server.kill("SIGKILL");
       await server.waitForExit();
       await client.waitForLine(/^! lost the connection to 127\.0\.0\.1:\d+/, { stream: "stderr" });
-      server = await serveOnLoopback(["--db", db, "--quiet"], { port });
+      server = await serveOnLoopback(["--db", db, "--quiet"], { port, env: serverEnv });
 
       await using after = await RawClient.join(port, "after");
       // Said at once: they reach the client as missed messages or live, depending on timing.

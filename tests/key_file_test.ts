@@ -98,13 +98,19 @@ Deno.test("the device key lives beside the history in lanchat's data folder", ()
   );
 });
 
-Deno.test("the server key lives beside the server's history; a history in memory has none on disk", () => {
+Deno.test("the server key lives beside the server's history, or in the data folder for one in memory", () => {
   assertEquals(
-    serverKeyPathFor("/srv/lanchat/history.db", "linux"),
+    serverKeyPathFor("/srv/lanchat/history.db", "linux", { HOME: "/home/ana" }),
     "/srv/lanchat/server_key.json",
   );
-  assertEquals(serverKeyPathFor("C:\\lanchat\\h.db", "windows"), "C:\\lanchat\\server_key.json");
-  assertEquals(serverKeyPathFor(":memory:", "linux"), null);
+  assertEquals(
+    serverKeyPathFor("C:\\lanchat\\h.db", "windows", { APPDATA: "C:\\x" }),
+    "C:\\lanchat\\server_key.json",
+  );
+  assertEquals(
+    serverKeyPathFor(":memory:", "linux", { HOME: "/home/ana" }),
+    "/home/ana/.local/share/lanchat/server_key.json",
+  );
 });
 
 Deno.test("lanchat whoami makes the key once, prints where and its fingerprint; --json too", async () => {

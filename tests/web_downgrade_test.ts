@@ -9,6 +9,7 @@ import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { startTestServer, testRoomKey, withDeadline } from "./_helpers.ts";
 import type { RunningServer } from "../lib/server/server.ts";
 import { downgradeMessage } from "../lib/wire/room_key.ts";
+import { generateKeyPair } from "../lib/wire/identity.ts";
 import { browserTest, pageDeadlineMs, TestBrowser, waitForStatus } from "./fixtures/web_browser.ts";
 import type { Dialog } from "playwright-core";
 
@@ -84,6 +85,54 @@ browserTest(
       assertEquals(impostor.room.size, 1);
       assertEquals(await again.evaluate("localStorage.getItem('lanchat.roomHadPassword')"), null);
       assert(!seen.some((line) => /error/i.test(line)), seen.join("\n"));
+    } finally {
+      await real?.close();
+      await impostor?.close();
+    }
+  },
+);
+
+browserTest(
+  "a page that joined a server refuses another key at its address until told to forget (issue #14)",
+  async () => {
+    let real: RunningServer | null = await startTestServer({
+      webPort: 0,
+      serverKey: generateKeyPair(),
+    });
+    const webPort = real.webPort!;
+    const origin = `http://127.0.0.1:${webPort}`;
+    let impostor: RunningServer | null = null;
+    try {
+      await using browser = await TestBrowser.launch();
+      const { page, context } = await browser.open(origin);
+      await page.locator("#nick-input").fill("ana");
+      await page.locator("#nick-input").press("Enter");
+      await waitForStatus(page, /^Online$/);
+      assertMatch(
+        String(await page.evaluate("localStorage.getItem('lanchat.serverKey')")),
+        /^SHA256:[A-Za-z0-9+/]{43}$/,
+      );
+
+      // The room goes away; a server with another key answers on the same address.
+      const told = nextDialog(page, false);
+      await real.close();
+      real = null;
+      impostor = await serverOnWebPort(webPort, { serverKey: generateKeyPair() });
+      assertMatch(
+        await withDeadline(told, 10_000, "the refusal"),
+        /answered with another server key .*choose OK to forget the old key here/s,
+      );
+      await waitForStatus(page, /^Not connected$/);
+      assertMatch(await page.locator("#notice").innerText(), /another server key/);
+      assertEquals(impostor.room.size, 0, "the page sent a hello to the other key");
+
+      // A reload asks again; accepted, the page forgets the old key and joins.
+      const again = await context.newPage();
+      const toldAgain = nextDialog(again, true);
+      await again.goto(origin);
+      await withDeadline(toldAgain, 10_000, "the refusal after a reload");
+      await waitForStatus(again, /^Online$/);
+      assertEquals(impostor.room.size, 1);
     } finally {
       await real?.close();
       await impostor?.close();

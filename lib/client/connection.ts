@@ -31,7 +31,8 @@ export type OutgoingMessage =
   | { type: "search"; q: string; limit?: number; ref?: string }
   | { type: "ping"; n: string | number }
   | { type: "pong"; n: string | number }
-  | { type: "bye" };
+  | { type: "bye" }
+  | { type: "prove"; nonce: string };
 
 /** A server payload that broke the contract; shown to the user, then skipped. */
 export interface MalformedMessage {
@@ -97,6 +98,8 @@ export class Connection {
   #raw: Uint8Array[] | null = null;
   /** After a handshake: seals what we send, opens what we receive. */
   #ciphers: TransportCiphers | null = null;
+  /** The Noise handshake hash once {@link secure} has finished, else null. */
+  #handshakeHash: Uint8Array | null = null;
 
   private constructor(channel: PayloadChannel, address: Address, options: ConnectionOptions) {
     this.#channel = channel;
@@ -120,6 +123,11 @@ export class Connection {
   static async open(address: Address, options: ConnectionOptions): Promise<Connection> {
     const channel = await options.dial(address, options.connectTimeoutMs ?? 5_000);
     return new Connection(channel, address, options);
+  }
+
+  /** What ties a proof to this connection: the Noise handshake hash, on a secure one (else null). */
+  get handshakeHash(): Uint8Array | null {
+    return this.#handshakeHash;
   }
 
   /** Why the connection ended, or null while it is open. */
@@ -193,6 +201,7 @@ export class Connection {
         if (!(error instanceof NoiseError)) throw error;
         throw new HandshakeError("the server's handshake answer did not verify", true);
       }
+      this.#handshakeHash = handshake.handshakeHash;
       this.#ciphers = handshake.split();
     } catch (error) {
       if (error instanceof HandshakeError) throw error;

@@ -22,7 +22,11 @@ import {
   maxHistoryLimit,
   maxTextBytes,
   nickKey,
+  proofNonceBytes,
+  serverProofBytes,
 } from "../wire/protocol.ts";
+import { fromBase64, toBase64 } from "../wire/base64.ts";
+import { fingerprint, keyBytes, verify } from "../wire/identity.ts";
 import type {
   ChatMessage,
   LeaveReason,
@@ -96,8 +100,12 @@ export interface HistoryResult {
 /** How a session ended. */
 export type SessionEnd =
   | { kind: "quit" }
-  /** `downgrade`: a server asked for no room password where one was expected ({@link DowngradeRefused}). */
-  | { kind: "gave_up"; message: string; downgrade?: boolean };
+  /**
+   * `downgrade`: a server asked for no room password where one was expected
+   * ({@link DowngradeRefused}); `serverKey`: it did not prove the key
+   * remembered for it ({@link ServerKeyRefused}).
+   */
+  | { kind: "gave_up"; message: string; downgrade?: boolean; serverKey?: boolean };
 
 /**
  * Where the session is, for a status line (reported through `onState`, in
@@ -222,6 +230,16 @@ export interface SessionOptions {
    * session ran encrypted, a plaintext greeting ends the session.
    */
   passwordExpected?: () => string | null;
+  /**
+   * Told the key a server has proven (its fingerprint), or null when it has
+   * none (an older lanchat), before anything else is sent on the connection
+   * (issue #14). Answers null to go on, or the words that refuse it: this
+   * address answered with another key than when this person joined it
+   * before. The session then ends ({@link ServerKeyRefused}), also on a
+   * reconnect. It is the caller's to remember a key seen for the first time.
+   * Default: every key is fine (but a key is still proven when shown).
+   */
+  checkServerKey?: (fingerprint: string | null) => Promise<string | null> | string | null;
 }
 
 /** What a person reads when the room password is wrong. */
@@ -241,6 +259,20 @@ export class DowngradeRefused extends JoinFailure {
 
   constructor(advice: string) {
     super(`${downgradeMessage}. ${advice}`, 1);
+  }
+}
+
+/**
+ * Whoever answers at the address is not the server this person joined
+ * before: another key, no key where one was known, or a key it could not
+ * prove. Nothing was sent; the session ends (exit code 1), also on a
+ * reconnect.
+ */
+export class ServerKeyRefused extends JoinFailure {
+  override name = "ServerKeyRefused";
+
+  constructor(message: string) {
+    super(message, 1);
   }
 }
 
@@ -632,6 +664,7 @@ export class ChatSession {
     });
     this.#setState({ state: "joining", reconnect });
     if (greeting.secure !== null) await this.#secure(connection, greeting.secure, answerMs);
+    await this.#checkServerKey(connection, greeting.key, answerMs);
 
     // A nick typed at a prompt is kept, so that a fresh connection (the server's
     // hello deadline may pass while the person types) does not ask again.
@@ -977,7 +1010,10 @@ export class ChatSession {
         return connection;
       } catch (error) {
         await connection?.close();
-        if (error instanceof DowngradeRefused || (!reconnect && endsFirstJoin(error))) {
+        if (
+          error instanceof DowngradeRefused || error instanceof ServerKeyRefused ||
+          (!reconnect && endsFirstJoin(error))
+        ) {
           // Not a passing trouble to retry: whoever answers there is not the room we were in,
           // or there is no nick or key to join with.
           const message = error instanceof Error ? error.message : String(error);
@@ -985,6 +1021,7 @@ export class ChatSession {
             kind: "gave_up",
             message,
             ...(error instanceof DowngradeRefused ? { downgrade: true } : {}),
+            ...(error instanceof ServerKeyRefused ? { serverKey: true } : {}),
           });
           return null;
         }
@@ -1017,6 +1054,70 @@ export class ChatSession {
 
   #reachHint(still: boolean): string {
     return (this.#options.reachHint ?? defaultReachHint)(this.#address, still);
+  }
+
+  /**
+   * Has the server prove the key of its greeting (a signature over a fresh
+   * nonce, bound to this connection's Noise handshake on a secure one), then
+   * asks `checkServerKey` whether that key may be this address's. Throws
+   * {@link ServerKeyRefused}; sends nothing else.
+   */
+  async #checkServerKey(
+    connection: Connection,
+    key: string | undefined,
+    answerMs: number,
+  ): Promise<void> {
+    const where = formatAddress(this.#address);
+    const check = this.#options.checkServerKey;
+    if (key === undefined) {
+      const refusal = await check?.(null) ?? null;
+      if (refusal !== null) throw new ServerKeyRefused(refusal);
+      return;
+    }
+    let publicKey: Uint8Array;
+    try {
+      publicKey = fromBase64(key);
+    } catch {
+      publicKey = new Uint8Array(0);
+    }
+    if (publicKey.length !== keyBytes) {
+      throw new IncompatibleServer(
+        `${where} sent a server key this client cannot read. Use the same lanchat version on both sides.`,
+      );
+    }
+    const nonce = crypto.getRandomValues(new Uint8Array(proofNonceBytes));
+    await connection.send({ type: "prove", nonce: toBase64(nonce) });
+    const deadline = Date.now() + answerMs;
+    let answer = await connection.next(answerMs);
+    // Bounded: a few pings may come first.
+    for (let skipped = 0; skipped < 8 && answer?.type === "ping"; skipped++) {
+      await connection.send({ type: "pong", n: answer.n });
+      answer = await connection.next(Math.max(0, deadline - Date.now()));
+    }
+    let signature: Uint8Array = new Uint8Array(0);
+    if (answer?.type === "proof") {
+      try {
+        signature = fromBase64(answer.sig);
+      } catch {
+        // Not BASE64: no proof.
+      }
+    }
+    const proven = verify(
+      signature,
+      serverProofBytes(nonce, connection.handshakeHash),
+      publicKey,
+    );
+    if (!proven) {
+      if (answer === null && connection.closedReason !== null) {
+        throw new StaleConnection(`closed the connection (${connection.closedReason})`);
+      }
+      throw new ServerKeyRefused(
+        `${where} showed a server key but did not prove it has it. Whoever answers there may be ` +
+          `pretending to be the room; nothing was sent. Ask whoever runs the room.`,
+      );
+    }
+    const refusal = await check?.(fingerprint(publicKey)) ?? null;
+    if (refusal !== null) throw new ServerKeyRefused(refusal);
   }
 
   #jittered(delayMs: number): number {
@@ -1269,7 +1370,7 @@ export class ChatSession {
  * server of another version.
  */
 function endsFirstJoin(error: unknown): boolean {
-  if (error instanceof IncompatibleServer) return true;
+  if (error instanceof IncompatibleServer || error instanceof ServerKeyRefused) return true;
   return error instanceof JoinFailure && !(error instanceof WrongPassword) &&
     (error.exitCode === 2 || error.exitCode === 130);
 }

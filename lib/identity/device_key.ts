@@ -80,14 +80,20 @@ export async function runWhoami(
 
 /**
  * Where `lanchat serve` keeps its own key: `server_key.json` beside its
- * history (a server is its history); null for a history in memory, whose
- * server is new at each start and gets a new key kept in memory too.
+ * history (a server is its history), or in lanchat's data folder for a
+ * history in memory (a restart must not look like another server to the
+ * clients that know it). Throws like dataDirFor.
  *
  * @example
- * serverKeyPathFor("/srv/lanchat/history.db"); // "/srv/lanchat/server_key.json"
+ * serverKeyPathFor("/srv/lanchat/history.db", "linux", {}); // "/srv/lanchat/server_key.json"
  */
-export function serverKeyPathFor(dbPath: string, os: string = Deno.build.os): string | null {
-  if (dbPath === ":memory:") return null;
+export function serverKeyPathFor(dbPath: string, os: string, env: DataDirEnv): string {
   const path = os === "windows" ? win32 : posix;
+  if (dbPath === ":memory:") return path.join(dataDirFor(os, env), "server_key.json");
   return path.join(path.dirname(dbPath), "server_key.json");
+}
+
+/** {@link serverKeyPathFor} on this machine (needs `--allow-env`). */
+export function defaultServerKeyPath(dbPath: string): string {
+  return serverKeyPathFor(dbPath, Deno.build.os, currentDataDirEnv());
 }

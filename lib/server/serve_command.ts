@@ -8,8 +8,8 @@
 import { ListenError, StorageError } from "../wire/errors.ts";
 import { openServerHistory } from "../store/history_sqlite.ts";
 import { KeyFileError, loadOrCreateKey, type StoredKey } from "../identity/key_file.ts";
-import { serverKeyPathFor } from "../identity/device_key.ts";
-import { fingerprint, generateKeyPair } from "../wire/identity.ts";
+import { defaultServerKeyPath } from "../identity/device_key.ts";
+import { fingerprint } from "../wire/identity.ts";
 import type { SqliteHistory } from "../store/history_sqlite.ts";
 import { isLoopbackHost, lanAddresses } from "../discovery/lan_addresses.ts";
 import { startRetention } from "../store/retention.ts";
@@ -193,14 +193,11 @@ export async function runServe(flags: ServeFlags): Promise<number> {
     console.error(`lanchat: ${error.message}\n  ${error.hint}`);
     return 1;
   }
-  // The server's own key (issue #14): made once beside its history, shown in the banner; a server
-  // with its history in memory is new at each start, and so is its key.
+  // The server's own key (issue #14): made once beside its history (in the data folder for a
+  // history in memory), shown in the banner, proven to every client that asks.
   let serverKey: StoredKey;
   try {
-    const keyPath = serverKeyPathFor(flags.db);
-    serverKey = keyPath === null
-      ? { kind: "server", keyPair: generateKeyPair(), created: Date.now(), path: "in memory" }
-      : (await loadOrCreateKey(keyPath, "server")).key;
+    serverKey = (await loadOrCreateKey(defaultServerKeyPath(flags.db), "server")).key;
   } catch (error) {
     await history.close();
     if (!(error instanceof KeyFileError)) throw error;
@@ -219,6 +216,7 @@ export async function runServe(flags: ServeFlags): Promise<number> {
       webPort: flags.web ? flags.webPort : null,
       discoveryPort: flags.discovery ? flags.discoveryPort : null,
       history,
+      serverKey: serverKey.keyPair,
       ...(flags.name === undefined ? {} : { name: flags.name }),
       log,
       roomKey,
@@ -364,11 +362,7 @@ function printBanner(
     lines.push(`  others cannot connect? open the firewall: ${firewall}`);
   }
   lines.push(
-    `  server key: ${fingerprint(flags.serverKey.keyPair.publicKey)} (${
-      flags.serverKey.path === "in memory"
-        ? "in memory, new at each start, as the history"
-        : flags.serverKey.path
-    })`,
+    `  server key: ${fingerprint(flags.serverKey.keyPair.publicKey)} (${flags.serverKey.path})`,
     `  history: ${
       flags.db === ":memory:" ? "in memory only (gone when the server stops)" : flags.db
     }`,

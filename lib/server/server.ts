@@ -9,6 +9,7 @@
  * request_limits.ts and auth_throttle.ts; this module only wires them.
  */
 import { ListenError } from "../wire/errors.ts";
+import { generateKeyPair, type KeyPair } from "../wire/identity.ts";
 import { MemoryHistory } from "../store/history.ts";
 import type { History } from "../store/history.ts";
 import { Room } from "./room.ts";
@@ -49,6 +50,11 @@ export interface ServerOptions {
   webPort?: number | null;
   /** Room name shown to clients. Default: this machine's hostname. */
   name?: string;
+  /**
+   * The server's own Ed25519 key (issue #14), sent in `server.key` and proven
+   * on `prove`. Default: a new one for this run.
+   */
+  serverKey?: KeyPair;
   /** Most users online at once. Default 1000. */
   maxUsers?: number;
   /** Joins and leaves are announced while at most this many are online. Default 1000. */
@@ -155,6 +161,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     room,
     serverName: options.name ?? Deno.hostname(),
     secure: roomKey?.params ?? null,
+    serverKey: options.serverKey ?? generateKeyPair(),
     limits,
     log,
     writes: new WriteScheduler(

@@ -15,7 +15,10 @@ import {
   nickKey,
   parseClientMessage,
   protocolVersion,
+  serverProofBytes,
 } from "../wire/protocol.ts";
+import { fromBase64, toBase64 } from "../wire/base64.ts";
+import { type KeyPair, sign } from "../wire/identity.ts";
 import type {
   ClientMessage,
   HistoryRequest,
@@ -89,6 +92,8 @@ export interface SessionContext {
   room: Room;
   serverName: string;
   secure: SecureParams | null;
+  /** The server's own key (issue #14): in `server.key`, and proven on `prove`. */
+  serverKey: KeyPair;
   limits: SessionLimits;
   /** Operator log line (joins, leaves, refused connections). */
   log: (line: string) => void;
@@ -166,6 +171,7 @@ export class Session implements Member {
       proto: protocolVersion,
       name: this.#context.serverName,
       secure: this.#context.secure,
+      key: toBase64(this.#context.serverKey.publicKey),
     });
     try {
       reading: for (;;) {
@@ -310,6 +316,18 @@ export class Session implements Member {
         this.#finishInRoom();
         this.closeAfterFlush("quit");
         return;
+      case "prove": {
+        // Before `hello` too: a client checks who answers before it says who it is.
+        const proof = serverProofBytes(
+          fromBase64(message.nonce),
+          this.#transport.channelBinding?.() ?? null,
+        );
+        this.#send({
+          type: "proof",
+          sig: toBase64(sign(proof, this.#context.serverKey.secretKey)),
+        });
+        return;
+      }
       case "hello": {
         if (this.#joined) {
           throw new ProtocolError("bad_message", "already joined; send 'nick' to change your nick");

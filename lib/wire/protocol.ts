@@ -84,6 +84,15 @@ export interface PongMessage {
 export interface ByeMessage {
   type: "bye";
 }
+/**
+ * Extension of version 1 (issue #14): asks the server to prove its key
+ * (`server.key`) with a signature over `nonce` (BASE64 of
+ * {@link proofNonceBytes} random bytes); allowed before `hello`.
+ */
+export interface ProveRequest {
+  type: "prove";
+  nonce: string;
+}
 
 /** Every message a client may send. */
 export type ClientMessage =
@@ -95,7 +104,8 @@ export type ClientMessage =
   | SearchRequest
   | PingMessage
   | PongMessage
-  | ByeMessage;
+  | ByeMessage
+  | ProveRequest;
 
 // ---- server -> client -------------------------------------------------------
 
@@ -126,7 +136,10 @@ export interface UserEntry {
 
 /** Every message a server may send. */
 export type ServerMessage =
-  | { type: "server"; proto: number; name: string; secure: SecureParams | null }
+  /** `key` (extension of version 1): BASE64 of the server's Ed25519 public key. */
+  | { type: "server"; proto: number; name: string; secure: SecureParams | null; key?: string }
+  /** The answer to `prove` (extension of version 1): BASE64 of the signature of {@link serverProofBytes}. */
+  | { type: "proof"; sig: string }
   | { type: "welcome"; nick: string; last: number; motd?: string }
   /** `more`: this is one part of a list too long for one frame; more parts follow. */
   | { type: "users"; users: UserEntry[]; more?: boolean }
@@ -343,6 +356,19 @@ export function parseClientMessage(payload: Uint8Array, limit = maxTextBytes): C
       return { type: object.type, n: field(object, "n", isToken, "a string or number") ?? 0 };
     case "bye":
       return { type: "bye" };
+    case "prove": {
+      const nonce = required(object, "nonce", isString, "BASE64 of 32 bytes");
+      let bytes: Uint8Array;
+      try {
+        bytes = fromBase64(nonce);
+      } catch {
+        throw new ProtocolError("bad_message", "field 'nonce' must be BASE64 of 32 bytes");
+      }
+      if (bytes.length !== proofNonceBytes) {
+        throw new ProtocolError("bad_message", "field 'nonce' must be BASE64 of 32 bytes");
+      }
+      return { type: "prove", nonce };
+    }
     default:
       throw new ProtocolError("unknown_type", `unknown message type '${object.type.slice(0, 40)}'`);
   }
@@ -354,6 +380,27 @@ function tooLong(ref: Ref | undefined, limit: number): ProtocolError {
     `message text is longer than ${limit} bytes; split it into several messages`,
     { ref },
   );
+}
+
+// ---- the server's proof of its key (issue #14) ---------------------------------
+
+/** Random bytes in a `prove` nonce. */
+export const proofNonceBytes = 32;
+const proofLabel = utf8Encoder.encode("lanchat server proof\n");
+
+/**
+ * What a server signs to prove its key: "lanchat server proof\n", the
+ * client's nonce bytes, then the Noise handshake hash of a secure session
+ * (nothing on a plaintext one), so a proof made for one connection proves
+ * nothing on another.
+ */
+export function serverProofBytes(nonce: Uint8Array, handshakeHash: Uint8Array | null): Uint8Array {
+  const hash = handshakeHash ?? new Uint8Array(0);
+  const bytes = new Uint8Array(proofLabel.length + nonce.length + hash.length);
+  bytes.set(proofLabel, 0);
+  bytes.set(nonce, proofLabel.length);
+  bytes.set(hash, proofLabel.length + nonce.length);
+  return bytes;
 }
 
 // ---- encoding ---------------------------------------------------------------

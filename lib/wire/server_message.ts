@@ -112,13 +112,18 @@ function secure(object: JsonObject): SecureParams | null {
 export function parseServerMessage(payload: Uint8Array): ServerMessage | null {
   const object = parseJsonObject(payload);
   switch (object.type) {
-    case "server":
+    case "server": {
+      const key = optionalStr(object, "key");
       return {
         type: "server",
         proto: int(object, "proto"),
         name: optionalStr(object, "name") ?? "",
         secure: secure(object),
+        ...(key === undefined ? {} : { key }),
       };
+    }
+    case "proof":
+      return { type: "proof", sig: str(object, "sig") };
     case "welcome": {
       const motd = optionalStr(object, "motd");
       return {

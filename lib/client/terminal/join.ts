@@ -17,6 +17,7 @@
  * lib/server/server.ts.
  */
 import { ChatSession, JoinFailure } from "../session.ts";
+import { serverKeyCheck } from "../server_keys.ts";
 import { dialTcp } from "./tcp_channel.ts";
 import type {
   DecodedMessage,
@@ -31,7 +32,14 @@ import { type LineReader, readLines } from "./line_input.ts";
 import { openTerminal, type Terminal } from "./terminal.ts";
 import { askNick, askPassword } from "./prompt.ts";
 import { passwordVariable, roomPassword } from "./room_password.ts";
-import { forgetRoomPassword, hadRoomPassword, rememberRoomPassword } from "./recent_servers.ts";
+import {
+  forgetRoomPassword,
+  forgetServerKey,
+  hadRoomPassword,
+  knownServerKey,
+  rememberRoomPassword,
+  rememberServerKey,
+} from "./recent_servers.ts";
 import { formatAddress } from "../address.ts";
 import type { Address } from "../address.ts";
 import { documentedCommand } from "../../cli/run_command.ts";
@@ -100,6 +108,12 @@ export interface JoinOptions {
    * set, a server asking for no password is still refused. Default false.
    */
   forgetPassword?: boolean;
+  /**
+   * Forget, before connecting, the key this server proved before (its
+   * operator says it changed); the key it proves now is remembered instead.
+   * Default false.
+   */
+  forgetServerKey?: boolean;
   /**
    * How the advice writes commands (`lanchat serve`, `lanchat firewall`).
    * Default: documentedCommand; main.ts passes lanchatCommand, the form that runs here.
@@ -236,6 +250,29 @@ export async function join(options: JoinOptions): Promise<number> {
       return 1;
     }
   }
+  if (options.forgetServerKey === true && marks !== null) {
+    try {
+      if (await forgetServerKey(address, marks)) {
+        writeErr(`-- forgot the key ${formatAddress(address)} had; it keeps the one it proves now`);
+      }
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      writeErr(
+        `cannot forget the key of ${formatAddress(address)}: ${reason}. ` +
+          `Check that ${options.recentServersPath} can be written.`,
+      );
+      return 1;
+    }
+  }
+  /** Issue #14: an address keeps the key it proved the first time (lib/client/server_keys.ts). */
+  const checkServerKey = marks === null ? undefined : serverKeyCheck(
+    formatAddress(address),
+    {
+      known: () => knownServerKey(address, marks),
+      remember: (fingerprint) => rememberServerKey(address, fingerprint, marks),
+    },
+    "join again with --forget-server-key.",
+  );
   let hadPassword = marks === null ? false : await hadRoomPassword(address, marks);
   const ask = options.askPassword ?? (interactive ? askPassword : undefined);
   const password = roomPassword(ask === undefined ? {} : { ask });
@@ -260,6 +297,7 @@ export async function join(options: JoinOptions): Promise<number> {
     ...(options.nick === undefined || options.nick === "" ? {} : { nick: options.nick }),
     ...(chooseNick === undefined ? {} : { chooseNick }),
     roomKey: password.roomKey,
+    ...(checkServerKey === undefined ? {} : { checkServerKey }),
     passwordExpected,
     historyLimit: interactive ? historyOnJoin : 0,
     ...(options.reconnectDelaysMs === undefined

@@ -7,7 +7,10 @@
  * reading it forgivingly: a missing, unreadable or corrupt file is simply
  * "no recent servers". The same file remembers which servers (host:port) had
  * a room password when this person joined them (`passwordRooms`), so that a
- * later join refuses one of them that suddenly asks for none (issue #12).
+ * later join refuses one of them that suddenly asks for none (issue #12),
+ * and the key each server (host:port) proved when this person joined it
+ * (`serverKeys`, as SSH's known_hosts: issue #14), so that a later join
+ * refuses an address that answers with another key.
  * Imports lib/cli/data_dir.ts only; no sockets.
  */
 import { posix, win32 } from "node:path";
@@ -89,15 +92,37 @@ function isPasswordRoom(value: unknown): value is PasswordRoom {
     entry.port <= 65535 && typeof entry.since === "number" && Number.isFinite(entry.since);
 }
 
+/** The key a server proved at an address (issue #14). */
+export interface ServerKeyMark {
+  /** Host name or IP literal, as given to `join` (compared without case). */
+  host: string;
+  /** TCP chat port. */
+  port: number;
+  /** The key's fingerprint, `SHA256:` and 43 BASE64 characters. */
+  fingerprint: string;
+  /** When it was first seen there, ms since the Unix epoch. */
+  since: number;
+}
+
+/** How many server keys are remembered; past this many, the oldest is dropped. */
+export const maxServerKeys = 200;
+
+function isServerKeyMark(value: unknown): value is ServerKeyMark {
+  if (!isPasswordRoom(value)) return false;
+  const fingerprint = (value as unknown as Record<string, unknown>).fingerprint;
+  return typeof fingerprint === "string" && /^SHA256:[A-Za-z0-9+/]{43}$/.test(fingerprint);
+}
+
 /** What the file holds, each list already filtered to well-formed entries. */
 interface FileContents {
   servers: RecentServer[];
   passwordRooms: PasswordRoom[];
+  serverKeys: ServerKeyMark[];
 }
 
 /** Reads the file; never throws (missing, unreadable, oversized or corrupt: empty lists). */
 async function readContents(path: string): Promise<FileContents> {
-  const empty: FileContents = { servers: [], passwordRooms: [] };
+  const empty: FileContents = { servers: [], passwordRooms: [], serverKeys: [] };
   let text: string;
   try {
     const info = await Deno.stat(path);
@@ -113,9 +138,10 @@ async function readContents(path: string): Promise<FileContents> {
     return empty;
   }
   if (typeof data !== "object" || data === null) return empty;
-  const fields = data as { servers?: unknown; passwordRooms?: unknown };
+  const fields = data as { servers?: unknown; passwordRooms?: unknown; serverKeys?: unknown };
   const servers = Array.isArray(fields.servers) ? fields.servers : [];
   const rooms = Array.isArray(fields.passwordRooms) ? fields.passwordRooms : [];
+  const keys = Array.isArray(fields.serverKeys) ? fields.serverKeys : [];
   return {
     servers: servers.filter(isRecentServer)
       .map((entry) => ({
@@ -130,6 +156,14 @@ async function readContents(path: string): Promise<FileContents> {
       .map((entry) => ({ host: entry.host, port: entry.port, since: entry.since }))
       .sort((a, b) => b.since - a.since)
       .slice(0, maxPasswordRooms),
+    serverKeys: keys.filter(isServerKeyMark)
+      .map((entry) => ({
+        host: entry.host,
+        port: entry.port,
+        fingerprint: entry.fingerprint,
+        since: entry.since,
+      }))
+      .slice(0, maxServerKeys),
   };
 }
 
@@ -141,7 +175,11 @@ async function writeContents(path: string, contents: FileContents): Promise<void
   const folder = (Deno.build.os === "windows" ? win32 : posix).dirname(path);
   await Deno.mkdir(folder, { recursive: true });
   const temporary = `${path}.${crypto.randomUUID()}.tmp`;
-  const data = contents.passwordRooms.length === 0 ? { servers: contents.servers } : contents;
+  const data = {
+    servers: contents.servers,
+    ...(contents.passwordRooms.length === 0 ? {} : { passwordRooms: contents.passwordRooms }),
+    ...(contents.serverKeys.length === 0 ? {} : { serverKeys: contents.serverKeys }),
+  };
   try {
     await Deno.writeTextFile(temporary, JSON.stringify(data, null, 2) + "\n");
     await Deno.rename(temporary, path);
@@ -207,7 +245,7 @@ export async function rememberServer(
   }
 }
 
-/** The same server for the password marks: same port, host without regard to case. */
+/** The same server for the password and key marks: same port, host without regard to case. */
 function samePasswordRoom(a: { host: string; port: number }, b: { host: string; port: number }) {
   return a.port === b.port && a.host.toLowerCase() === b.host.toLowerCase();
 }
@@ -274,5 +312,70 @@ export async function forgetRoomPassword(
   const passwordRooms = earlier.passwordRooms.filter((old) => !samePasswordRoom(old, server));
   if (passwordRooms.length === earlier.passwordRooms.length) return false;
   await writeContents(path, { ...earlier, passwordRooms });
+  return true;
+}
+
+/**
+ * The fingerprint of the key `server` proved when this person joined it
+ * before, or null. Never throws: an unreadable file gives null.
+ */
+export async function knownServerKey(
+  server: { host: string; port: number },
+  options: { path?: string } = {},
+): Promise<string | null> {
+  let path: string;
+  try {
+    path = options.path ?? defaultRecentServersPath();
+  } catch {
+    return null;
+  }
+  const { serverKeys } = await readContents(path);
+  return serverKeys.find((mark) => samePasswordRoom(mark, server))?.fingerprint ?? null;
+}
+
+/**
+ * Remembers the key `server` proved, the first time it is seen there (an
+ * address keeps the key it had: a changed one is refused, not learnt; see
+ * {@link forgetServerKey}). Resolves false instead of throwing when the file
+ * cannot be written.
+ */
+export async function rememberServerKey(
+  server: { host: string; port: number },
+  fingerprint: string,
+  options: RememberOptions = {},
+): Promise<boolean> {
+  try {
+    const path = options.path ?? defaultRecentServersPath();
+    const entry: ServerKeyMark = {
+      host: server.host,
+      port: server.port,
+      fingerprint,
+      since: (options.now ?? Date.now)(),
+    };
+    if (!isServerKeyMark(entry)) return false;
+    const earlier = await readContents(path);
+    if (earlier.serverKeys.some((old) => samePasswordRoom(old, server))) return true;
+    const serverKeys = [entry, ...earlier.serverKeys].slice(0, maxServerKeys);
+    await writeContents(path, { ...earlier, serverKeys });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Forgets the key remembered for `server` (`join --forget-server-key`: its
+ * operator says it changed). Resolves true when one was removed. Throws when
+ * the file holds one but cannot be rewritten.
+ */
+export async function forgetServerKey(
+  server: { host: string; port: number },
+  options: { path?: string } = {},
+): Promise<boolean> {
+  const path = options.path ?? defaultRecentServersPath();
+  const earlier = await readContents(path);
+  const serverKeys = earlier.serverKeys.filter((old) => !samePasswordRoom(old, server));
+  if (serverKeys.length === earlier.serverKeys.length) return false;
+  await writeContents(path, { ...earlier, serverKeys });
   return true;
 }

@@ -52,6 +52,9 @@ export class SecureTransport implements Transport {
    * when there is one); `options.throttle`: the server's record of failed
    * handshakes per address. Default: none.
    */
+  /** The Noise handshake hash, once the handshake is done. */
+  #handshakeHash: Uint8Array | null = null;
+
   constructor(
     inner: Transport,
     key: RoomKey,
@@ -72,6 +75,11 @@ export class SecureTransport implements Transport {
   /** True once the handshake has finished and payloads are sealed. */
   get established(): boolean {
     return this.#state === "open";
+  }
+
+  /** The handshake hash once established (issue #14: proofs are bound to it). */
+  channelBinding(): Uint8Array | null {
+    return this.#handshakeHash;
   }
 
   async read(): Promise<Uint8Array[] | null> {
@@ -196,6 +204,7 @@ export class SecureTransport implements Transport {
       }
       this.#handshake.readMessage(message);
       const answer = this.#handshake.writeMessage(new Uint8Array(0));
+      this.#handshakeHash = this.#handshake.handshakeHash;
       const { send, receive } = this.#handshake.split();
       this.#send = send;
       this.#receive = receive;

@@ -37,6 +37,11 @@ export interface Transport {
   setPayloadLimit(bytes: number): void;
   /** Closes the connection; safe to call more than once. */
   close(): void;
+  /**
+   * What ties a proof to this connection (issue #14): the Noise handshake
+   * hash of a secure session once established; absent or null otherwise.
+   */
+  channelBinding?(): Uint8Array | null;
 }
 
 /** First read size of a connection (see TcpTransport's buffer). */

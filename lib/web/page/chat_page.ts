@@ -31,7 +31,15 @@ import type { MessageKind, SecureParams } from "../../wire/protocol.ts";
 import { nickProblem } from "../../wire/protocol.ts";
 import { deriveRoomPsk } from "../../wire/room_key.ts";
 import { type PageActions, runComposerLine } from "./page_commands.ts";
-import { markRoomPassword, roomHadPassword, storedNick, storeNick } from "./page_storage.ts";
+import {
+  knownServerKey,
+  markRoomPassword,
+  roomHadPassword,
+  storedNick,
+  storeNick,
+  storeServerKey,
+} from "./page_storage.ts";
+import { serverKeyCheck } from "../../client/server_keys.ts";
 import { pageAddress, webSocketDialer } from "./websocket_channel.ts";
 
 /** Messages asked for after joining, and per page when scrolling up. */
@@ -162,6 +170,11 @@ export class ChatPage implements PageActions {
       keepRetrying: { maxDelayMs: 10_000, fromFirstJoin: true, jitter: 0.2 },
       reclaimNick: true,
       roomKey: (secure, request) => this.#roomKey(secure, request),
+      checkServerKey: serverKeyCheck(
+        location.host,
+        { known: knownServerKey, remember: storeServerKey },
+        "reload this page and choose OK when it asks to forget the old key.",
+      ),
       passwordExpected: () =>
         roomHadPassword()
           ? `This browser joined the room at ${location.host} with a room password before. ` +
@@ -573,6 +586,7 @@ export class ChatPage implements PageActions {
       const end = state.end;
       this.banner.value = end.downgrade === true ? `${downgradeMessage}.` : end.message;
       if (end.downgrade === true) setTimeout(() => this.#offerToForget(session, end.message), 0);
+      if (end.serverKey === true) setTimeout(() => this.#offerToForgetKey(session, end.message), 0);
     }
     this.#renderStatus();
   }
@@ -589,6 +603,23 @@ export class ChatPage implements PageActions {
       : message;
     if (!this.#hooks.confirm(`${downgradeMessage}.\n\n${advice}`)) return;
     markRoomPassword(false);
+    this.banner.value = null;
+    this.start();
+  }
+
+  /**
+   * The server did not prove the key this browser knows for it: asks whether
+   * to forget that key (its operator may have set the room up again);
+   * otherwise the page stays disconnected.
+   */
+  #offerToForgetKey(session: ChatSession, message: string): void {
+    if (this.#session !== session) return;
+    const question = message.replace(
+      /reload this page and choose OK when it asks to forget the old key\.$/,
+      "choose OK to forget the old key here and join.",
+    );
+    if (!this.#hooks.confirm(question)) return;
+    storeServerKey(null);
     this.banner.value = null;
     this.start();
   }

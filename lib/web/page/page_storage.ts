@@ -4,7 +4,8 @@
 /// <reference lib="esnext" />
 /**
  * What the page remembers in this browser (localStorage, per origin): the
- * nick last joined with, and that the room at this origin had a password.
+ * nick last joined with, that the room at this origin had a password, and
+ * the key its server proved the first time (issue #14).
  *
  * Owns: the storage keys and surviving disabled or full storage (then the
  * page simply asks again). Never stores the room password or a key.
@@ -14,6 +15,8 @@
 const nickStorageKey = "lanchat.nick";
 /** Set once this browser joined this origin's room with its password. */
 const passwordMarkKey = "lanchat.roomHadPassword";
+/** The fingerprint of the key this origin's server proved the first time. */
+const serverKeyKey = "lanchat.serverKey";
 
 function read(key: string): string | null {
   try {
@@ -52,4 +55,14 @@ export function roomHadPassword(): boolean {
 
 export function markRoomPassword(had: boolean): void {
   write(passwordMarkKey, had ? "yes" : null);
+}
+
+/** The fingerprint of the key this origin's server proved before, or null. */
+export function knownServerKey(): string | null {
+  return read(serverKeyKey);
+}
+
+/** Remembers the server's key (`null`: forgets it, when its operator says it changed). */
+export function storeServerKey(fingerprint: string | null): void {
+  write(serverKeyKey, fingerprint);
 }
