@@ -60,6 +60,7 @@ netnsTest(
     await server.waitForLine(/chat \(TCP\): listening on 0\.0\.0\.0:9000/, { timeoutMs: 30_000 });
     await server.waitForLine(/discovery: +answering on UDP 9000/);
     await server.waitForLine(/open the firewall: .*\bfirewall$/);
+    const serverKey = (await server.waitForLine(/server key: (SHA256:\S+)/))[1]!;
     await server.waitForLine(/press Ctrl-C to stop/);
 
     // Garbage to the discovery port first: no answer, and nothing changes after it.
@@ -73,10 +74,13 @@ netnsTest(
     const discover = await lanchatInNamespace(lan.client, ["discover"]);
     assertEquals(discover.code, 0, `discover failed:\n${discover.stdout}\n${discover.stderr}`);
     const a = escape(address);
-    assertMatch(discover.stdout, /^NAME +ADDRESS +WEB +SECURE +USERS$/m);
+    assertMatch(discover.stdout, /^NAME +ADDRESS +WEB +SECURE +USERS +KEY$/m);
     assertMatch(
       discover.stdout,
-      new RegExp(`^netns room +${a}:9000 +http://${a}:9001/ +no +0$`, "m"),
+      new RegExp(
+        `^netns room +${a}:9000 +http://${a}:9001/ +no +0 +${escape(serverKey.slice(0, 19))}$`,
+        "m",
+      ),
     );
 
     const json = await lanchatInNamespace(lan.client, ["discover", "--json"]);
@@ -91,6 +95,7 @@ netnsTest(
       secure: false,
       users: 0,
       sameIdElsewhere: 0,
+      key: serverKey,
     }]);
 
     // bob joins by address and listens; x joins with no address, piped, and posts.
@@ -115,7 +120,7 @@ netnsTest(
 
     // Still answering after all that, with bob counted.
     const again = await lanchatInNamespace(lan.client, ["discover"]);
-    assertMatch(again.stdout, new RegExp(`^netns room +${a}:9000 .* no +1$`, "m"));
+    assertMatch(again.stdout, new RegExp(`^netns room +${a}:9000 .* no +1 +SHA256:`, "m"));
 
     server.kill("SIGTERM");
     assertEquals((await server.waitForExit()).code, 0);

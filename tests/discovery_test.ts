@@ -5,7 +5,8 @@
  * Every datagram goes to 127.0.0.0/8; broadcast is tested in discovery_netns_test.ts.
  */
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { startTestServer, TestClient } from "./_helpers.ts";
+import { startTestServer, TestClient, testServerKey } from "./_helpers.ts";
+import { fingerprint } from "../lib/wire/identity.ts";
 import { garbageDatagrams, UdpPeer } from "./fixtures/discovery_udp.ts";
 import { lanchat, spawnProcess } from "./fixtures/client_process.ts";
 
@@ -53,7 +54,11 @@ Deno.test("the probe is exactly the JSON of PROTOCOL.md; probes of other version
 
 Deno.test("a here answer round-trips, and malformed answers are rejected", () => {
   const answer = parseHere(encodeHere(info, "abc123"));
-  assertEquals(answer, { ...info, id: "abc123" });
+  assertEquals(answer, { ...info, id: "abc123", key: null });
+  // The key's fingerprint (issue #14) is kept when it is one, dropped when it is not.
+  const key = "SHA256:If4x36FUomFia/hUBG/SJxt77UtqvkWqWId+9H+XIbk";
+  assertEquals(parseHere(encodeHere({ ...info, key }))?.key, key);
+  assertEquals(parseHere(encodeHere({ ...info, key: "SHA256:short" }))?.key, null);
   assertEquals(parseHere(encodeHere({ ...info, web: null, secure: true }))?.web, null);
   const valid = {
     type: "here",
@@ -143,7 +148,7 @@ Deno.test("the responder answers a probe with a unicast here describing the serv
   const [first] = await peer.waitFor(1, 3000);
   assert(first !== undefined, "an answer within 3 s");
   assertEquals(first.port, responder.port);
-  assertEquals(parseHere(first.bytes), { ...info, users: 2, id: responder.id });
+  assertEquals(parseHere(first.bytes), { ...info, users: 2, id: responder.id, key: null });
   users = 5;
   await peer.send(probeBytes, responder.port);
   const answers = await peer.waitFor(2, 3000);
@@ -264,6 +269,7 @@ Deno.test("discover shows a live server's name, address, web page and users, as 
       web: server.webPort,
       secure: false,
       users: server.room.size,
+      key: fingerprint(testServerKey.publicKey),
     }),
   });
   await using _ana = await TestClient.joined(server.port, "ana");
@@ -274,11 +280,12 @@ Deno.test("discover shows a live server's name, address, web page and users, as 
   );
   assertEquals(code, 0);
   assertEquals(table.err, []);
-  assertMatch(table.out[0]!, /^NAME +ADDRESS +WEB +SECURE +USERS$/);
+  assertMatch(table.out[0]!, /^NAME +ADDRESS +WEB +SECURE +USERS +KEY$/);
   assertMatch(
     table.out[1]!,
     new RegExp(
-      `^test room +127\\.0\\.0\\.1:${server.port} +http://127\\.0\\.0\\.1:${server.webPort}/ +no +1$`,
+      `^test room +127\\.0\\.0\\.1:${server.port} +http://127\\.0\\.0\\.1:${server.webPort}/ +no +1 +` +
+        fingerprint(testServerKey.publicKey).slice(0, 19).replace(/[+/]/g, "\\$&") + "$",
     ),
   );
   assertEquals(
@@ -304,6 +311,7 @@ Deno.test("discover shows a live server's name, address, web page and users, as 
     secure: false,
     users: 1,
     sameIdElsewhere: 0,
+    key: fingerprint(testServerKey.publicKey),
   }]);
 });
 
@@ -337,12 +345,16 @@ Deno.test("a hostile room name is printed inert in the discover table", () => {
     ...info,
     name: "evil\x1b[2J\nroom",
     id: null,
+    key: null,
     addresses: ["10.0.0.1", "10.0.1.1"],
     sameIdElsewhere: 0,
   }]);
   assertEquals(lines.length, 3);
   assert(!lines.join("").includes("\x1b"), "no escape character");
-  assertMatch(lines[1]!, /^evil␛\[2J␤room +10\.0\.0\.1:9100 +http:\/\/10\.0\.0\.1:9101\/ +no +2$/);
+  assertMatch(
+    lines[1]!,
+    /^evil␛\[2J␤room +10\.0\.0\.1:9100 +http:\/\/10\.0\.0\.1:9101\/ +no +2 +-$/,
+  );
   assertMatch(lines[2]!, /^ +10\.0\.1\.1:9100 +http:\/\/10\.0\.1\.1:9101\/$/);
 });
 

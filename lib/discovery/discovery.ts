@@ -31,6 +31,12 @@ export interface HereInfo {
   secure: boolean;
   /** People online now. */
   users: number;
+  /**
+   * The fingerprint of the server's key (issue #14), `SHA256:` and 43 BASE64
+   * characters; absent from an older server. It proves nothing by itself
+   * (anyone can copy it): the server proves its key on the connection.
+   */
+  key?: string;
 }
 
 /**
@@ -39,9 +45,13 @@ export interface HereInfo {
  * per server start, so a client can tell that answers coming from two
  * addresses are the same server on two networks.
  */
-export interface HereAnswer extends HereInfo {
+export interface HereAnswer extends Omit<HereInfo, "key"> {
   id: string | null;
+  /** The fingerprint of the server's key, or null (an older server, or not a fingerprint). */
+  key: string | null;
 }
+
+const fingerprintPattern = /^SHA256:[A-Za-z0-9+/]{43}$/;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -88,6 +98,7 @@ export function encodeHere(info: HereInfo, id?: string): Uint8Array {
     secure: info.secure,
     users: info.users,
     ...(id === undefined ? {} : { id }),
+    ...(info.key === undefined ? {} : { key: info.key }),
   }));
 }
 
@@ -97,12 +108,12 @@ export function encodeHere(info: HereInfo, id?: string): Uint8Array {
  * `port` 1..65535, `web` a port or null, `users` a whole number >= 0, and
  * `secure` a boolean (null reads as false and an object as true, for a
  * server that copies its `server.secure` field). Unknown fields are ignored;
- * `id` is kept when it is a short string.
+ * `id` is kept when it is a short string, `key` when it is a fingerprint.
  */
 export function parseHere(datagram: Uint8Array): HereAnswer | null {
   const here = parseObject(datagram, maxAnswerBytes);
   if (here === null || here.type !== "here" || here.proto !== 1) return null;
-  const { name, port, web, secure, users, id } = here;
+  const { name, port, web, secure, users, id, key } = here;
   if (typeof name !== "string" || name.length > maxAnswerNameLength) return null;
   if (!isPort(port)) return null;
   if (web !== null && !isPort(web)) return null;
@@ -119,5 +130,6 @@ export function parseHere(datagram: Uint8Array): HereAnswer | null {
     secure: isSecure,
     users,
     id: typeof id === "string" && id.length > 0 && id.length <= 64 ? id : null,
+    key: typeof key === "string" && fingerprintPattern.test(key) ? key : null,
   };
 }

@@ -40,10 +40,12 @@ export interface FoundServer {
   /**
    * How many other entries answered with the same `id` from another address
    * or port: a server on two networks, or someone copying its id to be
-   * joined instead. Nothing tells them apart until servers have keys, so
-   * they stay separate rooms and `join` asks. 0 for most.
+   * joined instead. Nothing tells them apart here (a copied key fingerprint
+   * is as easy), so they stay separate rooms and `join` asks. 0 for most.
    */
   sameIdElsewhere: number;
+  /** The fingerprint of the server's key from the first answer, or null (an older server). */
+  key: string | null;
 }
 
 /** Options of {@link discoverServers}. */
@@ -298,6 +300,8 @@ export interface DiscoverJsonLine {
   users: number;
   /** Other answers with the same server id from another address (see FoundServer). */
   sameIdElsewhere: number;
+  /** The fingerprint of the server's key, or null (an older server). */
+  key: string | null;
 }
 
 /**
@@ -306,7 +310,7 @@ export interface DiscoverJsonLine {
  * move the cursor.
  */
 export function formatServerTable(servers: FoundServer[]): string[] {
-  const rows: string[][] = [["NAME", "ADDRESS", "WEB", "SECURE", "USERS"]];
+  const rows: string[][] = [["NAME", "ADDRESS", "WEB", "SECURE", "USERS", "KEY"]];
   for (const server of servers) {
     server.addresses.forEach((address, index) => {
       rows.push(
@@ -317,8 +321,9 @@ export function formatServerTable(servers: FoundServer[]): string[] {
             webAddress(server, address) ?? "-",
             server.secure ? "yes" : "no",
             String(server.users),
+            server.key === null ? "-" : server.key.slice(0, "SHA256:".length + 12),
           ]
-          : ["", joinAddress(server, address), webAddress(server, address) ?? "", "", ""],
+          : ["", joinAddress(server, address), webAddress(server, address) ?? "", "", "", ""],
       );
     });
   }
@@ -414,6 +419,7 @@ export async function runDiscover(
         secure: server.secure,
         users: server.users,
         sameIdElsewhere: server.sameIdElsewhere,
+        key: server.key,
       };
       output.out(JSON.stringify(line));
     }

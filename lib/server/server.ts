@@ -9,7 +9,7 @@
  * request_limits.ts and auth_throttle.ts; this module only wires them.
  */
 import { ListenError } from "../wire/errors.ts";
-import { generateKeyPair, type KeyPair } from "../wire/identity.ts";
+import { fingerprint, generateKeyPair, type KeyPair } from "../wire/identity.ts";
 import { MemoryHistory } from "../store/history.ts";
 import type { History } from "../store/history.ts";
 import { Room } from "./room.ts";
@@ -157,11 +157,13 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
   if (options.maxFrameBytes !== undefined) {
     limits.maxFrameBytes = Math.min(options.maxFrameBytes, maxPayloadBytes);
   }
+  const serverKey = options.serverKey ?? generateKeyPair();
+  const serverFingerprint = fingerprint(serverKey.publicKey);
   const context = {
     room,
     serverName: options.name ?? Deno.hostname(),
     secure: roomKey?.params ?? null,
-    serverKey: options.serverKey ?? generateKeyPair(),
+    serverKey,
     limits,
     log,
     writes: new WriteScheduler(
@@ -285,6 +287,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
           web: web?.port ?? null,
           secure: context.secure !== null,
           users: room.size,
+          key: serverFingerprint,
         }),
         log,
       }).catch((error: unknown) => error instanceof Error ? error.message : String(error));
