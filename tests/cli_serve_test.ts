@@ -156,3 +156,14 @@ Deno.test("serve makes its key once beside its history, shows its fingerprint, a
   assertEquals((await refused.waitForExit()).code, 1);
   assertMatch(refused.output("stderr").join("\n"), /server key .* chmod 600/);
 });
+
+Deno.test("a new history is readable by its owner only, and so are its -wal and -shm", async () => {
+  await using dir = await tempDir();
+  await using server = await serveOnLoopback(["--db", `${dir}/h.db`]);
+  await using ana = await TestClient.joined(server.port, "ana");
+  await ana.say("only for this room");
+  await ana.next((message) => message.type === "msg");
+  for (const file of ["h.db", "h.db-wal", "h.db-shm"]) {
+    assertEquals((await Deno.stat(`${dir}/${file}`)).mode! & 0o777, 0o600, file);
+  }
+});

@@ -580,6 +580,9 @@ export function openSqliteHistory(path: string, options: SqliteHistoryOptions = 
   const lock = !inMemory && !readOnly ? HistoryLock.acquire(path) : undefined;
   let db: DatabaseSync;
   try {
+    // A new history is its owner's alone (private messages are in it): made with mode 0600, which
+    // SQLite gives its -wal and -shm files too. An existing file keeps the mode it has.
+    if (!inMemory && !readOnly && !exists(path)) createPrivateFile(path);
     db = readOnly && !inMemory ? openForReading(path) : new DatabaseSync(path, { readOnly });
   } catch (error) {
     lock?.release();
@@ -613,6 +616,15 @@ export async function openServerHistory(
   } catch (error) {
     await history.close();
     throw error;
+  }
+}
+
+/** Makes an empty file that only its owner may read or write (a new, empty SQLite database). */
+function createPrivateFile(path: string): void {
+  try {
+    Deno.openSync(path, { write: true, createNew: true, mode: 0o600 }).close();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
   }
 }
 
