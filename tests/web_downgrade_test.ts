@@ -10,7 +10,13 @@ import { startTestServer, testRoomKey, withDeadline } from "./_helpers.ts";
 import type { RunningServer } from "../lib/server/server.ts";
 import { downgradeMessage } from "../lib/wire/room_key.ts";
 import { generateKeyPair } from "../lib/wire/identity.ts";
-import { browserTest, pageDeadlineMs, TestBrowser, waitForStatus } from "./fixtures/web_browser.ts";
+import {
+  browserTest,
+  join,
+  pageDeadlineMs,
+  TestBrowser,
+  waitForStatus,
+} from "./fixtures/web_browser.ts";
 import type { Dialog } from "playwright-core";
 
 /** A server on a given web port, retried briefly while the previous one's port is released. */
@@ -54,9 +60,7 @@ browserTest(
       await password.waitFor({ timeout: pageDeadlineMs });
       await password.fill("the office password");
       await password.press("Enter");
-      await page.locator("#nick-input").fill("ana");
-      await page.locator("#nick-input").press("Enter");
-      await waitForStatus(page, /^Online$/);
+      await join(page, "ana");
 
       // The room goes away; a plaintext server answers on the same address.
       const told = nextDialog(page, false);
@@ -105,9 +109,7 @@ browserTest(
     try {
       await using browser = await TestBrowser.launch();
       const { page, context } = await browser.open(origin);
-      await page.locator("#nick-input").fill("ana");
-      await page.locator("#nick-input").press("Enter");
-      await waitForStatus(page, /^Online$/);
+      await join(page, "ana");
       assertMatch(
         String(await page.evaluate("localStorage.getItem('lanchat.serverKey')")),
         /^SHA256:[A-Za-z0-9+/]{43}$/,

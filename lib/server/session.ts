@@ -17,7 +17,7 @@ import {
   protocolVersion,
   serverProofBytes,
 } from "../wire/protocol.ts";
-import { fromBase64, toBase64 } from "../wire/base64.ts";
+import { toBase64 } from "../wire/base64.ts";
 import { type KeyPair, sign } from "../wire/identity.ts";
 import type {
   ClientMessage,
@@ -318,10 +318,7 @@ export class Session implements Member {
         return;
       case "prove": {
         // Before `hello` too: a client checks who answers before it says who it is.
-        const proof = serverProofBytes(
-          fromBase64(message.nonce),
-          this.#transport.channelBinding?.() ?? null,
-        );
+        const proof = serverProofBytes(message.nonce, this.#transport.channelBinding?.() ?? null);
         this.#send({
           type: "proof",
           sig: toBase64(sign(proof, this.#context.serverKey.secretKey)),

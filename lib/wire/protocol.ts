@@ -91,7 +91,8 @@ export interface ByeMessage {
  */
 export interface ProveRequest {
   type: "prove";
-  nonce: string;
+  /** The nonce's bytes (decoded and checked here). */
+  nonce: Uint8Array;
 }
 
 /** Every message a client may send. */
@@ -367,7 +368,7 @@ export function parseClientMessage(payload: Uint8Array, limit = maxTextBytes): C
       if (bytes.length !== proofNonceBytes) {
         throw new ProtocolError("bad_message", "field 'nonce' must be BASE64 of 32 bytes");
       }
-      return { type: "prove", nonce };
+      return { type: "prove", nonce: bytes };
     }
     default:
       throw new ProtocolError("unknown_type", `unknown message type '${object.type.slice(0, 40)}'`);

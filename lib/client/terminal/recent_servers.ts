@@ -246,7 +246,7 @@ export async function rememberServer(
 }
 
 /** The same server for the password and key marks: same port, host without regard to case. */
-function samePasswordRoom(a: { host: string; port: number }, b: { host: string; port: number }) {
+function sameServer(a: { host: string; port: number }, b: { host: string; port: number }) {
   return a.port === b.port && a.host.toLowerCase() === b.host.toLowerCase();
 }
 
@@ -265,7 +265,7 @@ export async function hadRoomPassword(
     return false;
   }
   const { passwordRooms } = await readContents(path);
-  return passwordRooms.some((room) => samePasswordRoom(room, server));
+  return passwordRooms.some((room) => sameServer(room, server));
 }
 
 /**
@@ -288,7 +288,7 @@ export async function rememberRoomPassword(
     const earlier = await readContents(path);
     const passwordRooms = [
       entry,
-      ...earlier.passwordRooms.filter((old) => !samePasswordRoom(old, server)),
+      ...earlier.passwordRooms.filter((old) => !sameServer(old, server)),
     ].slice(0, maxPasswordRooms);
     await writeContents(path, { ...earlier, passwordRooms });
     return true;
@@ -303,16 +303,11 @@ export async function rememberRoomPassword(
  * there was none. Throws when the file holds a mark but cannot be rewritten,
  * so that the person is not told it was forgotten when it was not.
  */
-export async function forgetRoomPassword(
+export function forgetRoomPassword(
   server: { host: string; port: number },
   options: { path?: string } = {},
 ): Promise<boolean> {
-  const path = options.path ?? defaultRecentServersPath();
-  const earlier = await readContents(path);
-  const passwordRooms = earlier.passwordRooms.filter((old) => !samePasswordRoom(old, server));
-  if (passwordRooms.length === earlier.passwordRooms.length) return false;
-  await writeContents(path, { ...earlier, passwordRooms });
-  return true;
+  return forgetMark("passwordRooms", server, options);
 }
 
 /**
@@ -330,7 +325,7 @@ export async function knownServerKey(
     return null;
   }
   const { serverKeys } = await readContents(path);
-  return serverKeys.find((mark) => samePasswordRoom(mark, server))?.fingerprint ?? null;
+  return serverKeys.find((mark) => sameServer(mark, server))?.fingerprint ?? null;
 }
 
 /**
@@ -354,7 +349,7 @@ export async function rememberServerKey(
     };
     if (!isServerKeyMark(entry)) return false;
     const earlier = await readContents(path);
-    if (earlier.serverKeys.some((old) => samePasswordRoom(old, server))) return true;
+    if (earlier.serverKeys.some((old) => sameServer(old, server))) return true;
     const serverKeys = [entry, ...earlier.serverKeys].slice(0, maxServerKeys);
     await writeContents(path, { ...earlier, serverKeys });
     return true;
@@ -368,14 +363,23 @@ export async function rememberServerKey(
  * operator says it changed). Resolves true when one was removed. Throws when
  * the file holds one but cannot be rewritten.
  */
-export async function forgetServerKey(
+export function forgetServerKey(
   server: { host: string; port: number },
   options: { path?: string } = {},
 ): Promise<boolean> {
+  return forgetMark("serverKeys", server, options);
+}
+
+/** Removes `server`'s entry from one list of marks; true when there was one. Throws like the forgetters. */
+async function forgetMark(
+  list: "passwordRooms" | "serverKeys",
+  server: { host: string; port: number },
+  options: { path?: string },
+): Promise<boolean> {
   const path = options.path ?? defaultRecentServersPath();
   const earlier = await readContents(path);
-  const serverKeys = earlier.serverKeys.filter((old) => !samePasswordRoom(old, server));
-  if (serverKeys.length === earlier.serverKeys.length) return false;
-  await writeContents(path, { ...earlier, serverKeys });
+  const kept = earlier[list].filter((old) => !sameServer(old, server));
+  if (kept.length === earlier[list].length) return false;
+  await writeContents(path, { ...earlier, [list]: kept });
   return true;
 }

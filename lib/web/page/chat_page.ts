@@ -173,7 +173,7 @@ export class ChatPage implements PageActions {
       checkServerKey: serverKeyCheck(
         location.host,
         { known: knownServerKey, remember: storeServerKey },
-        "reload this page and choose OK when it asks to forget the old key.",
+        "choose OK to forget the old key here and join (a reload asks again).",
       ),
       passwordExpected: () =>
         roomHadPassword()
@@ -614,11 +614,7 @@ export class ChatPage implements PageActions {
    */
   #offerToForgetKey(session: ChatSession, message: string): void {
     if (this.#session !== session) return;
-    const question = message.replace(
-      /reload this page and choose OK when it asks to forget the old key\.$/,
-      "choose OK to forget the old key here and join.",
-    );
-    if (!this.#hooks.confirm(question)) return;
+    if (!this.#hooks.confirm(message)) return;
     storeServerKey(null);
     this.banner.value = null;
     this.start();
