@@ -1,7 +1,7 @@
 /** End-to-end tests of the chat server over real loopback TCP (PROTOCOL.md sections 1-4). */
 import { verify } from "../lib/wire/identity.ts";
 import { serverProofBytes } from "../lib/wire/protocol.ts";
-import { assert, assertEquals } from "./_assert.ts";
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { startTestServer, TestClient, text, withDeadline } from "./_helpers.ts";
 import type { Received } from "./_helpers.ts";
 import { encodeBody } from "../lib/wire/protocol.ts";
@@ -491,4 +491,29 @@ Deno.test("prove: the server signs the client's nonce with the key of its greeti
   assertEquals((await client.next("error")).code, "bad_message");
   await client.send({ type: "hello", nick: "ana" });
   assertEquals((await client.next("welcome")).nick, "ana");
+});
+
+Deno.test("a connection gets 4 proofs; a flood of prove requests costs the server no more and others' pings keep flowing", async () => {
+  await using server = await startTestServer();
+  await using ana = await TestClient.joined(server.port, "ana");
+  await using mallory = await TestClient.connect(server.port);
+  await mallory.next("server");
+  const nonce = crypto.getRandomValues(new Uint8Array(32)).toBase64();
+  const flood = Array.from({ length: 1000 }, () => mallory.send({ type: "prove", nonce }));
+  let worst = 0;
+  for (let round = 0; round < 10; round++) {
+    const sent = performance.now();
+    await ana.send({ type: "ping", n: `p${round}` });
+    await ana.next((message) => message.type === "pong" && message.n === `p${round}`);
+    worst = Math.max(worst, performance.now() - sent);
+  }
+  await Promise.all(flood);
+  assert(worst < 200, `a ping waited ${worst.toFixed(0)} ms behind the proofs`);
+  // Past its 4 proofs the connection is told why; it may still join.
+  const refused = await mallory.next("error", 20_000);
+  assertEquals(refused.code, "bad_message");
+  assertMatch(String(refused.message), /ask for the server's proof 4 times/);
+  await mallory.send({ type: "hello", nick: "mallory" });
+  assertEquals((await mallory.next("welcome", 20_000)).nick, "mallory");
+  assertEquals(mallory.all("proof").length, 4);
 });

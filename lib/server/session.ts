@@ -87,6 +87,9 @@ export interface SessionTicket {
   leave(): void;
 }
 
+/** `prove` requests answered per connection (issue #14); more get `bad_message`. */
+export const maxProofsPerConnection = 4;
+
 /** What a session needs from the server around it. */
 export interface SessionContext {
   room: Room;
@@ -124,6 +127,8 @@ export class Session implements Member {
   #pingedAt = 0;
   #pingCounter = 0;
   #joined = false;
+  /** `prove` requests answered on this connection. */
+  #proofs = 0;
 
   /** Outbox: messages waiting for the writer; bounded by limits.maxOutboxBytes. */
   #queue: Outgoing[] = [];
@@ -317,7 +322,14 @@ export class Session implements Member {
         this.closeAfterFlush("quit");
         return;
       case "prove": {
-        // Before `hello` too: a client checks who answers before it says who it is.
+        // Before `hello` too: a client checks who answers before it says who it is. A signature
+        // costs the server about half a millisecond: a client needs one, a connection gets a few.
+        if (++this.#proofs > maxProofsPerConnection) {
+          throw new ProtocolError(
+            "bad_message",
+            `a connection may ask for the server's proof ${maxProofsPerConnection} times; a client needs one`,
+          );
+        }
         const proof = serverProofBytes(message.nonce, this.#transport.channelBinding?.() ?? null);
         this.#send({
           type: "proof",
