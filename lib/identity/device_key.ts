@@ -67,7 +67,9 @@ export async function runWhoami(
     out(`this device: ${print}`);
     out(`key: ${path}${made ? " (made just now)" : ""}`);
     if (!made) out(`made: ${new Date(key.created).toLocaleString()}`);
-    out("It stays on this machine (readable by you only); servers know this device by it.");
+    out(
+      "It stays on this machine (readable by you only). Servers will know this device by it (coming with accounts; nothing is sent yet).",
+    );
     return 0;
   } catch (error) {
     if (error instanceof KeyFileError) {
