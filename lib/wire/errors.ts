@@ -25,6 +25,12 @@ export const errorCodes = [
   // Not in PROTOCOL.md v1, which is silent on a store that cannot write
   // (disk full): the `say` was refused and nothing was delivered.
   "storage_failed",
+  // Version 2 (device keys and accounts, PROTOCOL.md section 8).
+  "nick_owned",
+  "key_required",
+  "bad_signature",
+  "link_invalid",
+  "device_removed",
 ] as const;
 
 /** One protocol error code. */

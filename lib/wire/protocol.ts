@@ -9,8 +9,13 @@ import { fromBase64, toBase64 } from "./base64.ts";
 import { ProtocolError } from "./errors.ts";
 import type { ErrorCode } from "./errors.ts";
 
-/** Protocol version spoken by this code (`server.proto`). */
+/**
+ * `server.proto`: the oldest protocol version this server still serves. It stays 1 forever, since a
+ * client written from version 1 checks it (PROTOCOL.md, "Versions").
+ */
 export const protocolVersion = 1;
+/** `server.version`: the newest protocol version this code speaks (2: device keys and accounts). */
+export const protocolRevision = 2;
 /** Longest message text accepted, in UTF-8 bytes (its BASE64 still fits one frame). */
 export const maxTextBytes = 46 * 1024;
 /** Largest `limit` a `history` request may ask for. */
@@ -40,6 +45,12 @@ export interface HelloMessage {
   nick: string;
   client?: string;
   after?: number;
+  /** Version 2: the device's Ed25519 public key ({@link keyLength} bytes). */
+  key?: Uint8Array;
+  /** Version 2: the key's signature of {@link helloSignatureBytes}; required with `key`. */
+  sig?: Uint8Array;
+  /** Version 2: a one-time code from `link_code`: add this device's key to that account. */
+  link?: string;
 }
 export interface SayMessage {
   type: "say";
@@ -95,6 +106,18 @@ export interface ProveRequest {
   nonce: Uint8Array;
 }
 
+/** Version 2: asks for a one-time code that adds another device to the asker's account. */
+export interface LinkRequest {
+  type: "link";
+  ref?: Ref;
+}
+/** Version 2: asks who holds a nick: guest or account, and the account's devices. */
+export interface WhoisRequest {
+  type: "whois";
+  nick: string;
+  ref?: Ref;
+}
+
 /** Every message a client may send. */
 export type ClientMessage =
   | HelloMessage
@@ -106,7 +129,9 @@ export type ClientMessage =
   | PingMessage
   | PongMessage
   | ByeMessage
-  | ProveRequest;
+  | ProveRequest
+  | LinkRequest
+  | WhoisRequest;
 
 // ---- server -> client -------------------------------------------------------
 
@@ -133,15 +158,39 @@ export interface ChatMessage {
 export interface UserEntry {
   nick: string;
   since: number;
+  /** Version 2: true for a user who joined without a device key (a version-1 client). */
+  guest?: boolean;
+}
+/** Version 2: one device of an account, in a `whois` answer. */
+export interface DeviceEntry {
+  /** The device key's fingerprint (`SHA256:` and 43 BASE64 characters). */
+  fingerprint: string;
+  /** When the device was added to the account (ms). */
+  added: number;
+  /** When the device was last online (ms); absent for one never seen since it was added. */
+  seen?: number;
+  /** True while the device has a connection in the room. */
+  online: boolean;
 }
 
 /** Every message a server may send. */
 export type ServerMessage =
   /** `key` (extension of version 1): BASE64 of the server's Ed25519 public key. */
-  | { type: "server"; proto: number; name: string; secure: SecureParams | null; key?: string }
+  | {
+    type: "server";
+    proto: number;
+    name: string;
+    secure: SecureParams | null;
+    key?: string;
+    /** Version 2: {@link protocolRevision}. */
+    version?: number;
+    /** Version 2: BASE64 of the 32 random bytes a `hello` with a key signs. */
+    challenge?: string;
+  }
   /** The answer to `prove` (extension of version 1): BASE64 of the signature of {@link serverProofBytes}. */
   | { type: "proof"; sig: string }
-  | { type: "welcome"; nick: string; last: number; motd?: string }
+  /** `guest` (version 2): true when the member joined without a device key. */
+  | { type: "welcome"; nick: string; last: number; motd?: string; guest?: boolean }
   /** `more`: this is one part of a list too long for one frame; more parts follow. */
   | { type: "users"; users: UserEntry[]; more?: boolean }
   | { type: "joined"; nick: string; ts: number }
@@ -152,6 +201,19 @@ export type ServerMessage =
   | { type: "results"; q: string; items: ChatMessage[]; ref?: Ref }
   /** `wait` (extension of version 1): with `rate_limited`, ms before the same request would be taken. */
   | { type: "error"; code: ErrorCode; message: string; ref?: Ref; wait?: number }
+  /** Version 2: the answer to `link`. `expires`: ms since the epoch. */
+  | { type: "link_code"; code: string; expires: number; ref?: Ref }
+  /** Version 2: a device was added to the account; sent to every device of the account online. */
+  | { type: "linked"; fingerprint: string; ts: number }
+  /** Version 2: the answer to `whois`. `since`: when the account was made (absent for a guest). */
+  | {
+    type: "whois";
+    nick: string;
+    guest: boolean;
+    since?: number;
+    devices: DeviceEntry[];
+    ref?: Ref;
+  }
   | PingMessage
   | PongMessage;
 
@@ -288,6 +350,22 @@ export function parseClientMessage(payload: Uint8Array, limit = maxTextBytes): C
       if (client !== undefined) hello.client = client.slice(0, 64);
       const after = field(object, "after", isCount, "a message id (integer >= 0)");
       if (after !== undefined) hello.after = after;
+      const key = field(object, "key", isString, `BASE64 of ${keyLength} bytes`);
+      if (key !== undefined) {
+        hello.key = base64Field("key", key, keyLength);
+        hello.sig = base64Field(
+          "sig",
+          required(object, "sig", isString, `BASE64 of ${signatureLength} bytes`),
+          signatureLength,
+        );
+      }
+      const link = field(object, "link", isString, "a string");
+      if (link !== undefined) {
+        if (key === undefined) {
+          throw new ProtocolError("bad_message", "a hello with 'link' needs 'key' and 'sig'");
+        }
+        hello.link = link.slice(0, 64);
+      }
       return hello;
     }
     case "say": {
@@ -359,20 +437,40 @@ export function parseClientMessage(payload: Uint8Array, limit = maxTextBytes): C
       return { type: "bye" };
     case "prove": {
       const nonce = required(object, "nonce", isString, "BASE64 of 32 bytes");
-      let bytes: Uint8Array;
-      try {
-        bytes = fromBase64(nonce);
-      } catch {
-        throw new ProtocolError("bad_message", "field 'nonce' must be BASE64 of 32 bytes");
-      }
-      if (bytes.length !== proofNonceBytes) {
-        throw new ProtocolError("bad_message", "field 'nonce' must be BASE64 of 32 bytes");
-      }
-      return { type: "prove", nonce: bytes };
+      return { type: "prove", nonce: base64Field("nonce", nonce, proofNonceBytes) };
+    }
+    case "link": {
+      const request: LinkRequest = { type: "link" };
+      const ref = field(object, "ref", isToken, "a string (<= 128 chars) or number");
+      if (ref !== undefined) request.ref = ref;
+      return request;
+    }
+    case "whois": {
+      const request: WhoisRequest = {
+        type: "whois",
+        nick: required(object, "nick", isString, "a nick"),
+      };
+      const ref = field(object, "ref", isToken, "a string (<= 128 chars) or number");
+      if (ref !== undefined) request.ref = ref;
+      return request;
     }
     default:
       throw new ProtocolError("unknown_type", `unknown message type '${object.type.slice(0, 40)}'`);
   }
+}
+
+/** Decodes a BASE64 field that must hold exactly `length` bytes, or throws `bad_message`. */
+function base64Field(name: string, value: string, length: number): Uint8Array {
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = fromBase64(value);
+  } catch {
+    bytes = undefined;
+  }
+  if (bytes === undefined || bytes.length !== length) {
+    throw new ProtocolError("bad_message", `field '${name}' must be BASE64 of ${length} bytes`);
+  }
+  return bytes;
 }
 
 function tooLong(ref: Ref | undefined, limit: number): ProtocolError {
@@ -402,6 +500,59 @@ export function serverProofBytes(nonce: Uint8Array, handshakeHash: Uint8Array | 
   bytes.set(nonce, proofLabel.length);
   bytes.set(hash, proofLabel.length + nonce.length);
   return bytes;
+}
+
+// ---- device keys and accounts (version 2) --------------------------------------
+
+/** Bytes of an Ed25519 public key (`hello.key`). */
+export const keyLength = 32;
+/** Bytes of an Ed25519 signature (`hello.sig`). */
+export const signatureLength = 64;
+/** Random bytes in `server.challenge`. */
+export const challengeBytes = 32;
+const helloLabel = utf8Encoder.encode("lanchat hello\n");
+
+/**
+ * What a device signs to join with its key: "lanchat hello\n", the 32 bytes
+ * of `server.challenge` (fresh for each connection), then the Noise handshake
+ * hash of a secure session (nothing on a plaintext one), so a signature made
+ * for one connection is worth nothing on another.
+ */
+export function helloSignatureBytes(
+  challenge: Uint8Array,
+  handshakeHash: Uint8Array | null,
+): Uint8Array {
+  const hash = handshakeHash ?? new Uint8Array(0);
+  const bytes = new Uint8Array(helloLabel.length + challenge.length + hash.length);
+  bytes.set(helloLabel, 0);
+  bytes.set(challenge, helloLabel.length);
+  bytes.set(hash, helloLabel.length + challenge.length);
+  return bytes;
+}
+
+/**
+ * The 32 letters and digits of a link code (Crockford's base 32: no I, L, O
+ * or U, so nothing reads as another character).
+ */
+export const linkCodeAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+/** Characters in a link code (40 bits). */
+export const linkCodeLength = 8;
+
+/** A link code as people read it: `K7QM-3XPA`. */
+export function formatLinkCode(code: string): string {
+  return `${code.slice(0, 4)}-${code.slice(4)}`;
+}
+
+/**
+ * A link code as typed, in its canonical form (8 characters of
+ * {@link linkCodeAlphabet}), or null when it cannot be one. Case, spaces and
+ * dashes do not matter; O reads as 0, I and L as 1.
+ */
+export function normalizeLinkCode(typed: string): string | null {
+  const code = typed.toUpperCase().replace(/[\s-]/g, "").replace(/O/g, "0").replace(/[IL]/g, "1");
+  if (code.length !== linkCodeLength) return null;
+  for (const char of code) if (!linkCodeAlphabet.includes(char)) return null;
+  return code;
 }
 
 // ---- encoding ---------------------------------------------------------------
