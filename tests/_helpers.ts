@@ -6,10 +6,11 @@
  * process into a temporary home first (tests/fixtures/test_home.ts), so that
  * no test writes into the person's lanchat data folder.
  */
-import { generateKeyPair, type KeyPair } from "../lib/wire/identity.ts";
+import { generateKeyPair, type KeyPair, sign } from "../lib/wire/identity.ts";
 import { isolateThisProcess } from "./fixtures/test_home.ts";
 import { encodeFrame, FrameDecoder } from "../lib/frame.ts";
-import { encodeBody } from "../lib/wire/protocol.ts";
+import { encodeBody, helloSignatureBytes } from "../lib/wire/protocol.ts";
+import { fromBase64, toBase64 } from "../lib/wire/base64.ts";
 import { startServer } from "../lib/server/server.ts";
 import type { RunningServer, ServerOptions } from "../lib/server/server.ts";
 import { HandshakeState } from "../lib/wire/noise.ts";
@@ -80,6 +81,8 @@ export class TestClient implements AsyncDisposable {
   /** During the handshake: raw payloads for it. */
   #raw: Uint8Array[] | null = null;
   #ciphers: TransportCiphers | null = null;
+  /** The Noise handshake hash once {@link handshake} completed, else null. */
+  #handshakeHash: Uint8Array | null = null;
 
   private constructor(conn: Deno.TcpConn) {
     this.conn = conn;
@@ -175,6 +178,7 @@ export class TestClient implements AsyncDisposable {
         return refusal;
       }
       state.readMessage(answer);
+      this.#handshakeHash = state.handshakeHash.slice();
       this.#ciphers = state.split();
     } finally {
       this.#raw = null;
@@ -201,6 +205,51 @@ export class TestClient implements AsyncDisposable {
     const client = await TestClient.secure(port, psk);
     await client.send({ type: "hello", nick });
     await client.next("welcome");
+    await client.next("users");
+    return client;
+  }
+
+  /**
+   * Sends `hello` as `nick` with device key `key` (PROTOCOL.md section 8.3),
+   * signing the challenge of the `server` frame already received (and the
+   * handshake hash after {@link handshake}). `extra` goes in too (`link`, `after`).
+   */
+  async helloWithKey(
+    nick: string,
+    key: KeyPair,
+    extra: Record<string, unknown> = {},
+  ): Promise<void> {
+    const greeting = this.received.find((message) => message.type === "server");
+    if (greeting === undefined || typeof greeting.challenge !== "string") {
+      throw new Error("helloWithKey before a server frame with a challenge");
+    }
+    const signed = helloSignatureBytes(fromBase64(greeting.challenge), this.#handshakeHash);
+    await this.send({
+      type: "hello",
+      nick,
+      key: toBase64(key.publicKey),
+      sig: toBase64(sign(signed, key.secretKey)),
+      ...extra,
+    });
+  }
+
+  /** Connects and joins as `nick` with device key `key`; `server`, `welcome` and `users` consumed. */
+  static async keyed(
+    port: number,
+    nick: string,
+    key: KeyPair,
+    extra: Record<string, unknown> = {},
+  ): Promise<TestClient> {
+    const client = await TestClient.connect(port);
+    await client.next("server");
+    await client.helloWithKey(nick, key, extra);
+    const answer = await client.next((message) =>
+      message.type === "welcome" || message.type === "error"
+    );
+    if (answer.type === "error") {
+      client.close();
+      throw new Error(`hello refused: ${answer.code}: ${answer.message}`);
+    }
     await client.next("users");
     return client;
   }

@@ -65,7 +65,7 @@ Deno.test("serve refuses a damaged --db with what to do; history --salvage copie
       });
     }));
     await writer.close();
-    overwritePages(db, 4, 23);
+    overwritePages(db, 24, 43); // past the root pages of the schema: message data and index pages
     await using damaged = lanchat([
       ...["serve", "--host", "127.0.0.1", "--port", "0", "--no-web", "--no-discovery"],
       ...["--db", db],

@@ -15,7 +15,7 @@ import {
 import type { SqliteHistory, SqliteHistoryOptions } from "../lib/store/history_sqlite.ts";
 import { shortSearchPatterns } from "../lib/store/history_reads.ts";
 import { encodeBody } from "../lib/wire/protocol.ts";
-import type { NewMessage } from "../lib/store/history.ts";
+import type { NewMessage, Viewer } from "../lib/store/history.ts";
 
 function message(text: string, fields: Partial<NewMessage> = {}): NewMessage {
   return {
@@ -101,6 +101,15 @@ const canMakeReadOnly = (() => {
   }
 })();
 
+/** Readers by account: ana 1, bob 2, carl 3, dan 4, eve 5 (private messages belong to accounts). */
+const viewers = {
+  ana: { account: 1 },
+  bob: { account: 2 },
+  carl: { account: 3 },
+  dan: { account: 4 },
+  eve: { account: 5 },
+} satisfies Record<string, Viewer>;
+
 // ---- ids, schema, opening ------------------------------------------------------
 
 Deno.test("ids strictly increase and survive a reopen", async () => {
@@ -115,7 +124,7 @@ Deno.test("ids strictly increase and survive a reopen", async () => {
       const c = await second.append(message("three"));
       assert(a.id < b.id && b.id < c.id, `ids ${a.id}, ${b.id}, ${c.id}`);
       assertEquals(second.lastId(), c.id);
-      assertEquals(texts((await second.page({ viewer: "bob", limit: 10 })).items), [
+      assertEquals(texts((await second.page({ viewer: viewers.bob, limit: 10 })).items), [
         "one",
         "two",
         "three",
@@ -151,8 +160,8 @@ Deno.test("a new database gets the latest schema version, WAL mode and lanchat's
 Deno.test("stored messages come back with their body recomputed", async () => {
   await withHistory(async (history) => {
     const sent = message("héllo 👋", { to: "Bob", kind: "action", ts: 42 });
-    const stored = await history.append(sent);
-    assertEquals((await history.page({ viewer: "bob", limit: 1 })).items, [{
+    const stored = await history.append({ ...sent, toAccount: 2 });
+    assertEquals((await history.page({ viewer: viewers.bob, limit: 1 })).items, [{
       ...sent,
       id: stored.id,
     }]);
@@ -311,64 +320,85 @@ Deno.test("opening read-only never creates a file", async () => {
 
 async function appendConversation(history: SqliteHistory): Promise<void> {
   await history.append(message("public hello"));
-  await history.append(message("secret for bob", { from: "Ana", to: "Bob" }));
-  await history.append(message("reply to ana", { from: "bob", to: "ANA" }));
-  await history.append(message("carl whispers to dan", { from: "carl", to: "dan" }));
+  await history.append(
+    message("secret for bob", { from: "Ana", to: "Bob", fromAccount: 1, toAccount: 2 }),
+  );
+  await history.append(
+    message("reply to ana", { from: "bob", to: "ANA", fromAccount: 2, toAccount: 1 }),
+  );
+  await history.append(
+    message("carl whispers to dan", { from: "carl", to: "dan", fromAccount: 3, toAccount: 4 }),
+  );
   await history.append(message("public bye", { from: "carl" }));
 }
 
 Deno.test("private messages show in page, after and search only to their two parties", async () => {
   await withHistory(async (history) => {
     await appendConversation(history);
-    const page = async (viewer: string) => texts((await history.page({ viewer, limit: 10 })).items);
-    assertEquals(await page("ana"), [
+    const page = async (viewer: Viewer) => texts((await history.page({ viewer, limit: 10 })).items);
+    assertEquals(await page(viewers.ana), [
       "public hello",
       "secret for bob",
       "reply to ana",
       "public bye",
     ]);
-    assertEquals(await page("BOB"), [
+    assertEquals(await page(viewers.bob), [
       "public hello",
       "secret for bob",
       "reply to ana",
       "public bye",
     ]);
-    assertEquals(await page("eve"), ["public hello", "public bye"]);
-    assertEquals(texts(await history.after("eve", 0, 10)), ["public hello", "public bye"]);
-    assertEquals(texts(await history.after("Dan", 0, 10)), [
+    assertEquals(await page(viewers.eve), ["public hello", "public bye"]);
+    assertEquals(texts(await history.after(viewers.eve, 0, 10)), ["public hello", "public bye"]);
+    assertEquals(texts(await history.after(viewers.dan, 0, 10)), [
       "public hello",
       "carl whispers to dan",
       "public bye",
     ]);
-    assertEquals(texts(await history.search("eve", "secret", 10)), []);
-    assertEquals(texts(await history.search("bob", "secret", 10)), ["secret for bob"]);
-    assertEquals(texts(await history.search("eve", "to", 10)), []);
-    assertEquals(texts(await history.search("dan", "to", 10)), ["carl whispers to dan"]);
+    assertEquals(texts(await history.search(viewers.eve, "secret", 10)), []);
+    assertEquals(texts(await history.search(viewers.bob, "secret", 10)), ["secret for bob"]);
+    assertEquals(texts(await history.search(viewers.eve, "to", 10)), []);
+    assertEquals(texts(await history.search(viewers.dan, "to", 10)), ["carl whispers to dan"]);
   });
 });
 
 Deno.test("page with 'with' returns only the private conversation of the two", async () => {
   await withHistory(async (history) => {
     await appendConversation(history);
-    const conversation = await history.page({ viewer: "bob", with: "ana", limit: 10 });
+    const conversation = await history.page({
+      viewer: viewers.bob,
+      with: { account: 1 },
+      limit: 10,
+    });
     assertEquals(texts(conversation.items), ["secret for bob", "reply to ana"]);
-    assertEquals((await history.page({ viewer: "eve", with: "ana", limit: 10 })).items, []);
+    assertEquals(
+      (await history.page({ viewer: viewers.eve, with: { account: 1 }, limit: 10 })).items,
+      [],
+    );
   });
 });
 
 Deno.test("page walks back with 'before' and says whether older messages exist", async () => {
   await withHistory(async (history) => {
     for (let index = 1; index <= 5; index++) await history.append(message(`m${index}`));
-    const newest = await history.page({ viewer: "ana", limit: 2 });
+    const newest = await history.page({ viewer: viewers.ana, limit: 2 });
     assertEquals(texts(newest.items), ["m4", "m5"]);
     assertEquals(newest.more, true);
-    const middle = await history.page({ viewer: "ana", limit: 2, before: newest.items[0]!.id });
+    const middle = await history.page({
+      viewer: viewers.ana,
+      limit: 2,
+      before: newest.items[0]!.id,
+    });
     assertEquals(texts(middle.items), ["m2", "m3"]);
     assertEquals(middle.more, true);
-    const oldest = await history.page({ viewer: "ana", limit: 2, before: middle.items[0]!.id });
+    const oldest = await history.page({
+      viewer: viewers.ana,
+      limit: 2,
+      before: middle.items[0]!.id,
+    });
     assertEquals(texts(oldest.items), ["m1"]);
     assertEquals(oldest.more, false);
-    assertEquals(texts(await history.after("ana", newest.items[0]!.id, 10)), ["m5"]);
+    assertEquals(texts(await history.after(viewers.ana, newest.items[0]!.id, 10)), ["m5"]);
   });
 });
 
@@ -378,10 +408,13 @@ Deno.test("search finds short and long Chinese substrings", async () => {
   await withHistory(async (history) => {
     await history.append(message("大家你好啊"));
     await history.append(message("今天天气很好"));
-    assertEquals(texts(await history.search("ana", "你好", 10)), ["大家你好啊"]);
-    assertEquals(texts(await history.search("ana", "好", 10)), ["大家你好啊", "今天天气很好"]);
-    assertEquals(texts(await history.search("ana", "家你好", 10)), ["大家你好啊"]);
-    assertEquals(texts(await history.search("ana", "天天气很", 10)), ["今天天气很好"]);
+    assertEquals(texts(await history.search(viewers.ana, "你好", 10)), ["大家你好啊"]);
+    assertEquals(texts(await history.search(viewers.ana, "好", 10)), [
+      "大家你好啊",
+      "今天天气很好",
+    ]);
+    assertEquals(texts(await history.search(viewers.ana, "家你好", 10)), ["大家你好啊"]);
+    assertEquals(texts(await history.search(viewers.ana, "天天气很", 10)), ["今天天气很好"]);
   });
 });
 
@@ -390,12 +423,15 @@ Deno.test("search matches English and accented words without regard to case", as
     await history.append(message("Hello World"));
     await history.append(message("École ouverte"));
     await history.append(message("nothing here"));
-    assertEquals(texts(await history.search("ana", "hello", 10)), ["Hello World"]);
-    assertEquals(texts(await history.search("ana", "WORLD", 10)), ["Hello World"]);
-    assertEquals(texts(await history.search("ana", "lo w", 10)), ["Hello World"]);
-    assertEquals(texts(await history.search("ana", "éCOLE", 10)), ["École ouverte"]);
-    assertEquals(texts(await history.search("ana", "éc", 10)), ["École ouverte"]);
-    assertEquals(texts(await history.search("ana", "HE", 10)), ["Hello World", "nothing here"]);
+    assertEquals(texts(await history.search(viewers.ana, "hello", 10)), ["Hello World"]);
+    assertEquals(texts(await history.search(viewers.ana, "WORLD", 10)), ["Hello World"]);
+    assertEquals(texts(await history.search(viewers.ana, "lo w", 10)), ["Hello World"]);
+    assertEquals(texts(await history.search(viewers.ana, "éCOLE", 10)), ["École ouverte"]);
+    assertEquals(texts(await history.search(viewers.ana, "éc", 10)), ["École ouverte"]);
+    assertEquals(texts(await history.search(viewers.ana, "HE", 10)), [
+      "Hello World",
+      "nothing here",
+    ]);
   });
 });
 
@@ -418,26 +454,26 @@ Deno.test("search treats FTS5 syntax and LIKE wildcards as plain text", async ()
         "col:x",
       ]
     ) {
-      await history.search("ana", query, 10); // must not throw
+      await history.search(viewers.ana, query, 10); // must not throw
     }
-    assertEquals(texts(await history.search("ana", '"hi"', 10)), [
+    assertEquals(texts(await history.search(viewers.ana, '"hi"', 10)), [
       'say "hi" (NEAR me) AND * OR -x',
     ]);
-    assertEquals(texts(await history.search("ana", "(NEAR", 10)), [
+    assertEquals(texts(await history.search(viewers.ana, "(NEAR", 10)), [
       'say "hi" (NEAR me) AND * OR -x',
     ]);
-    assertEquals(texts(await history.search("ana", "%", 10)), ["100% sure_thing"]);
-    assertEquals(texts(await history.search("ana", "_", 10)), ["100% sure_thing"]);
-    assertEquals(texts(await history.search("ana", "0%", 10)), ["100% sure_thing"]);
+    assertEquals(texts(await history.search(viewers.ana, "%", 10)), ["100% sure_thing"]);
+    assertEquals(texts(await history.search(viewers.ana, "_", 10)), ["100% sure_thing"]);
+    assertEquals(texts(await history.search(viewers.ana, "0%", 10)), ["100% sure_thing"]);
   });
 });
 
 Deno.test("search returns the newest matches, oldest first", async () => {
   await withHistory(async (history) => {
     for (let index = 1; index <= 5; index++) await history.append(message(`match ${index}`));
-    assertEquals(texts(await history.search("ana", "match", 2)), ["match 4", "match 5"]);
-    assertEquals(texts(await history.search("ana", "ma", 2)), ["match 4", "match 5"]);
-    assertEquals(await history.search("ana", "match", 0), []);
+    assertEquals(texts(await history.search(viewers.ana, "match", 2)), ["match 4", "match 5"]);
+    assertEquals(texts(await history.search(viewers.ana, "ma", 2)), ["match 4", "match 5"]);
+    assertEquals(await history.search(viewers.ana, "match", 0), []);
   });
 });
 
@@ -462,7 +498,10 @@ Deno.test("1000 concurrent appends resolve in call order with increasing ids and
     assertEquals(history.lastId(), stored.at(-1)!.id);
     const reader = openSqliteHistory(path, { readOnly: true });
     try {
-      assertEquals(texts(await reader.after("ana", 0, 2000)), stored.map((item) => item.text));
+      assertEquals(
+        texts(await reader.after(viewers.ana, 0, 2000)),
+        stored.map((item) => item.text),
+      );
     } finally {
       await reader.close();
     }
@@ -521,13 +560,13 @@ Deno.test("the size limit refuses a message before SQLite runs out of room, says
       await assertRejects(() => history.append(message(big, { ts: 2 })), HistoryFullError);
       assertEquals(logged.filter((line) => /size limit/.test(line)).length, 1, logged.join("\n"));
       assertEquals(
-        (await history.page({ viewer: "ana", limit: 1, before: kept.id + 1 })).items[0]?.text,
+        (await history.page({ viewer: viewers.ana, limit: 1, before: kept.id + 1 })).items[0]?.text,
         "kept",
       );
       assert((await history.prune(2)) > 0); // frees room, as --keep-days would
       const after = await history.append(message("room again", { ts: 3 }));
       assert(after.id > kept.id);
-      assertEquals(texts(await history.search("ana", "room again", 5)), ["room again"]);
+      assertEquals(texts(await history.search(viewers.ana, "room again", 5)), ["room again"]);
       assertEquals(logged.filter((line) => /taking new messages again/.test(line)).length, 1);
     } finally {
       await history.close();
@@ -563,9 +602,11 @@ Deno.test("prune deletes only older messages, in batches, and search forgets the
     }
     await history.append(message("new needle", { ts: 200 }));
     assertEquals(await history.prune(200, { batchSize: 500 }), 1200);
-    assertEquals(texts(await history.search("ana", "needle", 10)), ["new needle"]);
-    assertEquals(texts(await history.search("ana", "ne", 10)), ["new needle"]);
-    assertEquals(texts((await history.page({ viewer: "ana", limit: 10 })).items), ["new needle"]);
+    assertEquals(texts(await history.search(viewers.ana, "needle", 10)), ["new needle"]);
+    assertEquals(texts(await history.search(viewers.ana, "ne", 10)), ["new needle"]);
+    assertEquals(texts((await history.page({ viewer: viewers.ana, limit: 10 })).items), [
+      "new needle",
+    ]);
     const db = new DatabaseSync(path);
     try {
       db.exec("INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')"); // throws if out of sync
@@ -610,7 +651,7 @@ Deno.test("a kill -9 loses no message whose append had resolved", async () => {
     const history = openSqliteHistory(path);
     try {
       const stored = new Set(
-        (await history.after("anyone", 0, printed.length + 10_000)).map((item) => item.id),
+        (await history.after(viewers.eve, 0, printed.length + 10_000)).map((item) => item.id),
       );
       const lost = printed.filter((id) => !stored.has(id));
       assertEquals(lost, [], `${lost.length} of ${printed.length} resolved appends were lost`);
@@ -684,7 +725,7 @@ Deno.test("reads of a database file run in the reader worker; :memory: reads on 
   try {
     assert(!memory.readsInWorker);
     await memory.append(message("here"));
-    assertEquals(texts(await memory.search("ana", "he", 5)), ["here"]);
+    assertEquals(texts(await memory.search(viewers.ana, "he", 5)), ["here"]);
   } finally {
     await memory.close();
   }
@@ -695,9 +736,9 @@ Deno.test("a message whose append resolved is seen by the very next read in the 
     for (let index = 0; index < 200; index++) {
       const stored = await history.append(message(`fresh ${index}`));
       const [page, after, found] = await Promise.all([
-        history.page({ viewer: "bob", limit: 1 }),
-        history.after("bob", stored.id - 1, 5),
-        history.search("bob", `fresh ${index}`, 1),
+        history.page({ viewer: viewers.bob, limit: 1 }),
+        history.after(viewers.bob, stored.id - 1, 5),
+        history.search(viewers.bob, `fresh ${index}`, 1),
       ]);
       assertEquals(page.items.map((item) => item.id), [stored.id], `page after append ${index}`);
       assertEquals(after.map((item) => item.id), [stored.id], `after, append ${index}`);
@@ -711,7 +752,7 @@ Deno.test("searches in the worker leave the event loop free (they blocked it on 
   await withFilledHistory(30_000, async (history) => {
     const rounds = 10;
     let started = performance.now();
-    for (let index = 0; index < rounds; index++) history.searchNow("ana", "Ж", 50);
+    for (let index = 0; index < rounds; index++) history.searchNow(viewers.ana, "Ж", 50);
     const blockingMs = performance.now() - started;
     // A 1 ms ticker records the longest gap between its ticks while the same searches run.
     let longestGapMs = 0, last = performance.now();
@@ -721,11 +762,11 @@ Deno.test("searches in the worker leave the event loop free (they blocked it on 
       last = now;
     }, 1);
     try {
-      await history.search("ana", "warm up", 1); // the worker's start is not what is measured
+      await history.search(viewers.ana, "warm up", 1); // the worker's start is not what is measured
       last = performance.now();
       longestGapMs = 0;
       started = performance.now();
-      for (let index = 0; index < rounds; index++) await history.search("ana", "Ж", 50);
+      for (let index = 0; index < rounds; index++) await history.search(viewers.ana, "Ж", 50);
       longestGapMs = Math.max(longestGapMs, performance.now() - last); // the gap still open
     } finally {
       clearInterval(ticker);
@@ -743,7 +784,7 @@ Deno.test("searches in the worker leave the event loop free (they blocked it on 
 Deno.test("short searches fold non-ASCII case in SQL, as fast as an ASCII one within a small factor", async () => {
   await withFilledHistory(30_000, async (history) => {
     await history.append(message("Ça va, École, STRASSE, Straße und GROẞ, 10 Ω"));
-    const found = async (query: string) => texts(await history.search("ana", query, 5));
+    const found = async (query: string) => texts(await history.search(viewers.ana, query, 5));
     assertEquals(await found("ça"), ["Ça va, École, STRASSE, Straße und GROẞ, 10 Ω"]);
     assertEquals(await found("ÉC"), ["Ça va, École, STRASSE, Straße und GROẞ, 10 Ω"]);
     assertEquals(await found("ß"), ["Ça va, École, STRASSE, Straße und GROẞ, 10 Ω"]);
@@ -752,7 +793,7 @@ Deno.test("short searches fold non-ASCII case in SQL, as fast as an ASCII one wi
       let best = Infinity;
       for (let round = 0; round < 5; round++) {
         const started = performance.now();
-        history.searchNow("ana", query, 50);
+        history.searchNow(viewers.ana, query, 50);
         best = Math.min(best, performance.now() - started);
       }
       return best;
@@ -775,9 +816,9 @@ Deno.test("shortSearchPatterns expands cased letters into their variants and esc
 Deno.test("a full reader queue refuses pages and searches with rate_limited and a wait, never resumes", async () => {
   await withHistory(async (history) => {
     await history.append(message("hello there"));
-    await history.search("ana", "warm", 1);
+    await history.search(viewers.ana, "warm", 1);
     const settled = await Promise.allSettled(
-      Array.from({ length: 40 }, () => history.search("ana", "he", 10)),
+      Array.from({ length: 40 }, () => history.search(viewers.ana, "he", 10)),
     );
     const refused = settled.flatMap((result) =>
       result.status === "rejected" ? [result.reason as unknown] : []
@@ -789,7 +830,9 @@ Deno.test("a full reader queue refuses pages and searches with rate_limited and 
       assert((error.waitMs ?? 0) >= 100, `wait ${error.waitMs}`);
     }
     assert(settled.some((result) => result.status === "fulfilled"), "some were answered");
-    const resumes = await Promise.all(Array.from({ length: 40 }, () => history.after("ana", 0, 5)));
+    const resumes = await Promise.all(
+      Array.from({ length: 40 }, () => history.after(viewers.ana, 0, 5)),
+    );
     assert(resumes.every((items) => items.length === 1), "every resume is answered");
   }, { maxQueuedReads: 4 });
 });
@@ -801,12 +844,12 @@ Deno.test("a reader that overruns its deadline fails that read, is replaced, and
     await history.append(message("after the storm"));
     const started = performance.now();
     const error = await assertRejects(
-      () => history.search("ana", "stall forever", 5),
+      () => history.search(viewers.ana, "stall forever", 5),
       StorageError,
     );
     assertMatch(error.message, /took longer than 300 ms; the read was cancelled/);
     assert(performance.now() - started < 5000, "the deadline held");
-    const waiting = history.page({ viewer: "ana", limit: 5 }); // asked while the worker is replaced
+    const waiting = history.page({ viewer: viewers.ana, limit: 5 }); // asked while the worker is replaced
     assertEquals(texts((await waiting).items), ["after the storm"]);
     assertEquals(history.readerStats()?.restarts, 1);
   }, { readTimeoutMs: 300, readerWorkerUrl: misbehavingWorker });
@@ -815,9 +858,12 @@ Deno.test("a reader that overruns its deadline fails that read, is replaced, and
 Deno.test("a reader that dies fails its read cleanly and the next read gets a new one", async () => {
   await withHistory(async (history) => {
     await history.append(message("survivor"));
-    const error = await assertRejects(() => history.search("ana", "crash now", 5), StorageError);
+    const error = await assertRejects(
+      () => history.search(viewers.ana, "crash now", 5),
+      StorageError,
+    );
     assertMatch(error.message, /stopped .*the reader crashed on purpose.*cancelled/);
-    assertEquals(texts(await history.search("ana", "survivor", 5)), ["survivor"]);
+    assertEquals(texts(await history.search(viewers.ana, "survivor", 5)), ["survivor"]);
     assertEquals(history.readerStats()?.restarts, 1);
   }, { readerWorkerUrl: misbehavingWorker });
 });
@@ -829,10 +875,10 @@ Deno.test("a reader that cannot open the file fails reads with StorageError at o
       await Deno.remove(file).catch(() => {});
     }
     const started = performance.now();
-    const error = await assertRejects(() => history.search("ana", "soon", 5), StorageError);
+    const error = await assertRejects(() => history.search(viewers.ana, "soon", 5), StorageError);
     assert(error.hint.length > 0);
     assert(performance.now() - started < 5000);
-    await assertRejects(() => history.page({ viewer: "ana", limit: 5 }), StorageError);
+    await assertRejects(() => history.page({ viewer: viewers.ana, limit: 5 }), StorageError);
   });
 });
 
@@ -872,7 +918,7 @@ Deno.test("the check at start refuses a file with overwritten pages, pointing at
       Array.from({ length: 2000 }, (_, index) => writer.append(message(`m ${index}`))),
     );
     await writer.close();
-    overwritePages(path, 4, 23);
+    overwritePages(path, 24, 43); // past the root pages of the schema: message data and index pages
     const error = await assertRejects(() => openServerHistory(path), StorageError);
     assertMatch(error.message, /is damaged \(integrity check: /);
     assertMatch(error.hint, /restore it from a backup.*--salvage .*history-salvaged\.db/);

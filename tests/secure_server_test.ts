@@ -4,6 +4,7 @@
  * that skips the handshake, a payload that does not decrypt, and the hello
  * deadline during the handshake.
  */
+import { generateKeyPair } from "../lib/wire/identity.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import {
   plaintextJson,
@@ -48,7 +49,10 @@ Deno.test("TCP, right password: members chat privately and publicly through the 
   const { psk, ...rest } = await testRoomKey("correct horse");
   await using server = await startTestServer({ roomKey: { psk, ...rest } });
   await using ana = await TestClient.secureJoined(server.port, "ana", psk);
-  await using bo = await TestClient.secureJoined(server.port, "bo", psk);
+  // bo has a device key, so his private history is his (PROTOCOL.md section 8.7).
+  await using bo = await TestClient.secure(server.port, psk);
+  await bo.helloWithKey("bo", generateKeyPair());
+  await bo.next("welcome");
   await ana.say("hello bo 你好", { ref: "r1" });
   const own = await ana.next("msg");
   assertEquals([own.ref, text(own)], ["r1", "hello bo 你好"]);

@@ -1,5 +1,5 @@
 /** End-to-end tests of the chat server over real loopback TCP (PROTOCOL.md sections 1-4). */
-import { verify } from "../lib/wire/identity.ts";
+import { generateKeyPair, verify } from "../lib/wire/identity.ts";
 import { serverProofBytes } from "../lib/wire/protocol.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { startTestServer, TestClient, text, withDeadline } from "./_helpers.ts";
@@ -13,9 +13,12 @@ Deno.test("the server speaks first and welcomes a hello with the user list", asy
   await using client = await TestClient.connect(server.port);
   const hello = await client.next("server");
   // `key` (issue #14) is an addition a version-1 client ignores: BASE64 of 32 bytes.
-  const { key, ...versionOne } = hello;
+  // `key`, `version` and `challenge` (issue #14) are additions a version-1 client ignores.
+  const { key, version, challenge, ...versionOne } = hello;
   assertEquals(versionOne, { type: "server", proto: 1, name: "test room", secure: null });
   assertEquals(typeof key === "string" && Uint8Array.fromBase64(key).length, 32);
+  assertEquals(version, 2);
+  assertEquals(typeof challenge === "string" && Uint8Array.fromBase64(challenge).length, 32);
   await client.send({ type: "hello", nick: "ana" });
   const welcome = await client.next("welcome");
   assertEquals(welcome.nick, "ana");
@@ -348,8 +351,9 @@ Deno.test("before hello, chat requests get not_joined and the connection stays o
 
 Deno.test("history pages oldest first with before/more, and private messages only for their parties", async () => {
   await using server = await startTestServer();
-  await using ana = await TestClient.joined(server.port, "ana");
-  await using bo = await TestClient.joined(server.port, "bo");
+  // Private history belongs to accounts (PROTOCOL.md section 8.7): ana and bo have device keys.
+  await using ana = await TestClient.keyed(server.port, "ana", generateKeyPair());
+  await using bo = await TestClient.keyed(server.port, "bo", generateKeyPair());
   await using cy = await TestClient.joined(server.port, "cy");
   for (let index = 0; index < 5; index++) await ana.say(`public ${index}`);
   await ana.say("secret", { to: "bo" });

@@ -2,26 +2,35 @@
  * The chat room: who is online, nick rules, routing of public and private
  * messages, and answers from the message store.
  *
- * Owns: membership and nick uniqueness (look-alikes included: nick_skeleton.ts),
- * `joined`/`left`/`renamed`, ordering of
- * delivered messages (the store's id order), visibility of private messages.
+ * Owns: membership (a person is an account on one or more connections, or a
+ * guest on one), nick uniqueness and ownership (first claim wins; look-alikes
+ * included: nick_skeleton.ts), link codes and `whois` (PROTOCOL.md section 8),
+ * `joined`/`left`/`renamed`, ordering of delivered messages (the store's id
+ * order), visibility of private messages (by account).
  * Knows nothing of sockets: members are anything with `deliver()`.
  * Must not import session.ts or server.ts.
  */
 import { ProtocolError } from "../wire/errors.ts";
-import type { History, PageQuery, StoredMessage } from "../store/history.ts";
+import type { History, PageQuery, Partner, StoredMessage } from "../store/history.ts";
+import { type Account, type Accounts, MemoryAccounts } from "../store/accounts.ts";
+import { fingerprint } from "../wire/identity.ts";
+import { type LinkCodeLimits, LinkCodes } from "./link_codes.ts";
+import { TokenBuckets } from "./limits/token_buckets.ts";
 import { Outgoing } from "./outgoing.ts";
 import { encodePayload, nickKey, nickProblem } from "../wire/protocol.ts";
 import { nickSkeletons } from "./nick_skeleton.ts";
 import type {
   ChatMessage,
+  DeviceEntry,
   HelloMessage,
   HistoryRequest,
   LeaveReason,
+  LinkRequest,
   SayMessage,
   SearchRequest,
   ServerMessage,
   UserEntry,
+  WhoisRequest,
 } from "../wire/protocol.ts";
 import { maxPayloadBytes } from "../frame.ts";
 
@@ -34,22 +43,61 @@ const maxAnswerBytes = maxPayloadBytes - 16;
 export interface Member {
   /** Current nick; the room sets it on join and rename. */
   nick: string;
-  /** When the member joined (ms). */
+  /** When the member's person came online (ms); the room sets it. */
   since: number;
   /**
    * Chat messages with an id at or below this were (or will be) sent by the
    * resume replay, so live delivery skips them.
    */
   resumedUpTo: number;
+  /** The account this connection joined as, or null for a guest; the room sets it. */
+  account: number | null;
   /** Queues a message for this member. Never awaits; never throws. */
   deliver(message: Outgoing): void;
+  /** Sends `error` with `code` and closes the connection (the operator removed its device). */
+  dismiss(code: "device_removed", message: string): void;
 }
+
+/** Who a `hello` says it is, beyond its nick: checked by the session before it asks the room. */
+export interface Credentials {
+  /** The device key the connection proved (PROTOCOL.md section 8.3), or null for a guest. */
+  deviceKey: Uint8Array | null;
+  /** `hello.link`: a one-time code adding `deviceKey` to another device's account. */
+  link?: string;
+  /** The peer's address: claims and wrong link codes are limited per address. */
+  address: string;
+}
+
+/** Identity limits (PROTOCOL.md section 8). Every field documents its default. */
+export interface IdentityLimits {
+  /** Accept `hello` without a key (guests). Default true (`serve --no-guests` sets false). */
+  guests: boolean;
+  /** Accounts one address may make at once. Default 20. */
+  accountBurst: number;
+  /** Accounts one address may make per hour once the burst is spent. Default 20 (`--accounts-per-hour`). */
+  accountsPerHour: number;
+  /** Accounts owning a nick, in all. Default 10,000 (`--max-accounts`). */
+  maxAccounts: number;
+  /** Device keys per account. Default 16 (`--max-devices`). */
+  maxDevices: number;
+}
+
+/** The defaults of IdentityLimits. */
+export const defaultIdentityLimits: IdentityLimits = {
+  guests: true,
+  accountBurst: 20,
+  accountsPerHour: 20,
+  maxAccounts: 10_000,
+  maxDevices: 16,
+};
 
 /** Options of a Room. */
 export interface RoomOptions {
   /** Where messages are kept. */
   history: History;
-  /** Most members online at once; the next `hello` gets `server_full`. Default 1000. */
+  /** Where accounts are kept. Default: a new MemoryAccounts. */
+  accounts?: Accounts;
+  /** Most people online at once; the next `hello` gets `server_full`. Default 1000. */
   maxUsers?: number;
   /** Clock in ms; default `Date.now`. */
   now?: () => number;
@@ -62,6 +110,10 @@ export interface RoomOptions {
    * Clients refresh the list with `users`. Default 1000.
    */
   presenceLimit?: number;
+  /** Who may join with what (section 8). Defaults: defaultIdentityLimits. */
+  identity?: Partial<IdentityLimits>;
+  /** Limits of link codes. Defaults: lib/server/link_codes.ts. */
+  linkCodes?: Partial<LinkCodeLimits>;
 }
 
 /** Turns a stored message into its wire form (`ref` never included). */
@@ -78,20 +130,49 @@ export function toWire(message: StoredMessage): ChatMessage {
   return wire;
 }
 
+/** One person online: an account (on one or more connections) or a guest (on one). */
+interface Person {
+  nick: string;
+  /** When its first connection joined (ms). */
+  since: number;
+  /** Its account, or null for a guest. */
+  account: number | null;
+  /** Its connections in the room, in the order they joined. */
+  connections: Member[];
+  /** The device key each connection proved (guests: none). */
+  deviceKeys: Map<Member, Uint8Array>;
+}
+
+/** How often device `seen` times are written (they are kept in memory meanwhile). */
+const seenFlushMs = 30_000;
+
 /** The room. One per server; every session joins the same one. */
 export class Room {
   readonly history: History;
+  readonly accounts: Accounts;
   readonly maxUsers: number;
+  readonly identity: IdentityLimits;
+  readonly linkCodes: LinkCodes;
   readonly #now: () => number;
   readonly #motd: string | undefined;
   readonly #presenceLimit: number;
-  /** Online members by nick key (unique without regard to case). */
-  readonly #members = new Map<string, Member>();
-  /** The same members by each of their {@link nickSkeletons}: a nick that looks like one online is refused. */
-  readonly #bySkeleton = new Map<string, Member>();
+  /** People online by nick key (unique without regard to case). */
+  readonly #people = new Map<string, Person>();
+  /** The same people by account. */
+  readonly #byAccount = new Map<number, Person>();
+  /** The same people by each of their {@link nickSkeletons}: a nick that looks like one online is refused. */
+  readonly #bySkeleton = new Map<string, Person>();
+  /** Every connection in the room, for broadcasts (the hot path). */
+  readonly #connections = new Set<Member>();
+  readonly #personOf = new Map<Member, Person>();
+  /** Accounts made per address. */
+  readonly #claims: TokenBuckets;
+  /** Device `seen` times not written yet, by fingerprint. */
+  readonly #seen = new Map<string, { key: Uint8Array; at: number }>();
+  #seenFlushedAt: number;
   /**
    * The `users` list as JSON, in chunks that each fit one frame (entries
-   * comma-separated, oldest member first); null when a leave or rename made it
+   * comma-separated, oldest person first); null when a leave or rename made it
    * stale. A join appends to the last chunk, so answering each joiner costs a
    * copy instead of encoding every user again.
    */
@@ -99,28 +180,33 @@ export class Room {
 
   constructor(options: RoomOptions) {
     this.history = options.history;
+    this.accounts = options.accounts ?? new MemoryAccounts();
     this.maxUsers = options.maxUsers ?? 1000;
     this.#now = options.now ?? Date.now;
     this.#motd = options.motd;
     this.#presenceLimit = options.presenceLimit ?? 1000;
+    this.identity = { ...defaultIdentityLimits, ...options.identity };
+    this.linkCodes = new LinkCodes(options.linkCodes);
+    this.#claims = new TokenBuckets({
+      burst: this.identity.accountBurst,
+      perSecond: this.identity.accountsPerHour / 3600,
+    });
+    this.#seenFlushedAt = this.#now();
   }
 
-  /** How many members are online. */
+  /** How many people are online (an account on several connections counts once). */
   get size(): number {
-    return this.#members.size;
+    return this.#people.size;
   }
 
   /** True when `member` is in the room. */
   has(member: Member): boolean {
-    return this.#members.get(nickKey(member.nick)) === member;
+    return this.#personOf.has(member);
   }
 
-  /** The online list, oldest member first. */
+  /** The online list, oldest person first. */
   users(): UserEntry[] {
-    return [...this.#members.values()].map((member) => ({
-      nick: member.nick,
-      since: member.since,
-    }));
+    return [...this.#people.values()].map(userEntry);
   }
 
   /**
@@ -143,91 +229,134 @@ export class Room {
   }
 
   /**
-   * Admits `member` under `hello.nick`: `welcome` and `users` to it, `joined`
-   * to the others. Throws ProtocolError (`nick_invalid`, `nick_taken`,
-   * `server_full`); the member may try another nick. Returns the id range the
-   * caller must replay when `hello.after` was given: (after, upTo].
+   * Admits `member` under `hello.nick` (or, with a key, as its account; with
+   * a link code, as the code's account): `welcome` and `users` to it,
+   * `joined` to the others when its person was not online yet. Throws
+   * ProtocolError (`nick_invalid`, `nick_taken`, `nick_owned`, `server_full`,
+   * `key_required`, `link_invalid`, `rate_limited`); the member may try
+   * again. Returns the id range the caller must replay when `hello.after`
+   * was given: (after, upTo].
    */
-  join(member: Member, hello: HelloMessage): { replayAfter: number; replayUpTo: number } | null {
-    const problem = nickProblem(hello.nick);
-    if (problem !== null) throw new ProtocolError("nick_invalid", `${problem}: '${hello.nick}'`);
-    const key = nickKey(hello.nick);
-    if (this.#members.has(key)) {
-      throw new ProtocolError("nick_taken", `'${hello.nick}' is already online; pick another nick`);
+  join(
+    member: Member,
+    hello: HelloMessage,
+    credentials: Credentials,
+  ): { replayAfter: number; replayUpTo: number } | null {
+    const now = this.#now();
+    const key = credentials.deviceKey;
+    let account: Account | null = null;
+    let nick = hello.nick;
+    let linked = false;
+    if (key === null) {
+      if (!this.identity.guests) {
+        throw new ProtocolError(
+          "key_required",
+          "this server admits only clients with a device key (lanchat 0.2 or later, or its web page); " +
+            "a version-1 client cannot join it",
+        );
+      }
+      this.#checkNick(nick, null);
+    } else if (credentials.link !== undefined) {
+      account = this.#link(key, credentials.link, credentials.address, now);
+      nick = account.nick;
+      linked = true;
+    } else {
+      account = this.accounts.forDevice(key);
+      if (account !== null && nickKey(nick) === nickKey(account.nick)) nick = account.nick;
+      else this.#checkNick(nick, account?.id ?? null);
     }
-    const skeletons = nickSkeletons(hello.nick);
-    const lookalike = this.#lookalike(skeletons, member);
-    if (lookalike !== null) throw lookalikeError(hello.nick, lookalike.nick);
-    if (this.#members.size >= this.maxUsers) {
+    const person = this.#people.get(nickKey(nick)) ??
+      (account === null ? undefined : this.#byAccount.get(account.id));
+    if (person !== undefined && person.account !== (account?.id ?? null)) {
+      throw new ProtocolError("nick_taken", `'${nick}' is already online; pick another nick`);
+    }
+    if (person === undefined && this.#people.size >= this.maxUsers) {
       throw new ProtocolError(
         "server_full",
         `the room is full (${this.maxUsers} users); try later`,
       );
     }
-    const now = this.#now();
-    member.nick = hello.nick;
-    member.since = now;
+    if (key !== null && account === null) {
+      account = this.#claim(nick, key, credentials.address, now);
+    }
+    if (account !== null && nickKey(account.nick) !== nickKey(nick)) {
+      account = this.accounts.rename(account.id, nick, nickSkeletons(nick));
+      if (person !== undefined) this.#renamePerson(person, nick);
+    }
+    member.account = account?.id ?? null;
+    member.resumedUpTo = 0;
     const last = this.history.lastId();
     // Messages committed but not yet broadcast are covered by the replay, not live delivery.
-    member.resumedUpTo = hello.after === undefined ? 0 : last;
-    this.#members.set(key, member);
-    for (const skeleton of skeletons) this.#bySkeleton.set(skeleton, member);
-    if (this.#userChunks !== null) {
-      appendUser(this.#userChunks, JSON.stringify({ nick: member.nick, since: member.since }));
+    if (hello.after !== undefined) member.resumedUpTo = last;
+    const joining = person ?? this.#addPerson(nick, account?.id ?? null, now);
+    member.nick = joining.nick;
+    member.since = joining.since;
+    joining.connections.push(member);
+    if (key !== null) {
+      joining.deviceKeys.set(member, key);
+      this.#markSeen(key, now);
     }
+    this.#connections.add(member);
+    this.#personOf.set(member, joining);
     const welcome: ServerMessage = { type: "welcome", nick: member.nick, last };
     if (this.#motd !== undefined) welcome.motd = this.#motd;
+    if (account === null) welcome.guest = true;
     member.deliver(Outgoing.of(welcome));
     for (const part of this.usersMessages()) member.deliver(part);
-    if (this.#members.size <= this.#presenceLimit) {
+    if (person === undefined && this.#people.size <= this.#presenceLimit) {
       this.#broadcast(Outgoing.of({ type: "joined", nick: member.nick, ts: now }), member);
+    }
+    if (linked && key !== null) {
+      const note = Outgoing.of({ type: "linked", fingerprint: fingerprint(key), ts: now });
+      for (const connection of joining.connections) connection.deliver(note);
     }
     return hello.after === undefined ? null : { replayAfter: hello.after, replayUpTo: last };
   }
 
-  /** Removes `member` (if present) and tells the others why it left. */
+  /** Removes `member` (if present); when its person has no connection left, tells the others why it left. */
   leave(member: Member, reason: LeaveReason): void {
-    if (!this.has(member)) return;
-    const announce = this.#members.size <= this.#presenceLimit;
-    this.#members.delete(nickKey(member.nick));
-    for (const skeleton of nickSkeletons(member.nick)) this.#bySkeleton.delete(skeleton);
+    const person = this.#personOf.get(member);
+    if (person === undefined) return;
+    this.#personOf.delete(member);
+    this.#connections.delete(member);
+    person.connections = person.connections.filter((connection) => connection !== member);
+    const key = person.deviceKeys.get(member);
+    person.deviceKeys.delete(member);
+    if (key !== undefined) this.#markSeen(key, this.#now());
+    if (person.connections.length > 0) return;
+    const announce = this.#people.size <= this.#presenceLimit;
+    this.#people.delete(nickKey(person.nick));
+    if (person.account !== null) this.#byAccount.delete(person.account);
+    for (const skeleton of nickSkeletons(person.nick)) this.#bySkeleton.delete(skeleton);
     this.#userChunks = null;
     if (announce) {
-      this.#broadcast(Outgoing.of({ type: "left", nick: member.nick, ts: this.#now(), reason }));
+      this.#broadcast(Outgoing.of({ type: "left", nick: person.nick, ts: this.#now(), reason }));
     }
   }
 
-  /** Renames `member`; everyone (it included) gets `renamed`. */
+  /** Renames `member`'s person (all its connections; its account moves to the new nick); everyone gets `renamed`. */
   rename(member: Member, nick: string): void {
-    const problem = nickProblem(nick);
-    if (problem !== null) throw new ProtocolError("nick_invalid", `${problem}: '${nick}'`);
-    const oldKey = nickKey(member.nick), newKey = nickKey(nick);
-    const holder = this.#members.get(newKey);
-    if (holder !== undefined && holder !== member) {
-      throw new ProtocolError("nick_taken", `'${nick}' is already online; pick another nick`);
+    const person = this.#personOf.get(member);
+    if (person === undefined) throw new ProtocolError("not_joined", "send 'hello' first");
+    if (nick === person.nick) return;
+    if (nickKey(nick) !== nickKey(person.nick)) this.#checkNick(nick, person.account, person);
+    else if (nickProblem(nick) !== null) {
+      throw new ProtocolError("nick_invalid", `${nickProblem(nick)}: '${nick}'`);
     }
-    const skeletons = nickSkeletons(nick);
-    const lookalike = this.#lookalike(skeletons, member);
-    if (lookalike !== null) throw lookalikeError(nick, lookalike.nick);
-    const from = member.nick;
-    this.#members.delete(oldKey);
-    for (const skeleton of nickSkeletons(from)) this.#bySkeleton.delete(skeleton);
-    member.nick = nick;
-    this.#members.set(newKey, member);
-    for (const skeleton of skeletons) this.#bySkeleton.set(skeleton, member);
-    this.#userChunks = null;
-    this.#broadcast(Outgoing.of({ type: "renamed", from, to: nick, ts: this.#now() }));
+    if (person.account !== null) this.accounts.rename(person.account, nick, nickSkeletons(nick));
+    this.#renamePerson(person, nick);
   }
 
   /**
-   * Stores a message and delivers it: to everyone, or to the sender and the
-   * addressee of a private one. The sender's copy carries its `ref`. Delivery
-   * happens after the store has kept it, in id order.
+   * Stores a message and delivers it: to everyone, or to the connections of
+   * the sender and the addressee of a private one. The sending connection's
+   * copy carries its `ref`. Delivery happens after the store has kept it, in
+   * id order.
    */
   async say(member: Member, say: SayMessage): Promise<void> {
-    let addressee: Member | undefined;
+    let addressee: Person | undefined;
     if (say.to !== undefined) {
-      addressee = this.#members.get(nickKey(say.to));
+      addressee = this.#people.get(nickKey(say.to));
       if (addressee === undefined) {
         throw new ProtocolError("no_such_user", `'${say.to}' is not online`, { ref: say.ref });
       }
@@ -236,6 +365,8 @@ export class Room {
       ts: this.#now(),
       from: member.nick,
       to: addressee?.nick ?? null,
+      fromAccount: member.account,
+      toAccount: addressee?.account ?? null,
       kind: say.kind,
       text: say.text,
       body: say.body,
@@ -244,14 +375,19 @@ export class Room {
     const shared = Outgoing.of(wire);
     const own = say.ref === undefined ? shared : Outgoing.of({ ...wire, ref: say.ref });
     if (addressee === undefined) {
-      for (const other of this.#members.values()) {
+      for (const other of this.#connections) {
         if (other.resumedUpTo >= stored.id) continue;
         other.deliver(other === member ? own : shared);
       }
       return;
     }
-    member.deliver(own);
-    if (addressee !== member && this.has(addressee)) addressee.deliver(shared);
+    const sender = this.#personOf.get(member);
+    const receivers = new Set([...(sender?.connections ?? [member]), ...addressee.connections]);
+    if (!this.has(member)) receivers.add(member);
+    for (const connection of receivers) {
+      if (connection !== member && connection.resumedUpTo >= stored.id) continue;
+      connection.deliver(connection === member ? own : shared);
+    }
   }
 
   /**
@@ -260,7 +396,7 @@ export class Room {
    * arrived), so that messages delivered live after it are not in it too.
    */
   async historyPage(member: Member, request: HistoryRequest, upTo?: number): Promise<Outgoing> {
-    const query: PageQuery = { viewer: member.nick, limit: request.limit };
+    const query: PageQuery = { viewer: { account: member.account }, limit: request.limit };
     const bound = upTo === undefined ? undefined : upTo + 1;
     const before = request.before === undefined
       ? bound
@@ -268,7 +404,7 @@ export class Room {
       ? request.before
       : Math.min(request.before, bound);
     if (before !== undefined) query.before = before;
-    if (request.with !== undefined) query.with = request.with;
+    if (request.with !== undefined) query.with = this.#partner(request.with);
     const page = await this.history.page(query);
     return fitItems(page.items.map(toWire), (items, trimmed) => {
       const answer: ServerMessage = { type: "history", items, more: page.more || trimmed };
@@ -281,7 +417,9 @@ export class Room {
   async searchResults(member: Member, request: SearchRequest): Promise<Outgoing> {
     const items = request.q.length === 0
       ? []
-      : (await this.history.search(member.nick, request.q, request.limit)).map(toWire);
+      : (await this.history.search({ account: member.account }, request.q, request.limit)).map(
+        toWire,
+      );
     return fitItems(items, (kept) => {
       const answer: ServerMessage = { type: "results", q: request.q, items: kept };
       if (request.ref !== undefined) answer.ref = request.ref;
@@ -289,26 +427,235 @@ export class Room {
     });
   }
 
-  /** Empties the room without telling anyone (the server is shutting down). */
-  clear(): void {
-    this.#members.clear();
-    this.#bySkeleton.clear();
+  /** A one-time code adding a device to `member`'s account (section 8.5). */
+  linkCode(member: Member, request: LinkRequest): ServerMessage {
+    if (member.account === null) {
+      throw new ProtocolError(
+        "bad_message",
+        "a guest has no account to add a device to: join with a device key (lanchat 0.2 or later)",
+        { ref: request.ref },
+      );
+    }
+    const { code, expires } = this.linkCodes.issue(member.account, this.#now());
+    const answer: ServerMessage = { type: "link_code", code, expires };
+    if (request.ref !== undefined) answer.ref = request.ref;
+    return answer;
   }
 
-  /** Someone else online whose nick shares one of `skeletons`, or null. */
-  #lookalike(skeletons: string[], member: Member): Member | null {
-    for (const skeleton of skeletons) {
-      const holder = this.#bySkeleton.get(skeleton);
-      if (holder !== undefined && holder !== member) return holder;
+  /** The `whois` answer for `request.nick` (section 8.8). */
+  whois(request: WhoisRequest): ServerMessage {
+    const online = this.#people.get(nickKey(request.nick));
+    const account = online === undefined
+      ? this.accounts.owner(request.nick)
+      : online.account === null
+      ? null
+      : { id: online.account, nick: online.nick, created: 0 };
+    if (online === undefined && account === null) {
+      throw new ProtocolError(
+        "no_such_user",
+        `nobody is online as '${request.nick}' and no account owns it`,
+        { ref: request.ref },
+      );
     }
-    return null;
+    const answer: Extract<ServerMessage, { type: "whois" }> = {
+      type: "whois",
+      nick: online?.nick ?? account?.nick ?? request.nick,
+      guest: account === null,
+      devices: [],
+    };
+    if (account !== null) {
+      const onlineKeys = new Set(
+        [...(online?.deviceKeys.values() ?? [])].map((key) => fingerprint(key)),
+      );
+      const owner = this.accounts.owner(answer.nick);
+      if (owner !== null) answer.since = owner.created;
+      answer.devices = this.accounts.devices(account.id).map((device) => {
+        const print = fingerprint(device.publicKey);
+        const seen = this.#seen.get(print)?.at ?? device.seen;
+        const entry: DeviceEntry = {
+          fingerprint: print,
+          added: device.added,
+          online: onlineKeys.has(print),
+        };
+        if (seen !== null) entry.seen = seen;
+        return entry;
+      });
+    }
+    if (request.ref !== undefined) answer.ref = request.ref;
+    return answer;
+  }
+
+  /**
+   * About once a second: writes device `seen` times now and then, and when
+   * the operator changed accounts from outside (`lanchat accounts`),
+   * dismisses the connections whose device no longer belongs to their account.
+   */
+  tick(): void {
+    const now = this.#now();
+    if (now - this.#seenFlushedAt >= seenFlushMs) this.flushSeen();
+    if (!this.accounts.changedElsewhere()) return;
+    const dismissed: Member[] = [];
+    for (const person of this.#byAccount.values()) {
+      for (const [member, key] of person.deviceKeys) {
+        if (this.accounts.forDevice(key)?.id !== person.account) dismissed.push(member);
+      }
+    }
+    for (const member of dismissed) {
+      if (member.account !== null) this.linkCodes.revoke(member.account);
+      member.dismiss(
+        "device_removed",
+        "the server's operator removed this device from its account; ask them why, or join again under another nick",
+      );
+    }
+  }
+
+  /** Writes the `seen` times of devices kept in memory since the last write. */
+  flushSeen(): void {
+    this.#seenFlushedAt = this.#now();
+    const pending = [...this.#seen.values()];
+    this.#seen.clear();
+    for (const { key, at } of pending) this.accounts.seen(key, at);
+  }
+
+  /** Empties the room without telling anyone (the server is shutting down). */
+  clear(): void {
+    try {
+      this.flushSeen();
+    } catch { /* the store is failing: seen times are a convenience */ }
+    this.#people.clear();
+    this.#byAccount.clear();
+    this.#bySkeleton.clear();
+    this.#connections.clear();
+    this.#personOf.clear();
+  }
+
+  /**
+   * Refuses `nick` for a member of account `self` (null: a guest or a new
+   * key), as `nick_invalid`, `nick_owned` (another account owns it or a
+   * look-alike) or `nick_taken` (someone else is online under it or a
+   * look-alike). `person`: the renaming person, who does not collide with itself.
+   */
+  #checkNick(nick: string, self: number | null, person?: Person): void {
+    const problem = nickProblem(nick);
+    if (problem !== null) throw new ProtocolError("nick_invalid", `${problem}: '${nick}'`);
+    const owner = this.accounts.owner(nick);
+    if (owner !== null && owner.id !== self) {
+      throw new ProtocolError(
+        "nick_owned",
+        `'${nick}' belongs to someone else on this server; pick another nick`,
+      );
+    }
+    const skeletons = nickSkeletons(nick);
+    const alike = this.accounts.lookalikeOwner(skeletons, self);
+    if (alike !== null) {
+      throw new ProtocolError(
+        "nick_owned",
+        `'${nick}' looks too much like '${alike.nick}', which belongs to someone on this server; pick another nick`,
+      );
+    }
+    const mine = person ?? (self === null ? undefined : this.#byAccount.get(self));
+    const holder = this.#people.get(nickKey(nick));
+    if (holder !== undefined && holder !== mine) {
+      throw new ProtocolError("nick_taken", `'${nick}' is already online; pick another nick`);
+    }
+    for (const skeleton of skeletons) {
+      const lookalike = this.#bySkeleton.get(skeleton);
+      if (lookalike !== undefined && lookalike !== mine) throw lookalikeError(nick, lookalike.nick);
+    }
+  }
+
+  /** A new account for `key` owning `nick`, within the limits of section 8.3. */
+  #claim(nick: string, key: Uint8Array, address: string, now: number): Account {
+    if (this.accounts.count() >= this.identity.maxAccounts) {
+      throw new ProtocolError(
+        "server_full",
+        `this server holds its most accounts (${this.identity.maxAccounts}); ask its operator to release unused nicks`,
+      );
+    }
+    const waitMs = this.#claims.take(address, 1, performance.now());
+    if (waitMs > 0) {
+      throw new ProtocolError(
+        "rate_limited",
+        `too many new nicks from your address (at most ${this.identity.accountsPerHour} an hour); ` +
+          `join with a nick you have, or try again in ${Math.ceil(waitMs / 60_000)} min`,
+        { waitMs },
+      );
+    }
+    return this.accounts.claim(nick, nickSkeletons(nick), key, now);
+  }
+
+  /** Adds `key` to the account of link code `code` (section 8.5). */
+  #link(key: Uint8Array, code: string, address: string, now: number): Account {
+    const holder = this.accounts.forDevice(key);
+    const accountId = this.linkCodes.redeem(code, address, now);
+    if (holder !== null) {
+      if (holder.id === accountId) return holder;
+      throw new ProtocolError(
+        "link_invalid",
+        `this device already belongs to '${holder.nick}'; an operator can free it with 'lanchat accounts remove-device'`,
+      );
+    }
+    const devices = this.accounts.devices(accountId);
+    if (devices.length >= this.identity.maxDevices) {
+      throw new ProtocolError(
+        "link_invalid",
+        `that account has its most devices (${this.identity.maxDevices}); an operator can remove old ones with 'lanchat accounts remove-device'`,
+      );
+    }
+    this.accounts.addDevice(accountId, key, now);
+    const account = this.accounts.forDevice(key);
+    if (account === null) throw new Error("a device just added has no account");
+    return account;
+  }
+
+  /** What a code or account for `with` names: the account owning it, or the guests who used it. */
+  #partner(nick: string): Partner {
+    const owner = this.accounts.owner(nick);
+    return owner === null ? { guestNick: nick } : { account: owner.id };
+  }
+
+  #addPerson(nick: string, account: number | null, now: number): Person {
+    const person: Person = {
+      nick,
+      since: now,
+      account,
+      connections: [],
+      deviceKeys: new Map(),
+    };
+    this.#people.set(nickKey(nick), person);
+    if (account !== null) this.#byAccount.set(account, person);
+    for (const skeleton of nickSkeletons(nick)) this.#bySkeleton.set(skeleton, person);
+    if (this.#userChunks !== null) appendUser(this.#userChunks, JSON.stringify(userEntry(person)));
+    return person;
+  }
+
+  #renamePerson(person: Person, nick: string): void {
+    const from = person.nick;
+    this.#people.delete(nickKey(from));
+    for (const skeleton of nickSkeletons(from)) this.#bySkeleton.delete(skeleton);
+    person.nick = nick;
+    this.#people.set(nickKey(nick), person);
+    for (const skeleton of nickSkeletons(nick)) this.#bySkeleton.set(skeleton, person);
+    for (const connection of person.connections) connection.nick = nick;
+    this.#userChunks = null;
+    this.#broadcast(Outgoing.of({ type: "renamed", from, to: nick, ts: this.#now() }));
+  }
+
+  #markSeen(key: Uint8Array, at: number): void {
+    this.#seen.set(fingerprint(key), { key, at });
   }
 
   #broadcast(message: Outgoing, except?: Member): void {
-    for (const member of this.#members.values()) {
+    for (const member of this.#connections) {
       if (member !== except) member.deliver(message);
     }
   }
+}
+
+function userEntry(person: Person): UserEntry {
+  const entry: UserEntry = { nick: person.nick, since: person.since };
+  if (person.account === null) entry.guest = true;
+  return entry;
 }
 
 /** `nick_taken` for a nick that looks like `online`'s (the skeletons of lib/server/nick_skeleton.ts). */

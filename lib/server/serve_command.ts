@@ -37,6 +37,14 @@ export interface ServeFlags {
   maxUsers: number;
   /** Joins and leaves are announced while at most this many are online. */
   presenceLimit: number;
+  /** `--no-guests` sets false: refuse a `hello` without a device key. */
+  guests?: boolean;
+  /** `--accounts-per-hour N`: nicks one address may claim per hour (and at once). */
+  accountsPerHour?: number;
+  /** `--max-accounts N`: accounts in all. */
+  maxAccounts?: number;
+  /** `--max-devices N`: device keys per account. */
+  maxDevices?: number;
   /** History file, or ":memory:". */
   db: string;
   /** Delete messages older than this many days (none when undefined). */
@@ -216,6 +224,15 @@ export async function runServe(flags: ServeFlags): Promise<number> {
       webPort: flags.web ? flags.webPort : null,
       discoveryPort: flags.discovery ? flags.discoveryPort : null,
       history,
+      accounts: history.accounts,
+      identity: {
+        guests: flags.guests ?? true,
+        ...(flags.accountsPerHour === undefined
+          ? {}
+          : { accountsPerHour: flags.accountsPerHour, accountBurst: flags.accountsPerHour }),
+        ...(flags.maxAccounts === undefined ? {} : { maxAccounts: flags.maxAccounts }),
+        ...(flags.maxDevices === undefined ? {} : { maxDevices: flags.maxDevices }),
+      },
       serverKey: serverKey.keyPair,
       ...(flags.name === undefined ? {} : { name: flags.name }),
       log,

@@ -12,7 +12,9 @@ import { ListenError } from "../wire/errors.ts";
 import { fingerprint, generateKeyPair, type KeyPair } from "../wire/identity.ts";
 import { MemoryHistory } from "../store/history.ts";
 import type { History } from "../store/history.ts";
-import { Room } from "./room.ts";
+import { type IdentityLimits, Room } from "./room.ts";
+import type { Accounts } from "../store/accounts.ts";
+import type { LinkCodeLimits } from "./link_codes.ts";
 import { defaultSessionLimits, Session } from "./session.ts";
 import type { SessionLimits } from "./session.ts";
 import { TcpTransport } from "./transport/transport.ts";
@@ -59,6 +61,12 @@ export interface ServerOptions {
   maxUsers?: number;
   /** Joins and leaves are announced while at most this many are online. Default 1000. */
   presenceLimit?: number;
+  /** Accounts and device keys (PROTOCOL.md section 8). Default: a new MemoryAccounts. */
+  accounts?: Accounts;
+  /** Who may join with what: guests, account limits. Defaults: room.ts defaultIdentityLimits. */
+  identity?: Partial<IdentityLimits>;
+  /** Limits of link codes. Defaults: link_codes.ts defaultLinkCodeLimits. */
+  linkCodes?: Partial<LinkCodeLimits>;
   /** Message store. Default: a new MemoryHistory. Closed by close(). */
   history?: History;
   /** Per-connection limits; missing fields take defaultSessionLimits. */
@@ -143,6 +151,9 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     history,
     maxUsers: options.maxUsers ?? 1000,
     ...(options.presenceLimit === undefined ? {} : { presenceLimit: options.presenceLimit }),
+    ...(options.accounts === undefined ? {} : { accounts: options.accounts }),
+    ...(options.identity === undefined ? {} : { identity: options.identity }),
+    ...(options.linkCodes === undefined ? {} : { linkCodes: options.linkCodes }),
   });
   const log = options.log ?? (() => {});
   const host = options.host ?? "0.0.0.0";
@@ -187,6 +198,11 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
   const ticker = setInterval(() => {
     const now = performance.now();
     for (const session of sessions.keys()) session.tick(now);
+    try {
+      room.tick();
+    } catch (error) {
+      log(`accounts: ${error instanceof Error ? error.message : String(error)}`);
+    }
     throttle?.tick(now);
     refusals.tick(now);
   }, options.tickMs ?? 1000);

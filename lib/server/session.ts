@@ -10,17 +10,21 @@ import { FrameError, ProtocolError, StorageError } from "../wire/errors.ts";
 import { maxPayloadBytes } from "../frame.ts";
 import { Outgoing } from "./outgoing.ts";
 import {
+  challengeBytes,
   errorMessage,
+  helloSignatureBytes,
   maxTextBytes,
   nickKey,
   parseClientMessage,
+  protocolRevision,
   protocolVersion,
   serverProofBytes,
 } from "../wire/protocol.ts";
 import { toBase64 } from "../wire/base64.ts";
-import { type KeyPair, sign } from "../wire/identity.ts";
+import { type KeyPair, sign, verify } from "../wire/identity.ts";
 import type {
   ClientMessage,
+  HelloMessage,
   HistoryRequest,
   LeaveReason,
   Ref,
@@ -29,7 +33,7 @@ import type {
   ServerMessage,
 } from "../wire/protocol.ts";
 import { toWire } from "./room.ts";
-import type { Member, Room } from "./room.ts";
+import type { Credentials, Member, Room } from "./room.ts";
 import type { RequestLimits } from "./limits/request_limits.ts";
 import type { Transport } from "./transport/transport.ts";
 import type { WriteScheduler } from "./transport/write_scheduler.ts";
@@ -89,6 +93,8 @@ export interface SessionTicket {
 
 /** `prove` requests answered per connection (issue #14); more get `bad_message`. */
 export const maxProofsPerConnection = 4;
+/** Different device keys whose `hello` signature one connection may have checked (section 8.3). */
+export const maxKeysPerConnection = 4;
 
 /** What a session needs from the server around it. */
 export interface SessionContext {
@@ -118,6 +124,7 @@ export class Session implements Member {
   nick = "";
   since = 0;
   resumedUpTo = 0;
+  account: number | null = null;
 
   readonly #transport: Transport;
   readonly #context: SessionContext;
@@ -129,6 +136,12 @@ export class Session implements Member {
   #joined = false;
   /** `prove` requests answered on this connection. */
   #proofs = 0;
+  /** What a `hello` with a key signs on this connection (section 8.2). */
+  readonly #challenge = crypto.getRandomValues(new Uint8Array(challengeBytes));
+  /** Device keys whose signature verified on this connection, by BASE64. */
+  readonly #provenKeys = new Set<string>();
+  /** Device keys checked on this connection, proven or not. */
+  #checkedKeys = 0;
 
   /** Outbox: messages waiting for the writer; bounded by limits.maxOutboxBytes. */
   #queue: Outgoing[] = [];
@@ -177,6 +190,8 @@ export class Session implements Member {
       name: this.#context.serverName,
       secure: this.#context.secure,
       key: toBase64(this.#context.serverKey.publicKey),
+      version: protocolRevision,
+      challenge: toBase64(this.#challenge),
     });
     try {
       reading: for (;;) {
@@ -264,6 +279,15 @@ export class Session implements Member {
     this.closeAfterFlush("quit");
   }
 
+  /** Sends `error` with `code`, then closes after the outbox is flushed (reason `kicked`). */
+  dismiss(code: "device_removed", message: string): void {
+    this.#context.log(`${this.#describe()} dismissed: ${code}`);
+    this.#send(errorMessage(code, message));
+    this.#leaveReason ??= "kicked";
+    this.#finishInRoom();
+    this.closeAfterFlush("kicked");
+  }
+
   /** Closes now, without flushing. `reason` is what the others are told. */
   close(reason: LeaveReason): void {
     this.#leaveReason ??= reason;
@@ -341,13 +365,21 @@ export class Session implements Member {
         if (this.#joined) {
           throw new ProtocolError("bad_message", "already joined; send 'nick' to change your nick");
         }
+        const deviceKey = this.#provenKey(message);
         const refusal = this.#ticket?.join() ?? null;
         if (refusal !== null) throw new ProtocolError("server_full", refusal);
         let replay: ReturnType<Room["join"]>;
         try {
-          replay = room.join(this, message);
+          const credentials: Credentials = { deviceKey, address: this.#transport.remoteIp };
+          if (message.link !== undefined) credentials.link = message.link;
+          replay = room.join(this, message, credentials);
         } catch (error) {
           this.#ticket?.leave();
+          if (error instanceof ProtocolError && error.code === "key_required") {
+            this.#send(errorMessage(error.code, error.message));
+            this.closeAfterFlush("quit");
+            return;
+          }
           throw error;
         }
         this.#joined = true;
@@ -387,10 +419,56 @@ export class Session implements Member {
       case "users":
         for (const part of room.usersMessages()) this.deliver(part);
         return;
+      case "link":
+        this.#send(room.linkCode(this, message));
+        return;
+      case "whois": {
+        const waitMs = this.#context.requests.historyPage(
+          this.#transport.remoteIp,
+          nickKey(this.nick),
+          performance.now(),
+        );
+        if (waitMs > 0) {
+          throw new ProtocolError(
+            "rate_limited",
+            `too many requests in a short time; try again in ${seconds(waitMs)}`,
+            { ref: message.ref, waitMs },
+          );
+        }
+        this.#send(room.whois(message));
+        return;
+      }
       case "history":
       case "search":
         return; // Handled by #request (the session is joined here).
     }
+  }
+
+  /**
+   * The device key a `hello` proves, or null for a keyless one: the
+   * signature must verify over this connection's challenge (and handshake
+   * hash). Throws `bad_signature`, or `bad_message` past
+   * {@link maxKeysPerConnection} different keys (a check costs about a millisecond).
+   */
+  #provenKey(hello: HelloMessage): Uint8Array | null {
+    if (hello.key === undefined || hello.sig === undefined) return null;
+    const printed = toBase64(hello.key);
+    if (this.#provenKeys.has(printed)) return hello.key;
+    if (++this.#checkedKeys > maxKeysPerConnection) {
+      throw new ProtocolError(
+        "bad_message",
+        `a connection may try ${maxKeysPerConnection} device keys; open a new connection`,
+      );
+    }
+    const signed = helloSignatureBytes(this.#challenge, this.#transport.channelBinding?.() ?? null);
+    if (!verify(hello.sig, signed, hello.key)) {
+      throw new ProtocolError(
+        "bad_signature",
+        "the device key's signature does not verify: sign this connection's challenge (PROTOCOL.md section 8.3)",
+      );
+    }
+    this.#provenKeys.add(printed);
+    return hello.key;
   }
 
   /**
@@ -495,7 +573,7 @@ export class Session implements Member {
     let cursor = after;
     try {
       for (let page = 0; page < 100_000 && cursor < upTo && !this.#closing; page++) {
-        const items = await history.after(this.nick, cursor, replayPageSize);
+        const items = await history.after({ account: this.account }, cursor, replayPageSize);
         for (const item of items) {
           if (item.id > upTo) break;
           // Replay pages bypass the outbox bound: one page at a time, then wait for the drain.

@@ -16,6 +16,10 @@ export interface NewMessage {
   from: string;
   /** Addressee of a private message, or null for the whole room. */
   to: string | null;
+  /** The sender's account (PROTOCOL.md section 8); null or absent for a guest. */
+  fromAccount?: number | null;
+  /** The addressee's account, for a private message; null or absent for a guest. */
+  toAccount?: number | null;
   kind: MessageKind;
   /** Decoded text (what search looks at). */
   text: string;
@@ -28,15 +32,29 @@ export interface StoredMessage extends NewMessage {
   id: number;
 }
 
+/**
+ * Who is reading: private messages show only to the accounts of their two
+ * parties, never to a guest (PROTOCOL.md section 8.7).
+ */
+export interface Viewer {
+  /** The reader's account, or null for a guest. */
+  account: number | null;
+}
+
+/**
+ * The other side of a private conversation: an account (under any nick it
+ * used), or, for a nick nobody owns, the guests who used that nick.
+ */
+export type Partner = { account: number } | { guestNick: string };
+
 /** A request for one page of history, newest `limit` first, returned oldest first. */
 export interface PageQuery {
-  /** Whose view: private messages show only to their two parties. */
-  viewer: string;
+  viewer: Viewer;
   /** Exclusive upper bound on ids. */
   before?: number;
   limit: number;
-  /** Only the private conversation between `viewer` and this nick. */
-  with?: string;
+  /** Only the private conversation between `viewer` and this partner. */
+  with?: Partner;
 }
 
 /** One page of history, oldest first. */
@@ -61,29 +79,34 @@ export interface History {
   /** Newest `limit` visible messages older than `before`, oldest first. */
   page(query: PageQuery): Promise<Page>;
   /** Visible messages with id > `afterId`, oldest first, at most `limit`. */
-  after(viewer: string, afterId: number, limit: number): Promise<StoredMessage[]>;
+  after(viewer: Viewer, afterId: number, limit: number): Promise<StoredMessage[]>;
   /**
    * Newest `limit` visible messages whose text contains `query`, case
    * insensitively, oldest first.
    */
-  search(viewer: string, query: string, limit: number): Promise<StoredMessage[]>;
+  search(viewer: Viewer, query: string, limit: number): Promise<StoredMessage[]>;
   /** Flushes and releases the store. */
   close(): Promise<void>;
 }
 
-/** True when `viewer` may see `message`: public, or one of its two parties. */
-export function visibleTo(message: NewMessage, viewer: string): boolean {
+/** True when `viewer` may see `message`: public, or private and one of its two accounts. */
+export function visibleTo(message: NewMessage, viewer: Viewer): boolean {
   if (message.to === null) return true;
-  const key = nickKey(viewer);
-  return nickKey(message.from) === key || nickKey(message.to) === key;
+  if (viewer.account === null) return false;
+  return message.fromAccount === viewer.account || message.toAccount === viewer.account;
 }
 
-/** True when `message` belongs to the private conversation of `a` and `b`. */
-export function inConversation(message: NewMessage, a: string, b: string): boolean {
-  if (message.to === null) return false;
-  const from = nickKey(message.from), to = nickKey(message.to);
-  const keyA = nickKey(a), keyB = nickKey(b);
-  return (from === keyA && to === keyB) || (from === keyB && to === keyA);
+/** True when `message` belongs to the private conversation of `viewer` and `partner`. */
+export function inConversation(message: NewMessage, viewer: Viewer, partner: Partner): boolean {
+  if (message.to === null || viewer.account === null) return false;
+  const me = viewer.account;
+  const from = message.fromAccount ?? null, to = message.toAccount ?? null;
+  if ("account" in partner) {
+    return (from === me && to === partner.account) || (from === partner.account && to === me);
+  }
+  const guest = nickKey(partner.guestNick);
+  return (from === me && to === null && nickKey(message.to) === guest) ||
+    (to === me && from === null && nickKey(message.from) === guest);
 }
 
 /** Options of MemoryHistory. */
@@ -134,7 +157,7 @@ export class MemoryHistory implements History {
     return Promise.resolve({ items: items.reverse(), more });
   }
 
-  after(viewer: string, afterId: number, limit: number): Promise<StoredMessage[]> {
+  after(viewer: Viewer, afterId: number, limit: number): Promise<StoredMessage[]> {
     const items: StoredMessage[] = [];
     for (const message of this.#messages) {
       if (items.length === limit) break;
@@ -143,7 +166,7 @@ export class MemoryHistory implements History {
     return Promise.resolve(items);
   }
 
-  search(viewer: string, query: string, limit: number): Promise<StoredMessage[]> {
+  search(viewer: Viewer, query: string, limit: number): Promise<StoredMessage[]> {
     const needle = query.toLowerCase();
     const items: StoredMessage[] = [];
     for (let index = this.#messages.length - 1; index >= 0 && items.length < limit; index--) {

@@ -15,13 +15,13 @@ import { DatabaseSync } from "node:sqlite";
 import { StorageError } from "../wire/errors.ts";
 import { storageError } from "./history_errors.ts";
 import { HistoryReads, quickCheck, structureCheck } from "./history_reads.ts";
-import type { Page, PageQuery, StoredMessage } from "./history.ts";
+import type { Page, PageQuery, StoredMessage, Viewer } from "./history.ts";
 
 /** One read the worker answers, by name. */
 export type ReaderCall =
   | { op: "page"; query: PageQuery }
-  | { op: "after"; viewer: string; afterId: number; limit: number }
-  | { op: "search"; viewer: string; query: string; limit: number }
+  | { op: "after"; viewer: Viewer; afterId: number; limit: number }
+  | { op: "search"; viewer: Viewer; query: string; limit: number }
   | { op: "check"; scope: CheckScope; maxProblems: number };
 
 /**

@@ -12,7 +12,7 @@
 import type { DatabaseSync, SQLInputValue, SQLOutputValue, StatementSync } from "node:sqlite";
 import { encodeBody, nickKey } from "../wire/protocol.ts";
 import { storageError } from "./history_errors.ts";
-import type { Page, PageQuery, StoredMessage } from "./history.ts";
+import type { Page, PageQuery, StoredMessage, Viewer } from "./history.ts";
 
 /** What `lanchat history` asks for: every condition is optional, all must hold. */
 export interface OperatorQuery {
@@ -20,7 +20,13 @@ export interface OperatorQuery {
   sinceTs?: number;
   /** Only messages with `ts < untilTs` (ms). */
   untilTs?: number;
-  /** Only messages from or to this nick, public and private. */
+  /**
+   * Only the messages of this nick: public ones it sent, and private ones of
+   * the account that owns it now (sent or received, under any nick the
+   * account used); when no account owns it, the private ones sent or received
+   * under it without an account (by guests, or stored before accounts
+   * existed and never claimed). PROTOCOL.md section 8.7.
+   */
   involving?: string;
   /** Only messages whose text contains this, case-insensitively. */
   text?: string;
@@ -37,7 +43,8 @@ export interface HistoryReadsOptions {
 type Row = Record<string, SQLOutputValue>;
 
 const columns = "m.id, m.ts, m.from_nick, m.to_nick, m.kind, m.text";
-const visibleSql = "(m.to_key IS NULL OR m.from_key = ? OR m.to_key = ?)";
+/** Public, or private and sent or received by the viewer's account (never for a guest: -1). */
+const visibleSql = "(m.to_key IS NULL OR m.from_account = ?1 OR m.to_account = ?1)";
 const noUpperBound = Number.MAX_SAFE_INTEGER;
 
 /**
@@ -69,27 +76,37 @@ export class HistoryReads {
   page(query: PageQuery): Page {
     const before = query.before ?? noUpperBound;
     const fetch = query.limit + 1;
-    const rows = query.with === undefined
+    const partner = query.with;
+    const rows = partner === undefined
       ? this.#read(
-        `SELECT ${columns} FROM messages m WHERE m.id < ? AND ${visibleSql}
-         ORDER BY m.id DESC LIMIT ?`,
-        [before, ...viewerParams(query.viewer), fetch],
+        `SELECT ${columns} FROM messages m WHERE ${visibleSql} AND m.id < ?2
+         ORDER BY m.id DESC LIMIT ?3`,
+        [viewerParam(query.viewer), before, fetch],
+      )
+      : "account" in partner
+      ? this.#read(
+        `SELECT ${columns} FROM messages m WHERE m.to_key IS NOT NULL
+           AND min(m.from_account, m.to_account) = min(?1, ?2)
+           AND max(m.from_account, m.to_account) = max(?1, ?2)
+           AND m.id < ?3 ORDER BY m.id DESC LIMIT ?4`,
+        [viewerParam(query.viewer), partner.account, before, fetch],
       )
       : this.#read(
-        `SELECT ${columns} FROM messages m WHERE m.to_key IS NOT NULL
-           AND min(m.from_key, m.to_key) = min(?1, ?2) AND max(m.from_key, m.to_key) = max(?1, ?2)
-           AND m.id < ?3 ORDER BY m.id DESC LIMIT ?4`,
-        [nickKey(query.viewer), nickKey(query.with), before, fetch],
+        `SELECT ${columns} FROM messages m WHERE m.to_key IS NOT NULL AND m.id < ?3
+           AND ((m.from_account = ?1 AND m.to_account IS NULL AND m.to_key = ?2)
+             OR (m.to_account = ?1 AND m.from_account IS NULL AND m.from_key = ?2))
+           ORDER BY m.id DESC LIMIT ?4`,
+        [viewerParam(query.viewer), nickKey(partner.guestNick), before, fetch],
       );
     const more = rows.length > query.limit;
     return { items: rows.slice(0, query.limit).map(toStored).reverse(), more };
   }
 
   /** Visible messages with id > `afterId`, oldest first, at most `limit`. */
-  after(viewer: string, afterId: number, limit: number): StoredMessage[] {
+  after(viewer: Viewer, afterId: number, limit: number): StoredMessage[] {
     return this.#read(
-      `SELECT ${columns} FROM messages m WHERE m.id > ? AND ${visibleSql} ORDER BY m.id LIMIT ?`,
-      [afterId, ...viewerParams(viewer), limit],
+      `SELECT ${columns} FROM messages m WHERE ${visibleSql} AND m.id > ?2 ORDER BY m.id LIMIT ?3`,
+      [viewerParam(viewer), afterId, limit],
     ).map(toStored);
   }
 
@@ -99,10 +116,10 @@ export class HistoryReads {
    * (whole history); shorter ones scan the newest `shortSearchScanRows`
    * visible messages in SQL (see shortSearchPatterns).
    */
-  search(viewer: string, query: string, limit: number): StoredMessage[] {
+  search(viewer: Viewer, query: string, limit: number): StoredMessage[] {
     return this.#find(
-      [visibleSql],
-      viewerParams(viewer),
+      ["(m.to_key IS NULL OR m.from_account = ? OR m.to_account = ?)"],
+      [viewerParam(viewer), viewerParam(viewer)],
       query,
       limit,
       this.#shortSearchScanRows,
@@ -110,8 +127,9 @@ export class HistoryReads {
   }
 
   /**
-   * Operator view for `lanchat history`: ignores private-message visibility
-   * (whoever can read the file can read every message in it).
+   * Operator view for `lanchat history`: no viewer, so every private message
+   * can be shown (whoever can read the file can read every message in it);
+   * `involving` picks a person's by account (see OperatorQuery).
    */
   query(query: OperatorQuery): StoredMessage[] {
     const conditions: string[] = [], params: SQLInputValue[] = [];
@@ -119,7 +137,22 @@ export class HistoryReads {
     if (query.untilTs !== undefined) conditions.push("m.ts < ?"), params.push(query.untilTs);
     if (query.involving !== undefined) {
       const key = nickKey(query.involving);
-      conditions.push("(m.from_key = ? OR m.to_key = ?)"), params.push(key, key);
+      const owner = this.#read("SELECT id FROM accounts WHERE nick_key = ?", [key])[0];
+      if (owner !== undefined) {
+        const account = Number(owner.id);
+        conditions.push(
+          "(CASE WHEN m.to_key IS NULL THEN m.from_key = ? " +
+            "ELSE m.from_account = ? OR m.to_account = ? END)",
+        );
+        params.push(key, account, account);
+      } else {
+        conditions.push(
+          "(CASE WHEN m.to_key IS NULL THEN m.from_key = ? " +
+            "ELSE (m.from_key = ? AND m.from_account IS NULL) " +
+            "OR (m.to_key = ? AND m.to_account IS NULL) END)",
+        );
+        params.push(key, key, key);
+      }
     }
     return this.#find(conditions, params, query.text, query.limit, undefined);
   }
@@ -282,9 +315,9 @@ function buildUpperForms(): Map<string, string[]> {
   return forms;
 }
 
-function viewerParams(viewer: string): [string, string] {
-  const key = nickKey(viewer);
-  return [key, key];
+/** The viewer's account for {@link visibleSql}; -1 (no account has it) for a guest. */
+function viewerParam(viewer: Viewer): number {
+  return viewer.account ?? -1;
 }
 
 /** `text` as one FTS5 string: a phrase matched as a substring by the trigram tokenizer. */

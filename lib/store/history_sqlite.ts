@@ -5,7 +5,8 @@
  * Owns: opening a history file (one writer per file, lib/store/history_lock.ts),
  * its schema and forward migrations, durable group commit of appends, the
  * room left for new messages (lib/store/history_space.ts), retention (`prune`),
- * the integrity check at start, and where reads run: for a server's database
+ * the integrity check at start, opening an existing file in place for the
+ * operator's tools beside a running server (openHistoryFile, no lock), and where reads run: for a server's database
  * file in the reader worker (lib/store/history_reader_client.ts), so that no read
  * stalls the event loop; for ":memory:" and read-only opens on this thread.
  * The read SQL is lib/store/history_reads.ts.
@@ -24,7 +25,8 @@ import { HistoryReads } from "./history_reads.ts";
 import type { OperatorQuery } from "./history_reads.ts";
 import { estimateStoredBytes, SpaceGuard } from "./history_space.ts";
 import { nickKey } from "../wire/protocol.ts";
-import type { History, NewMessage, Page, PageQuery, StoredMessage } from "./history.ts";
+import type { History, NewMessage, Page, PageQuery, StoredMessage, Viewer } from "./history.ts";
+import { SqliteAccounts } from "./accounts_sqlite.ts";
 
 export type { OperatorQuery } from "./history_reads.ts";
 export { HistoryBusyError, HistoryFullError } from "./history_errors.ts";
@@ -80,6 +82,47 @@ const migrations: readonly Migration[] = [
         INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text);
       END;
       PRAGMA application_id = ${applicationId};
+    `,
+  },
+  {
+    version: 2,
+    description: "accounts and device keys (issue #14); private messages belong to accounts",
+    // Private messages of version 1 belong to nicks: they are marked `unclaimed` and go to the
+    // account that first owns their nick (lib/store/accounts_sqlite.ts, claimUnclaimed).
+    sql: `
+      CREATE TABLE accounts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        nick TEXT NOT NULL,
+        nick_key TEXT UNIQUE,
+        created INTEGER NOT NULL,
+        released INTEGER,
+        CHECK ((nick_key IS NULL) = (released IS NOT NULL))
+      );
+      CREATE TABLE account_skeletons (
+        skeleton TEXT NOT NULL,
+        account_id INTEGER NOT NULL REFERENCES accounts (id),
+        PRIMARY KEY (skeleton, account_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX account_skeletons_by_account ON account_skeletons (account_id);
+      CREATE TABLE devices (
+        public_key BLOB PRIMARY KEY CHECK (length(public_key) = 32),
+        account_id INTEGER NOT NULL REFERENCES accounts (id),
+        added INTEGER NOT NULL,
+        seen INTEGER
+      );
+      CREATE INDEX devices_by_account ON devices (account_id);
+      ALTER TABLE messages ADD COLUMN from_account INTEGER;
+      ALTER TABLE messages ADD COLUMN to_account INTEGER;
+      ALTER TABLE messages ADD COLUMN unclaimed INTEGER NOT NULL DEFAULT 0;
+      UPDATE messages SET unclaimed = 1 WHERE to_key IS NOT NULL;
+      CREATE INDEX messages_unclaimed_from ON messages (from_key) WHERE unclaimed = 1;
+      CREATE INDEX messages_unclaimed_to ON messages (to_key) WHERE unclaimed = 1;
+      CREATE INDEX messages_by_accounts
+        ON messages (min(from_account, to_account), max(from_account, to_account), id)
+        WHERE to_key IS NOT NULL;
+      CREATE INDEX messages_to_account ON messages (to_account, id) WHERE to_account IS NOT NULL;
+      CREATE INDEX messages_from_account ON messages (from_account, id)
+        WHERE to_key IS NOT NULL AND from_account IS NOT NULL;
     `,
   },
 ];
@@ -193,6 +236,7 @@ export class SqliteHistory implements History {
   /** Newest id, kept here: this process is the only writer (the lock says so). */
   #lastId = 0;
   #checker: ReaderWorker | undefined;
+  #accounts: SqliteAccounts | undefined;
   #backgroundCheck: Promise<void> | undefined;
 
   /** Use openSqliteHistory, which locks, configures and migrates `db` first. */
@@ -246,6 +290,12 @@ export class SqliteHistory implements History {
     }
   }
 
+  /** The accounts kept in this file, over the writer's connection (PROTOCOL.md section 8). */
+  get accounts(): SqliteAccounts {
+    this.#accounts ??= new SqliteAccounts(this.#db, this.path);
+    return this.#accounts;
+  }
+
   /** True when reads run in the reader worker (a writable database file). */
   get readsInWorker(): boolean {
     return this.#reader !== undefined;
@@ -296,7 +346,7 @@ export class SqliteHistory implements History {
     return settle(() => this.pageNow(query));
   }
 
-  after(viewer: string, afterId: number, limit: number): Promise<StoredMessage[]> {
+  after(viewer: Viewer, afterId: number, limit: number): Promise<StoredMessage[]> {
     if (this.#reader !== undefined) {
       return this.#reader.request({ op: "after", viewer, afterId, limit }, { refusable: false });
     }
@@ -307,7 +357,7 @@ export class SqliteHistory implements History {
    * Queries of 3 or more characters use the trigram index (whole history);
    * shorter ones scan the newest `shortSearchScanRows` visible messages.
    */
-  search(viewer: string, query: string, limit: number): Promise<StoredMessage[]> {
+  search(viewer: Viewer, query: string, limit: number): Promise<StoredMessage[]> {
     if (this.#reader !== undefined) {
       return this.#reader.request({ op: "search", viewer, query, limit }, { refusable: true });
     }
@@ -321,13 +371,13 @@ export class SqliteHistory implements History {
   }
 
   /** {@link after}, answered synchronously on this thread (the writer's connection). */
-  afterNow(viewer: string, afterId: number, limit: number): StoredMessage[] {
+  afterNow(viewer: Viewer, afterId: number, limit: number): StoredMessage[] {
     this.#assertOpen();
     return this.#reads.after(viewer, afterId, limit);
   }
 
   /** {@link search}, answered synchronously on this thread (the writer's connection). */
-  searchNow(viewer: string, query: string, limit: number): StoredMessage[] {
+  searchNow(viewer: Viewer, query: string, limit: number): StoredMessage[] {
     this.#assertOpen();
     return this.#reads.search(viewer, query, limit);
   }
@@ -506,8 +556,9 @@ export class SqliteHistory implements History {
 
   #insert(message: NewMessage): StoredMessage {
     const { lastInsertRowid } = this.#statement(
-      `INSERT INTO messages (ts, from_nick, to_nick, kind, text, from_key, to_key)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO messages (ts, from_nick, to_nick, kind, text, from_key, to_key,
+         from_account, to_account)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       message.ts,
       message.from,
@@ -516,6 +567,8 @@ export class SqliteHistory implements History {
       message.text,
       nickKey(message.from),
       message.to === null ? null : nickKey(message.to),
+      message.fromAccount ?? null,
+      message.to === null ? null : message.toAccount ?? null,
     );
     return { ...message, id: Number(lastInsertRowid) };
   }
@@ -701,30 +754,8 @@ function configure(
 ) {
   const readOnly = options.readOnly ?? false;
   db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
-  const version = pragmaNumber(db, "user_version"); // the first read: fails on a file that is not SQLite
-  const appId = pragmaNumber(db, "application_id");
-  if (version > schemaVersion) {
-    throw new StorageError(
-      `${path} was written by a newer lanchat (schema version ${version}; this lanchat knows up to ${schemaVersion})`,
-      "upgrade lanchat, or pass --db PATH to use another file",
-    );
-  }
-  const hasTables = Number(db.prepare("SELECT count(*) AS n FROM sqlite_master").get()?.n ?? 0) > 0;
-  if ((version > 0 && appId !== applicationId) || (version === 0 && hasTables)) {
-    throw new StorageError(
-      `${path} is a SQLite database, but not a lanchat history`,
-      "pass --db PATH to a file of lanchat's own (a new path is created)",
-    );
-  }
-  if (readOnly) {
-    if (version < schemaVersion) {
-      throw new StorageError(
-        `${path} ${version === 0 ? "holds no lanchat history" : "has an older schema"}`,
-        "start the server once with --db set to this file (the serve command) to create or upgrade it",
-      );
-    }
-    return;
-  }
+  const version = checkHistoryFile(db, path, { current: readOnly });
+  if (readOnly) return;
   if (!inMemory) {
     const mode = db.prepare("PRAGMA journal_mode = WAL").get()?.journal_mode;
     if (mode !== "wal") {
@@ -745,6 +776,110 @@ function configure(
   if (options.maxSizeBytes !== undefined) {
     const pageSize = pragmaNumber(db, "page_size");
     db.exec(`PRAGMA max_page_count = ${Math.max(1, Math.floor(options.maxSizeBytes / pageSize))}`);
+  }
+}
+
+/**
+ * Reads the schema version of `db` (the first read: it fails on a file that
+ * is not SQLite) and checks that this lanchat may use the file: throws
+ * StorageError for a SQLite file that is not a lanchat history, or one from a
+ * newer lanchat; with `current`, also for an empty file or an older schema
+ * (`upgradeHint` says what to do then), since only the server migrates.
+ */
+function checkHistoryFile(
+  db: DatabaseSync,
+  path: string,
+  options: { current: boolean; upgradeHint?: string },
+): number {
+  const version = pragmaNumber(db, "user_version");
+  const appId = pragmaNumber(db, "application_id");
+  if (version > schemaVersion) {
+    throw new StorageError(
+      `${path} was written by a newer lanchat (schema version ${version}; this lanchat knows up to ${schemaVersion})`,
+      "upgrade lanchat, or pass --db PATH to use another file",
+    );
+  }
+  const hasTables = Number(db.prepare("SELECT count(*) AS n FROM sqlite_master").get()?.n ?? 0) > 0;
+  if ((version > 0 && appId !== applicationId) || (version === 0 && hasTables)) {
+    throw new StorageError(
+      `${path} is a SQLite database, but not a lanchat history`,
+      "pass --db PATH to a file of lanchat's own (a new path is created)",
+    );
+  }
+  if (options.current && version < schemaVersion) {
+    throw new StorageError(
+      version === 0
+        ? `${path} holds no lanchat history`
+        : `${path} has an older schema (version ${version}; this lanchat reads version ${schemaVersion})`,
+      options.upgradeHint ??
+        "start the server once with --db set to this file (the serve command) to create or upgrade it",
+    );
+  }
+  return version;
+}
+
+/** Options of openHistoryFile. */
+export interface HistoryFileOptions {
+  /** Open for reading only (a file on read-only media too, as `lanchat history`). Default false. */
+  readOnly?: boolean;
+  /** How long to wait for the server's write lock, in ms (`PRAGMA busy_timeout`). Default 5000. */
+  busyTimeoutMs?: number;
+  /**
+   * The hint of the StorageError for a file of an older schema. Default: start
+   * the server once with --db set to the file.
+   */
+  upgradeHint?: string;
+}
+
+/**
+ * Opens the existing history file at `path` as one more SQLite connection,
+ * beside a running server or without one, for an operator's tool that reads
+ * or changes it in place (`lanchat accounts`). Unlike openSqliteHistory it
+ * never creates the file, never migrates it and takes no lock: the server may
+ * hold that lock, and SQLite's own locking orders the writes (a write waits
+ * up to `busyTimeoutMs` for the server's). Throws StorageError for a missing
+ * file, one that is not a lanchat history, and one whose schema is not
+ * exactly {@link schemaVersion}: an older one is upgraded only by the server
+ * (`upgradeHint`), a newer one needs a newer lanchat. The caller closes it.
+ *
+ * @example
+ * const db = openHistoryFile(path);
+ * try { new SqliteAccounts(db, path).list(); } finally { db.close(); }
+ */
+export function openHistoryFile(path: string, options: HistoryFileOptions = {}): DatabaseSync {
+  if (path === ":memory:" || !exists(path)) {
+    throw new StorageError(`no history at ${path}`, "check the path, or pass --db PATH");
+  }
+  let db: DatabaseSync;
+  try {
+    db = options.readOnly ? openForReading(path) : openReadWrite(path);
+  } catch (error) {
+    throw storageError(path, error);
+  }
+  try {
+    db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
+    checkHistoryFile(db, path, {
+      current: true,
+      ...(options.upgradeHint === undefined ? {} : { upgradeHint: options.upgradeHint }),
+    });
+    return db;
+  } catch (error) {
+    db.close();
+    throw error instanceof StorageError ? error : storageError(path, error);
+  }
+}
+
+/** Opens the existing database `path` to read and write; SQLite's `mode=rw` never creates it. */
+function openReadWrite(path: string): DatabaseSync {
+  const url = pathToFileURL(path);
+  url.search = "?mode=rw";
+  const db = new DatabaseSync(url);
+  try {
+    db.prepare("PRAGMA user_version").get(); // SQLite opens the file at the first read
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * Reading what a server sends: payload bytes -> typed `ServerMessage`.
  *
- * Owns: the client-side validation of server payloads (PROTOCOL.md section 4).
+ * Owns: the client-side validation of server payloads (PROTOCOL.md sections 4 and 8).
  * A client must survive a buggy or hostile server, so every field is checked
  * before use. Pure: no sockets, no output.
  * Imports only lib/wire/protocol.ts and lib/wire/errors.ts.
@@ -10,6 +10,7 @@ import { isErrorCode, ProtocolError } from "./errors.ts";
 import { parseJsonObject } from "./protocol.ts";
 import type {
   ChatMessage,
+  DeviceEntry,
   LeaveReason,
   MessageKind,
   Ref,
@@ -58,6 +59,23 @@ function token(object: JsonObject, name: string): Ref | undefined {
     return value;
   }
   throw bad(`field '${name}' must be a string or a number`);
+}
+
+function optionalInt(object: JsonObject, name: string): number | undefined {
+  const value = object[name];
+  if (value === undefined || value === null) return undefined;
+  return int(object, name);
+}
+
+function device(entry: unknown): DeviceEntry {
+  if (!isObject(entry)) throw bad("every device must be an object");
+  const seen = optionalInt(entry, "seen");
+  return {
+    fingerprint: str(entry, "fingerprint"),
+    added: int(entry, "added"),
+    ...(seen === undefined ? {} : { seen }),
+    online: entry.online === true,
+  };
 }
 
 function chatMessage(object: JsonObject): ChatMessage {
@@ -114,12 +132,17 @@ export function parseServerMessage(payload: Uint8Array): ServerMessage | null {
   switch (object.type) {
     case "server": {
       const key = optionalStr(object, "key");
+      // Version 2 (section 8): absent `version` means 1; `challenge` is what a device key signs.
+      const version = optionalInt(object, "version");
+      const challenge = optionalStr(object, "challenge");
       return {
         type: "server",
         proto: int(object, "proto"),
         name: optionalStr(object, "name") ?? "",
         secure: secure(object),
         ...(key === undefined ? {} : { key }),
+        ...(version === undefined ? {} : { version }),
+        ...(challenge === undefined ? {} : { challenge }),
       };
     }
     case "proof":
@@ -131,6 +154,7 @@ export function parseServerMessage(payload: Uint8Array): ServerMessage | null {
         nick: str(object, "nick"),
         last: int(object, "last"),
         ...(motd === undefined ? {} : { motd }),
+        ...(object.guest === true ? { guest: true } : {}),
       };
     }
     case "users": {
@@ -138,7 +162,9 @@ export function parseServerMessage(payload: Uint8Array): ServerMessage | null {
       if (!Array.isArray(list)) throw bad("field 'users' must be an array");
       const users: UserEntry[] = list.map((entry) => {
         if (!isObject(entry)) throw bad("every user must be an object");
-        return { nick: str(entry, "nick"), since: int(entry, "since") };
+        const user: UserEntry = { nick: str(entry, "nick"), since: int(entry, "since") };
+        if (entry.guest === true) user.guest = true;
+        return user;
       });
       return object.more === true ? { type: "users", users, more: true } : { type: "users", users };
     }
@@ -193,6 +219,31 @@ export function parseServerMessage(payload: Uint8Array): ServerMessage | null {
         message: optionalStr(object, "message") ?? String(code),
         ...(ref === undefined ? {} : { ref }),
         ...(typeof wait === "number" && Number.isFinite(wait) && wait >= 0 ? { wait } : {}),
+      };
+    }
+    case "link_code": {
+      const ref = token(object, "ref");
+      return {
+        type: "link_code",
+        code: str(object, "code"),
+        expires: int(object, "expires"),
+        ...(ref === undefined ? {} : { ref }),
+      };
+    }
+    case "linked":
+      return { type: "linked", fingerprint: str(object, "fingerprint"), ts: int(object, "ts") };
+    case "whois": {
+      const ref = token(object, "ref");
+      const since = optionalInt(object, "since");
+      const devices = object.devices ?? [];
+      if (!Array.isArray(devices)) throw bad("field 'devices' must be an array");
+      return {
+        type: "whois",
+        nick: str(object, "nick"),
+        guest: object.guest === true,
+        ...(since === undefined ? {} : { since }),
+        devices: devices.map(device),
+        ...(ref === undefined ? {} : { ref }),
       };
     }
     case "ping":
