@@ -15,9 +15,6 @@ import { openServerHistory } from "../lib/store/history_sqlite.ts";
 import { DatabaseSync } from "node:sqlite";
 import { SqliteAccounts } from "../lib/store/accounts_sqlite.ts";
 
-const isError = (code: string) => (message: Received) =>
-  message.type === "error" && message.code === code;
-
 /** The answer to a hello: welcome or error. */
 async function answer(client: TestClient): Promise<Received> {
   return await client.next((message) => message.type === "welcome" || message.type === "error");
@@ -98,7 +95,7 @@ Deno.test("a signature for another challenge, or garbage, is refused and the con
 
 Deno.test("a connection may try 4 device keys; a fifth gets bad_message", async () => {
   await using server = await startTestServer();
-  await using owner = await TestClient.keyed(server.port, "ana", generateKeyPair());
+  await using _owner = await TestClient.keyed(server.port, "ana", generateKeyPair());
   await using client = await TestClient.connect(server.port);
   await client.next("server");
   for (let index = 0; index < 4; index++) {
@@ -190,7 +187,7 @@ Deno.test("link codes: a second device joins the account; wrong, reused and expi
     assertEquals(linked.fingerprint, fingerprint(phone.publicKey));
   }
   // The phone is now ana's without a code.
-  await using again = await TestClient.keyed(server.port, "ana", phone);
+  await using _again = await TestClient.keyed(server.port, "ana", phone);
 
   // Reused.
   await using reuse = await TestClient.connect(server.port);
@@ -344,7 +341,7 @@ Deno.test("claims are limited per address and in all", async () => {
   assertMatch(String(limited.message), /too many new nicks from your address/);
   assert(Number(limited.wait) > 60_000, `wait ${limited.wait}`);
   // A device that has its account joins whatever the rate.
-  await using guest = await TestClient.joined(server.port, "zed");
+  await using _guest = await TestClient.joined(server.port, "zed");
 });
 
 Deno.test("the number of accounts is limited: server_full says what the operator can do", async () => {
