@@ -470,3 +470,16 @@ function writeVersionOneHistory(path: string): void {
     db.close();
   }
 }
+
+Deno.test("an account's renames are rate limited (each one is a write to the history file)", async () => {
+  await using server = await startTestServer();
+  await using ana = await TestClient.keyed(server.port, "ana", generateKeyPair());
+  for (let index = 0; index < 10; index++) {
+    await ana.send({ type: "nick", nick: `ana${index}` });
+    await ana.next((message) => message.type === "renamed" && message.to === `ana${index}`);
+  }
+  await ana.send({ type: "nick", nick: "ana-again" });
+  const limited = await ana.next("error");
+  assertEquals(limited.code, "rate_limited");
+  assert(Number(limited.wait) > 1000, `wait ${limited.wait}`);
+});

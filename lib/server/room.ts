@@ -167,6 +167,8 @@ export class Room {
   readonly #personOf = new Map<Member, Person>();
   /** Accounts made per address. */
   readonly #claims: TokenBuckets;
+  /** Renames per account (each one writes to the store): 10 at once, then 10 a minute. */
+  readonly #renames = new TokenBuckets({ burst: 10, perSecond: 10 / 60 });
   /** Device `seen` times not written yet, by fingerprint. */
   readonly #seen = new Map<string, { key: Uint8Array; at: number }>();
   #seenFlushedAt: number;
@@ -343,7 +345,18 @@ export class Room {
     else if (nickProblem(nick) !== null) {
       throw new ProtocolError("nick_invalid", `${nickProblem(nick)}: '${nick}'`);
     }
-    if (person.account !== null) this.accounts.rename(person.account, nick, nickSkeletons(nick));
+    if (person.account !== null) {
+      // Each rename of an account is a write to the history file: a few a minute is plenty.
+      const waitMs = this.#renames.take(String(person.account), 1, performance.now());
+      if (waitMs > 0) {
+        throw new ProtocolError(
+          "rate_limited",
+          `too many nick changes in a short time; try again in ${Math.ceil(waitMs / 1000)} s`,
+          { waitMs },
+        );
+      }
+      this.accounts.rename(person.account, nick, nickSkeletons(nick));
+    }
     this.#renamePerson(person, nick);
   }
 
