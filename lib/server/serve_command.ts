@@ -383,6 +383,13 @@ function printBanner(
     `  history: ${
       flags.db === ":memory:" ? "in memory only (gone when the server stops)" : flags.db
     }`,
+    `  nicks: ${server.room.accounts.count()} owned${
+      flags.db === ":memory:" ? "" : ` (${lanchatCommand("accounts", "--db", flags.db)} lists them)`
+    }; ${
+      server.room.identity.guests
+        ? "guests without a device key may use the others"
+        : "clients without a device key are refused (--no-guests)"
+    }`,
     "  press Ctrl-C to stop",
   );
   console.log(lines.join("\n"));
