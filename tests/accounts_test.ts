@@ -483,3 +483,19 @@ Deno.test("an account's renames are rate limited (each one is a write to the his
   assertEquals(limited.code, "rate_limited");
   assert(Number(limited.wait) > 1000, `wait ${limited.wait}`);
 });
+
+Deno.test("'аlice' (Cyrillic а) is refused while 'alice' is owned, even with alice offline", async () => {
+  await using server = await startTestServer();
+  (await TestClient.keyed(server.port, "alice", generateKeyPair())).close();
+  await using other = await TestClient.connect(server.port);
+  await other.next("server");
+  await other.helloWithKey("\u0430lice", generateKeyPair());
+  const refused = await answer(other);
+  assertEquals(refused.code, "nick_owned");
+  assertEquals(
+    refused.message,
+    "'\u0430lice' looks too much like 'alice', which belongs to someone on this server; pick another nick",
+  );
+  await other.send({ type: "hello", nick: "\u0430lice" });
+  assertEquals((await answer(other)).code, "nick_owned");
+});
