@@ -13,6 +13,7 @@ import { fromBase64, toBase64 } from "../lib/wire/base64.ts";
 import { helloSignatureBytes } from "../lib/wire/protocol.ts";
 import { openServerHistory } from "../lib/store/history_sqlite.ts";
 import { DatabaseSync } from "node:sqlite";
+import { writeV1History } from "./fixtures/history_v1.ts";
 import { SqliteAccounts } from "../lib/store/accounts_sqlite.ts";
 
 /** The answer to a hello: welcome or error. */
@@ -410,7 +411,12 @@ Deno.test("a history written before accounts: its private messages go to the fir
   const dir = await Deno.makeTempDir({ prefix: "lanchat_accounts_" });
   try {
     const path = `${dir}/h.db`;
-    writeVersionOneHistory(path);
+    writeV1History(path, [
+      { ts: 1, from: "Ana", to: "bob", text: "ana to bob" },
+      { ts: 2, from: "carl", to: null, text: "old public" },
+      { ts: 3, from: "bob", to: "Ana", text: "bob to ana" },
+      { ts: 4, from: "carl", to: "dan", text: "carl to dan" },
+    ]);
     const history = await openServerHistory(path);
     await using server = await startTestServer({ history, accounts: history.accounts });
     const privates = async (client: TestClient) => {
@@ -433,43 +439,6 @@ Deno.test("a history written before accounts: its private messages go to the fir
     await Deno.remove(dir, { recursive: true });
   }
 });
-
-/** A history file as lanchat 0.1 (schema version 1) wrote it, with private messages by nick. */
-function writeVersionOneHistory(path: string): void {
-  const db = new DatabaseSync(path);
-  try {
-    db.exec(`
-      CREATE TABLE messages (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL, from_nick TEXT NOT NULL,
-        to_nick TEXT, kind TEXT NOT NULL CHECK (kind IN ('text', 'action')), text TEXT NOT NULL,
-        from_key TEXT NOT NULL, to_key TEXT, CHECK ((to_nick IS NULL) = (to_key IS NULL)));
-      CREATE INDEX messages_by_ts ON messages (ts);
-      CREATE INDEX messages_by_conversation
-        ON messages (min(from_key, to_key), max(from_key, to_key), id) WHERE to_key IS NOT NULL;
-      CREATE VIRTUAL TABLE messages_fts USING fts5(
-        text, content = 'messages', content_rowid = 'id', tokenize = 'trigram case_sensitive 0');
-      CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
-        INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text); END;
-      CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
-        INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text); END;
-      CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN
-        INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
-        INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text); END;
-      PRAGMA application_id = ${0x4c4e4348};
-      PRAGMA user_version = 1;
-    `);
-    const insert = db.prepare(
-      `INSERT INTO messages (ts, from_nick, to_nick, kind, text, from_key, to_key)
-       VALUES (?, ?, ?, 'text', ?, lower(?), lower(?))`,
-    );
-    insert.run(1, "Ana", "bob", "ana to bob", "Ana", "bob");
-    insert.run(2, "carl", null, "old public", "carl", null);
-    insert.run(3, "bob", "Ana", "bob to ana", "bob", "Ana");
-    insert.run(4, "carl", "dan", "carl to dan", "carl", "dan");
-  } finally {
-    db.close();
-  }
-}
 
 Deno.test("an account's renames are rate limited (each one is a write to the history file)", async () => {
   await using server = await startTestServer();
@@ -498,4 +467,29 @@ Deno.test("'аlice' (Cyrillic а) is refused while 'alice' is owned, even with a
   );
   await other.send({ type: "hello", nick: "\u0430lice" });
   assertEquals((await answer(other)).code, "nick_owned");
+});
+
+Deno.test("a device of an account joins under the account's nick whatever hello.nick says, and renames nothing", async () => {
+  await using server = await startTestServer();
+  const ana = generateKeyPair();
+  await using laptop = await TestClient.keyed(server.port, "ana", ana);
+  // A script on the same device, or a reconnect that remembers an old nick.
+  await using script = await TestClient.keyed(server.port, "ci-bot", ana);
+  assertEquals(script.all("welcome")[0]!.nick, "ana");
+  await laptop.send({ type: "ping", n: 1 });
+  await laptop.next("pong");
+  assertEquals(laptop.all("renamed"), []);
+  await using guest = await TestClient.joined(server.port, "ci-bot");
+  assertEquals(guest.all("welcome")[0]!.guest, true, "ci-bot was never claimed");
+});
+
+Deno.test("joined says guest for a member without a key, and nothing for an account", async () => {
+  await using server = await startTestServer();
+  await using watcher = await TestClient.joined(server.port, "watcher");
+  (await TestClient.keyed(server.port, "ana", generateKeyPair())).close();
+  const ana = await watcher.next("joined");
+  assertEquals([ana.nick, ana.guest], ["ana", undefined]);
+  (await TestClient.joined(server.port, "zed")).close();
+  const zed = await watcher.next((message) => message.type === "joined" && message.nick === "zed");
+  assertEquals(zed.guest, true);
 });

@@ -1,5 +1,6 @@
 /**
- * Tests of lib/store/history_cli.ts (`lanchat history`) on real database files.
+ * Tests of lib/store/history_cli.ts (`lanchat history`) on real database files,
+ * in this process and, for `--with` by account, as a real `main.ts` process.
  * Times are built with the Date constructor in local time, so the printed
  * `[YYYY-MM-DD HH:MM]` is the same in any time zone.
  */
@@ -11,6 +12,7 @@ import { openSqliteHistory } from "../lib/store/history_sqlite.ts";
 import type { SqliteHistory } from "../lib/store/history_sqlite.ts";
 import { encodeBody } from "../lib/wire/protocol.ts";
 import type { NewMessage } from "../lib/store/history.ts";
+import { lanchatToEnd } from "./fixtures/client_process.ts";
 
 const at = (hour: number, minute: number) => new Date(2026, 10, 25, hour, minute).getTime();
 const now = () => at(18, 0);
@@ -80,7 +82,7 @@ Deno.test("history --since and --until keep a time range, relative or absolute",
   });
 });
 
-Deno.test("history --with shows messages from or to that nick, private ones too", async () => {
+Deno.test("history --with a nick nobody owns shows its messages, private ones too", async () => {
   await withChatFile(async (db) => {
     assertEquals(await run({ db, with: "BOB" }), [
       "[2026-11-25 12:05] <alice -> Bob> hi Bob, lunch?",
@@ -146,6 +148,65 @@ Deno.test("history shows control characters instead of sending them to the termi
     await history.append(message("red \x1b[31malert\x07 tab\tok", at(10, 0)));
     await history.close();
     assertEquals(await run({ db }), ["[2026-11-25 10:00] <alice> red \\x1b[31malert\\x07 tab\tok"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("history --with NICK shows the private messages of the account that owns NICK now, not of an earlier owner", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lanchat_cli_" });
+  try {
+    const db = `${dir}/history.db`;
+    const history = openSqliteHistory(db);
+    const accounts = history.accounts;
+    const key = (seed: number) => new Uint8Array(32).fill(seed);
+    const oldAna = accounts.claim("ana", ["ana"], key(1), at(8, 0)).id;
+    const bob = accounts.claim("bob", ["bob"], key(2), at(8, 0)).id;
+    const say = (text: string, minute: number, fields: Partial<NewMessage>) =>
+      history.append(message(text, at(9, minute), fields));
+    await say("hello all", 0, { from: "ana", fromAccount: oldAna });
+    await say("old secret", 1, { from: "ana", to: "bob", fromAccount: oldAna, toAccount: bob });
+    await say("old reply", 2, { from: "bob", to: "ana", fromAccount: bob, toAccount: oldAna });
+    // A guest: no account on its side.
+    await say("from a guest", 3, { from: "zed", to: "bob", toAccount: bob });
+    await say("to a guest", 4, { from: "bob", to: "zed", fromAccount: bob });
+    accounts.release("ana", at(10, 0));
+    const newAna = accounts.claim("ana", ["ana"], key(3), at(10, 5)).id;
+    await say("for the new ana", 30, {
+      from: "bob",
+      to: "ana",
+      fromAccount: bob,
+      toAccount: newAna,
+    });
+    await say("new ana here", 31, { from: "ana", fromAccount: newAna });
+    await history.close();
+
+    const forAna = [
+      "[2026-11-25 09:00] <ana> hello all",
+      "[2026-11-25 09:30] <bob -> ana> for the new ana",
+      "[2026-11-25 09:31] <ana> new ana here",
+    ];
+    assertEquals(await run({ db, with: "ANA" }), forAna);
+    assertEquals(await run({ db, with: "bob" }), [
+      "[2026-11-25 09:01] <ana -> bob> old secret",
+      "[2026-11-25 09:02] <bob -> ana> old reply",
+      "[2026-11-25 09:03] <zed -> bob> from a guest",
+      "[2026-11-25 09:04] <bob -> zed> to a guest",
+      "[2026-11-25 09:30] <bob -> ana> for the new ana",
+    ]);
+    // Nobody owns zed: the private messages under that nick without an account.
+    assertEquals(await run({ db, with: "zed" }), [
+      "[2026-11-25 09:03] <zed -> bob> from a guest",
+      "[2026-11-25 09:04] <bob -> zed> to a guest",
+    ]);
+    assertEquals(await run({ db, with: "ana", search: "secret" }), ["(no messages)"]);
+    // Without --with the operator reads every message.
+    assertEquals((await run({ db })).length, 7);
+
+    // The command as typed.
+    const typed = await lanchatToEnd(["history", "--db", db, "--with", "ana"]);
+    assertEquals(typed.code, 0, typed.stderr);
+    assertEquals(typed.stdout, forAna.map((line) => `${line}\n`).join(""));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -6,7 +6,7 @@
  *
  * Owns: the filters, the two output formats (lines for people, JSON lines
  * for scripts), and the report of `--salvage`. Imports lib/store/history_sqlite.ts,
- * lib/store/history_salvage.ts, lib/store/time_parse.ts, lib/wire/errors.ts and
+ * lib/store/history_salvage.ts, lib/store/time_parse.ts, lib/store/local_time.ts, lib/wire/errors.ts and
  * lib/cli/run_command.ts (how the suggested command is written); must not
  * import the server, room or sockets.
  */
@@ -15,6 +15,7 @@ import { salvageHistory } from "./history_salvage.ts";
 import type { OperatorQuery } from "./history_sqlite.ts";
 import type { StoredMessage } from "./history.ts";
 import { parseTime } from "./time_parse.ts";
+import { localIsoTime, localMinute } from "./local_time.ts";
 import { documentedCommand, shellWord } from "../cli/run_command.ts";
 import type { CommandFormat } from "../cli/run_command.ts";
 
@@ -27,9 +28,15 @@ export interface HistoryCommandOptions {
   /** Only messages before this time (`--until`, forms of parseTime). */
   until?: string;
   /**
-   * Only messages from or to this nick, public and private (`--with`). There
-   * is no viewer here: the operator reads their own file, so private messages
-   * between any two people are shown.
+   * Only this nick's messages (`--with`): the public ones it sent, and the
+   * private ones of the account that owns the nick now, sent or received
+   * under any nick that account used; when nobody owns the nick, the private
+   * ones sent or received under it without an account (guests, and messages
+   * of an older lanchat that no account claimed). A private message of an
+   * account that once had the nick and was released is not the new owner's
+   * and is not shown. There is no viewer here: the operator reads their own
+   * file, so without `with` every message is shown, private ones between any
+   * two people included.
    */
   with?: string;
   /** Only messages whose text contains this, case-insensitively (`--search`). */
@@ -112,14 +119,14 @@ export async function runHistoryCommand(
   return 0;
 }
 
-function runSalvage(
+async function runSalvage(
   source: string,
   target: string,
   out: (line: string) => void,
   progress: (line: string) => void,
   command: CommandFormat,
-): number {
-  const report = salvageHistory(source, target, { progress });
+): Promise<number> {
+  const report = await salvageHistory(source, target, { progress });
   const ranges = report.unreadableRanges.map(([first, last]) =>
     first === last ? `${first}` : `${first}-${last}`
   );
@@ -129,6 +136,23 @@ function runSalvage(
       `${report.unreadable} could not be read (ids ${ranges.slice(0, 10).join(", ")}${
         ranges.length > 10 ? ", ..." : ""
       })`,
+    );
+  }
+  if (report.accounts > 0 || report.accountRowsUnreadable > 0) {
+    out(
+      `copied ${report.accounts} accounts with ${report.devices} devices` +
+        (report.accountRowsUnreadable > 0
+          ? `; ${report.accountRowsUnreadable} rows of accounts, devices or their nicks' ` +
+            `look-alikes could not be read (a device left out cannot join under its nick: ` +
+            `link it again from another device of the account, or free the nick with ` +
+            `${command("accounts", "release", "NICK", "--db", shellWord(target))})`
+          : ""),
+    );
+  }
+  if (report.accountsRestoredReleased > 0) {
+    out(
+      `${report.accountsRestoredReleased} accounts could not be read but own private messages: ` +
+        `they are kept as released accounts, so nobody who joins later sees those messages`,
     );
   }
   if (report.copied === 0) {
@@ -145,7 +169,7 @@ function runSalvage(
 
 /** One message as a line for people: local time, nicks, and text with control characters made visible. */
 export function textLine(message: StoredMessage): string {
-  const time = `[${localDate(message.ts)} ${localTime(message.ts).slice(0, 5)}]`;
+  const time = `[${localMinute(message.ts)}]`;
   const who = message.to === null ? message.from : `${message.from} -> ${message.to}`;
   const text = showControls(message.text);
   return message.kind === "action" ? `${time} * ${who} ${text}` : `${time} <${who}> ${text}`;
@@ -155,31 +179,6 @@ export function textLine(message: StoredMessage): string {
 export function jsonLine(message: StoredMessage): HistoryJsonLine {
   const { id, ts, from, to, kind, text } = message;
   return { id, ts, time: localIsoTime(ts), from, to, kind, text };
-}
-
-function localDate(ts: number): string {
-  const date = new Date(ts);
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
-}
-
-/** `HH:MM:SS.mmm` in local time. */
-function localTime(ts: number): string {
-  const date = new Date(ts);
-  const millis = String(date.getMilliseconds()).padStart(3, "0");
-  return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${millis}`;
-}
-
-function localIsoTime(ts: number): string {
-  const offsetMinutes = -new Date(ts).getTimezoneOffset();
-  const sign = offsetMinutes < 0 ? "-" : "+";
-  const offset = `${sign}${pad(Math.floor(Math.abs(offsetMinutes) / 60))}:${
-    pad(Math.abs(offsetMinutes) % 60)
-  }`;
-  return `${localDate(ts)}T${localTime(ts)}${offset}`;
-}
-
-function pad(value: number): string {
-  return String(value).padStart(2, "0");
 }
 
 /**

@@ -5,14 +5,19 @@
  *
  * Owns: walking the messages table by id ranges, bisecting a range that fails
  * down to single ids and skipping those, checking each row before it is
- * copied, and the progress lines. It reads through SQLite's b-tree, so rows
- * reachable only through a destroyed interior page are lost; `sqlite3 F
- * .recover` scans raw pages and may find more.
+ * copied, and the progress lines. From a history of schema 2 or later it
+ * copies the accounts, their devices and nick skeletons, and each private
+ * message's accounts the same way, so the copy shows a private message to
+ * the same two accounts as the original and to nobody else (PROTOCOL.md
+ * section 8.7): an account that messages name but whose row is lost comes
+ * back released, and no new account ever gets the id of an old one. It reads
+ * through SQLite's b-tree, so rows reachable only through a destroyed
+ * interior page are lost; `sqlite3 F .recover` scans raw pages and may find more.
  * Imports lib/store/history_sqlite.ts (to create NEW), lib/wire/errors.ts and
  * lib/wire/protocol.ts; must not import the server, room or sockets.
  */
 import { DatabaseSync } from "node:sqlite";
-import type { SQLOutputValue } from "node:sqlite";
+import type { SQLOutputValue, StatementSync } from "node:sqlite";
 import { StorageError } from "../wire/errors.ts";
 import { openSqliteHistory, schemaVersion } from "./history_sqlite.ts";
 import { nickKey } from "../wire/protocol.ts";
@@ -27,6 +32,21 @@ export interface SalvageReport {
   unreadableRanges: Array<[number, number]>;
   /** Lowest and highest id looked at; null when not even that could be read. */
   idRange: [number, number] | null;
+  /** Accounts copied, released ones included (0 from a history older than accounts). */
+  accounts: number;
+  /** Device keys copied. */
+  devices: number;
+  /**
+   * Rows (or rowids) of accounts, devices and nick skeletons that could not be
+   * read, or held values no lanchat account has, or devices of no copied
+   * account (a table whose extent cannot be read at all counts 1).
+   */
+  accountRowsUnreadable: number;
+  /**
+   * Accounts named by copied private messages whose own row was lost: they
+   * are in the copy as released accounts (their messages stay theirs).
+   */
+  accountsRestoredReleased: number;
 }
 
 /** Options of salvageHistory. */
@@ -37,6 +57,8 @@ export interface SalvageOptions {
   progressEveryMs?: number;
   /** Rows read (and written) per query and transaction. Default 1000. */
   chunkSize?: number;
+  /** The time (ms) an account restored released is marked released at. Default Date.now. */
+  now?: () => number;
 }
 
 interface MessageRow {
@@ -46,6 +68,10 @@ interface MessageRow {
   to: string | null;
   kind: "text" | "action";
   text: string;
+  fromAccount: number | null;
+  toAccount: number | null;
+  /** 1 for a private message stored before accounts that no account has claimed yet. */
+  unclaimed: 0 | 1;
 }
 
 type Row = Record<string, SQLOutputValue>;
@@ -54,14 +80,16 @@ const applicationId = 0x4c4e4348;
 
 /**
  * Copies what can be read of the history `source` into a new history at
- * `target`, which must not exist. Throws StorageError when `source` cannot be
- * opened as a lanchat history at all, or `target` exists.
+ * `target`, which must not exist: messages, and from a history of schema 2 or
+ * later its accounts, devices and nick skeletons (see the module comment).
+ * Rejects with StorageError when `source` cannot be opened as a lanchat
+ * history at all, or `target` exists or cannot be written.
  */
-export function salvageHistory(
+export async function salvageHistory(
   source: string,
   target: string,
   options: SalvageOptions = {},
-): SalvageReport {
+): Promise<SalvageReport> {
   for (const path of [target, `${target}-wal`]) {
     if (exists(path)) {
       throw new StorageError(
@@ -75,38 +103,27 @@ export function salvageHistory(
   }
   const from = openSource(source);
   try {
-    const walk = new SalvageWalk(from, source, options);
+    const hasAccounts = tablesOf(from).has("accounts");
+    const walk = new SalvageWalk(from, source, options, hasAccounts);
     const idRange = walk.idRange();
-    const report: SalvageReport = { copied: 0, unreadable: 0, unreadableRanges: [], idRange };
-    openSqliteHistory(target).close();
+    const report: SalvageReport = {
+      copied: 0,
+      unreadable: 0,
+      unreadableRanges: [],
+      idRange,
+      accounts: 0,
+      devices: 0,
+      accountRowsUnreadable: 0,
+      accountsRestoredReleased: 0,
+    };
+    // Made and migrated by the store, closed (its lock released) before it is filled.
+    await openSqliteHistory(target, { readInWorker: false }).close();
     const to = new DatabaseSync(target);
     try {
-      const insert = to.prepare(
-        `INSERT OR IGNORE INTO messages (id, ts, from_nick, to_nick, kind, text, from_key, to_key)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      );
-      const write = (rows: MessageRow[]) => {
+      const inTransaction = (work: () => void) => {
         to.exec("BEGIN IMMEDIATE");
         try {
-          for (const row of rows) {
-            let inserted = false;
-            try {
-              inserted = insert.run(
-                row.id,
-                row.ts,
-                row.from,
-                row.to,
-                row.kind,
-                row.text,
-                nickKey(row.from),
-                row.to === null ? null : nickKey(row.to),
-              ).changes > 0;
-            } catch {
-              // A row the new file's constraints refuse is damage; the transaction goes on.
-            }
-            if (inserted) report.copied++;
-            else skip(report, row.id, row.id);
-          }
+          work();
           to.exec("COMMIT");
         } catch (error) {
           if (to.isTransaction) to.exec("ROLLBACK");
@@ -117,12 +134,61 @@ export function salvageHistory(
           );
         }
       };
+      if (hasAccounts) {
+        const accounts = new AccountsSalvage(from, to, options, report);
+        inTransaction(() => accounts.copy());
+      }
+      const insert = to.prepare(
+        `INSERT OR IGNORE INTO messages (id, ts, from_nick, to_nick, kind, text, from_key, to_key,
+           from_account, to_account, unclaimed)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const write = (rows: MessageRow[]) =>
+        inTransaction(() => {
+          for (const row of rows) {
+            let inserted = false;
+            try {
+              const isPrivate = row.to !== null;
+              inserted = insert.run(
+                row.id,
+                row.ts,
+                row.from,
+                row.to,
+                row.kind,
+                row.text,
+                nickKey(row.from),
+                row.to === null ? null : nickKey(row.to),
+                row.fromAccount,
+                isPrivate ? row.toAccount : null,
+                isPrivate ? row.unclaimed : 0,
+              ).changes > 0;
+            } catch {
+              // A row the new file's constraints refuse is damage; the transaction goes on.
+            }
+            if (inserted) report.copied++;
+            else skip(report, row.id, row.id);
+          }
+        });
       if (idRange !== null) walk.copy(idRange[0], idRange[1], write, report);
       // Ids are never handed out twice: carry the old file's sequence over when it can be read.
       const lastHandedOut = Math.max(walk.sequence() ?? 0, idRange?.[1] ?? 0);
       to.prepare("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'messages'").run(
         lastHandedOut,
       );
+      if (hasAccounts) {
+        inTransaction(() => {
+          report.accountsRestoredReleased = restoreNamedAccounts(to, (options.now ?? Date.now)());
+          // A new account must never get the id of an old one: its private messages would be
+          // the newcomer's. The accounts' sequence goes past every id the old file handed out.
+          const lastAccount = sequenceOf(from, "accounts") ?? 0;
+          to.prepare(
+            "INSERT INTO sqlite_sequence (name, seq) SELECT 'accounts', 0 " +
+              "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'accounts')",
+          ).run();
+          to.prepare("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'accounts'")
+            .run(lastAccount);
+        });
+      }
       to.exec("PRAGMA wal_checkpoint(TRUNCATE)");
     } finally {
       to.close();
@@ -130,6 +196,175 @@ export function salvageHistory(
     return report;
   } finally {
     from.close();
+  }
+}
+
+/**
+ * Copies the accounts of `from` into the new history `to` (inside the
+ * caller's transaction), ids kept: each readable, well-formed account row,
+ * then the devices and nick skeletons of the copied accounts that own a nick
+ * (a released account has none). A row that cannot be read or holds what no
+ * lanchat account has is counted in `accountRowsUnreadable` and left out.
+ */
+class AccountsSalvage {
+  #from: DatabaseSync;
+  #to: DatabaseSync;
+  #chunkSize: number;
+  #report: SalvageReport;
+  /** The copied accounts that own a nick, by id. */
+  #owning = new Set<number>();
+
+  constructor(
+    from: DatabaseSync,
+    to: DatabaseSync,
+    options: SalvageOptions,
+    report: SalvageReport,
+  ) {
+    this.#from = from;
+    this.#to = to;
+    this.#chunkSize = Math.max(1, options.chunkSize ?? 1000);
+    this.#report = report;
+  }
+
+  copy(): void {
+    const tables = tablesOf(this.#from);
+    const insertAccount = this.#to.prepare(
+      "INSERT OR IGNORE INTO accounts (id, nick, nick_key, created, released) VALUES (?, ?, ?, ?, ?)",
+    );
+    this.#walk(
+      "accounts",
+      "id, nick, nick_key, created, released",
+      sequenceOf(this.#from, "accounts"),
+      (row) => {
+        const account = checkedAccount(row);
+        if (account === null) return false;
+        const inserted = insertAccount.run(
+          account.id,
+          account.nick,
+          account.released === null ? nickKey(account.nick) : null,
+          account.created,
+          account.released,
+        ).changes > 0;
+        if (inserted) {
+          this.#report.accounts++;
+          if (account.released === null) this.#owning.add(account.id);
+        }
+        return inserted;
+      },
+    );
+    if (tables.has("devices")) {
+      const insertDevice = this.#to.prepare(
+        "INSERT OR IGNORE INTO devices (public_key, account_id, added, seen) VALUES (?, ?, ?, ?)",
+      );
+      this.#walk("devices", "public_key, account_id, added, seen", undefined, (row) => {
+        const device = checkedDevice(row);
+        // A device of an account that was not copied, or was released, lets nobody in.
+        if (device === null || !this.#owning.has(device.accountId)) return false;
+        const inserted = insertDevice.run(
+          device.publicKey,
+          device.accountId,
+          device.added,
+          device.seen,
+        ).changes > 0;
+        if (inserted) this.#report.devices++;
+        return inserted;
+      });
+    }
+    if (tables.has("account_skeletons")) this.#copySkeletons();
+  }
+
+  /**
+   * Calls `copyRow` with every row of `table` (a rowid table), by rowid
+   * ranges, bisecting a range that cannot be read down to single rowids;
+   * `copyRow` answers whether the row was good. `lastRowid` is where to look
+   * up to when `max(rowid)` cannot be read.
+   */
+  #walk(
+    table: string,
+    columns: string,
+    lastRowid: number | undefined,
+    copyRow: (row: Row) => boolean,
+  ): void {
+    const low = numberOf(this.#from, `SELECT min(rowid) AS n FROM ${table}`) ?? 1;
+    const high = numberOf(this.#from, `SELECT max(rowid) AS n FROM ${table}`) ?? lastRowid;
+    if (high === undefined) {
+      // Not even the ends of the table can be read, and nothing says how far it went.
+      if (numberOf(this.#from, `SELECT count(*) AS n FROM ${table}`) !== 0) {
+        this.#report.accountRowsUnreadable++;
+      }
+      return;
+    }
+    let select: StatementSync;
+    try {
+      select = this.#from.prepare(
+        `SELECT rowid AS salvage_rowid, ${columns} FROM ${table}
+         WHERE rowid >= ? AND rowid <= ? ORDER BY rowid LIMIT ?`,
+      );
+    } catch {
+      this.#report.accountRowsUnreadable++; // its columns are not what schema 2 made
+      return;
+    }
+    const ranges: Array<[number, number]> = [[low, high]];
+    while (ranges.length > 0) {
+      const [start, end] = ranges.pop()!;
+      let cursor = start;
+      while (cursor <= end) {
+        let rows: Row[];
+        try {
+          rows = select.all(cursor, end, this.#chunkSize);
+        } catch {
+          if (cursor === end) {
+            this.#report.accountRowsUnreadable++;
+          } else {
+            const middle = Math.floor((cursor + end) / 2);
+            ranges.push([middle + 1, end], [cursor, middle]);
+          }
+          break;
+        }
+        let last = cursor;
+        for (const row of rows) {
+          if (!copyRow(row)) this.#report.accountRowsUnreadable++;
+          const rowid = row.salvage_rowid;
+          if (typeof rowid === "number" && rowid > last && rowid <= end) last = rowid;
+        }
+        if (rows.length < this.#chunkSize) break;
+        cursor = last + 1; // always forward, whatever a damaged page returned
+      }
+    }
+  }
+
+  /** The nick skeletons of the copied accounts that own a nick: all at once, else account by account. */
+  #copySkeletons(): void {
+    const insert = this.#to.prepare(
+      "INSERT OR IGNORE INTO account_skeletons (skeleton, account_id) VALUES (?, ?)",
+    );
+    const copyRows = (rows: Row[]) => {
+      for (const row of rows) {
+        const { skeleton, account_id: accountId } = row;
+        if (typeof skeleton !== "string" || skeleton === "" || typeof accountId !== "number") {
+          this.#report.accountRowsUnreadable++;
+        } else if (this.#owning.has(accountId)) {
+          insert.run(skeleton, accountId);
+        }
+      }
+    };
+    let all: Row[] | undefined;
+    try {
+      all = this.#from.prepare("SELECT skeleton, account_id FROM account_skeletons").all();
+    } catch {
+      // Damaged somewhere: each account's own are tried below (through the index by account).
+    }
+    if (all !== undefined) return copyRows(all);
+    const byAccount = this.#from.prepare(
+      "SELECT skeleton, account_id FROM account_skeletons WHERE account_id = ?",
+    );
+    for (const accountId of this.#owning) {
+      try {
+        copyRows(byAccount.all(accountId));
+      } catch {
+        this.#report.accountRowsUnreadable++;
+      }
+    }
   }
 }
 
@@ -190,8 +425,11 @@ class SalvageWalk {
   #lastProgress = performance.now();
   #high = 0;
   #low = 0;
+  #hasAccounts: boolean;
 
-  constructor(db: DatabaseSync, source: string, options: SalvageOptions) {
+  /** `hasAccounts`: the source is of schema 2 or later (messages carry their accounts). */
+  constructor(db: DatabaseSync, source: string, options: SalvageOptions, hasAccounts: boolean) {
+    this.#hasAccounts = hasAccounts;
     this.#db = db;
     this.#source = source;
     this.#chunkSize = Math.max(1, options.chunkSize ?? 1000);
@@ -211,7 +449,7 @@ class SalvageWalk {
 
   /** The last id the old file handed out (`sqlite_sequence`), when readable. */
   sequence(): number | undefined {
-    return this.#number("SELECT seq AS n FROM sqlite_sequence WHERE name = 'messages'");
+    return sequenceOf(this.#db, "messages");
   }
 
   /** Copies the readable rows with `low <= id <= high`, through `write`, into `report`. */
@@ -226,8 +464,9 @@ class SalvageWalk {
         let rows: Row[];
         try {
           rows = this.#db.prepare(
-            `SELECT id, ts, from_nick, to_nick, kind, text FROM messages
-             WHERE id >= ? AND id <= ? ORDER BY id LIMIT ?`,
+            `SELECT id, ts, from_nick, to_nick, kind, text${
+              this.#hasAccounts ? ", from_account, to_account, unclaimed" : ""
+            } FROM messages WHERE id >= ? AND id <= ? ORDER BY id LIMIT ?`,
           ).all(cursor, end, this.#chunkSize);
         } catch {
           if (cursor === end) {
@@ -241,7 +480,7 @@ class SalvageWalk {
         const good: MessageRow[] = [];
         let lastId = cursor - 1;
         for (const row of rows) {
-          const message = checkedRow(row, cursor, end);
+          const message = checkedRow(row, cursor, end, this.#hasAccounts);
           if (message === null) {
             report.unreadable++;
             continue;
@@ -270,20 +509,17 @@ class SalvageWalk {
   }
 
   #number(sql: string): number | undefined {
-    try {
-      const value = this.#db.prepare(sql).get()?.n;
-      return typeof value === "number" || typeof value === "bigint" ? Number(value) : undefined;
-    } catch {
-      return undefined;
-    }
+    return numberOf(this.#db, sql);
   }
 }
 
 /**
  * The row as a message, or null when a field holds what no lanchat message
- * has, or its id is outside the range asked for (damage).
+ * has, or its id is outside the range asked for (damage). `hasAccounts`: the
+ * row has the columns of schema 2; without them, a private message is
+ * `unclaimed` as the migration to schema 2 makes it (its nick's first owner gets it).
  */
-function checkedRow(row: Row, low: number, high: number): MessageRow | null {
+function checkedRow(row: Row, low: number, high: number, hasAccounts: boolean): MessageRow | null {
   const { id, ts, from_nick: from, to_nick: to, kind, text } = row;
   if (typeof id !== "number" || !Number.isSafeInteger(id) || id < low || id > high) return null;
   if (typeof ts !== "number" || !Number.isFinite(ts)) return null;
@@ -291,7 +527,111 @@ function checkedRow(row: Row, low: number, high: number): MessageRow | null {
   if (to !== null && (typeof to !== "string" || to.length === 0)) return null;
   if (kind !== "text" && kind !== "action") return null;
   if (typeof text !== "string") return null;
-  return { id, ts, from, to, kind, text };
+  if (!hasAccounts) {
+    return {
+      id,
+      ts,
+      from,
+      to,
+      kind,
+      text,
+      fromAccount: null,
+      toAccount: null,
+      unclaimed: to === null ? 0 : 1,
+    };
+  }
+  const { from_account: fromAccount, to_account: toAccount, unclaimed } = row;
+  if (!isAccountId(fromAccount) || !isAccountId(toAccount)) return null;
+  if (unclaimed !== 0 && unclaimed !== 1) return null;
+  return { id, ts, from, to, kind, text, fromAccount, toAccount, unclaimed };
+}
+
+function isAccountId(value: SQLOutputValue | undefined): value is number | null {
+  return value === null || (typeof value === "number" && Number.isSafeInteger(value) && value > 0);
+}
+
+/** The row as an account, or null when a field holds what no lanchat account has. */
+function checkedAccount(
+  row: Row,
+): { id: number; nick: string; created: number; released: number | null } | null {
+  const { id, nick, nick_key: key, created, released } = row;
+  if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 1) return null;
+  if (typeof nick !== "string" || nick.length === 0) return null;
+  if (typeof created !== "number" || !Number.isFinite(created)) return null;
+  if (released !== null && (typeof released !== "number" || !Number.isFinite(released))) {
+    return null;
+  }
+  // Owned and released at once, or neither: damage. The key is made again from the nick.
+  if ((released === null) !== (typeof key === "string" && key === nickKey(nick))) return null;
+  return { id, nick, created, released };
+}
+
+/** The row as a device, or null when a field holds what no lanchat device has. */
+function checkedDevice(
+  row: Row,
+): { publicKey: Uint8Array; accountId: number; added: number; seen: number | null } | null {
+  const { public_key: publicKey, account_id: accountId, added, seen } = row;
+  if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) return null;
+  if (typeof accountId !== "number" || !Number.isSafeInteger(accountId)) return null;
+  if (typeof added !== "number" || !Number.isFinite(added)) return null;
+  if (seen !== null && (typeof seen !== "number" || !Number.isFinite(seen))) return null;
+  return { publicKey, accountId, added, seen };
+}
+
+/**
+ * Gives every account that copied private messages name but whose own row
+ * was lost a row again, released (no nick, no device), under the nick of its
+ * latest message: its messages stay its own and out of reach of a newcomer,
+ * and `lanchat accounts` lists it. Returns how many were restored.
+ */
+function restoreNamedAccounts(to: DatabaseSync, now: number): number {
+  const { changes } = to.prepare(
+    `WITH named AS (
+       SELECT from_account AS account, from_nick AS nick, ts, id FROM messages
+       WHERE from_account IS NOT NULL
+       UNION ALL
+       SELECT to_account, to_nick, ts, id FROM messages WHERE to_account IS NOT NULL
+     ),
+     latest AS (SELECT account, nick, max(id) FROM named GROUP BY account),
+     first AS (SELECT account, min(ts) AS created FROM named GROUP BY account)
+     INSERT INTO accounts (id, nick, nick_key, created, released)
+     SELECT latest.account, latest.nick, NULL, first.created, ?
+     FROM latest JOIN first USING (account)
+     WHERE latest.account NOT IN (SELECT id FROM accounts)`,
+  ).run(now);
+  return Number(changes);
+}
+
+/** The names of the tables of `db` (an empty set when its schema cannot be read). */
+function tablesOf(db: DatabaseSync): Set<string> {
+  try {
+    return new Set(
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all()
+        .map((row) => String(row.name)),
+    );
+  } catch {
+    return new Set();
+  }
+}
+
+/** The last id the table `name` handed out (`sqlite_sequence`), when readable. */
+function sequenceOf(db: DatabaseSync, name: string): number | undefined {
+  try {
+    const value = db.prepare("SELECT seq AS n FROM sqlite_sequence WHERE name = ?").get(name)?.n;
+    return typeof value === "number" || typeof value === "bigint" ? Number(value) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The number `sql` answers in column `n`, or undefined when it cannot be read. */
+function numberOf(db: DatabaseSync, sql: string): number | undefined {
+  try {
+    const value = db.prepare(sql).get()?.n;
+    return typeof value === "number" || typeof value === "bigint" ? Number(value) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function skip(report: SalvageReport, first: number, last: number): void {

@@ -6,9 +6,10 @@
  * its schema and forward migrations, durable group commit of appends, the
  * room left for new messages (lib/store/history_space.ts), retention (`prune`),
  * the integrity check at start, opening an existing file in place for the
- * operator's tools beside a running server (openHistoryFile, no lock), and where reads run: for a server's database
- * file in the reader worker (lib/store/history_reader_client.ts), so that no read
- * stalls the event loop; for ":memory:" and read-only opens on this thread.
+ * operator's tools beside a running server (openHistoryFile, no lock), and
+ * where reads run: for a server's database file in the reader worker
+ * (lib/store/history_reader_client.ts), so that no read stalls the event
+ * loop; for ":memory:" and read-only opens on this thread.
  * The read SQL is lib/store/history_reads.ts.
  * Imports only lib/history*.ts, lib/wire/protocol.ts and lib/wire/errors.ts (plus
  * node:sqlite, node:path and node:url); must not import the room, sessions or sockets.
