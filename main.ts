@@ -19,16 +19,21 @@ import {
 import { lanchatCommand, runContext } from "./lib/cli/run_command.ts";
 import { parseNetwork } from "./lib/server/limits/ip_networks.ts";
 import { parseTime } from "./lib/store/time_parse.ts";
-import { maxTextBytes } from "./lib/wire/protocol.ts";
+import { maxTextBytes, normalizeLinkCode } from "./lib/wire/protocol.ts";
 import { maxPayloadBytes } from "./lib/frame.ts";
 import { runServe } from "./lib/server/serve_command.ts";
 import { defaultDbPath } from "./lib/cli/data_dir.ts";
 import { runHistoryCommand } from "./lib/store/history_cli.ts";
+import {
+  runAccountsList,
+  runAccountsRelease,
+  runAccountsRemoveDevice,
+} from "./lib/store/accounts_cli.ts";
 import { join, parseAddress } from "./lib/client/terminal/join.ts";
 import { runDiscover } from "./lib/discovery/discovery_client.ts";
 import { runFirewall } from "./lib/ops/firewall.ts";
 import { runDoctor } from "./lib/ops/doctor.ts";
-import { runWhoami } from "./lib/identity/device_key.ts";
+import { defaultDeviceKeyPath, runWhoami } from "./lib/identity/device_key.ts";
 import { chooseServer } from "./lib/client/terminal/server_choice.ts";
 import { defaultRecentServersPath, rememberServer } from "./lib/client/terminal/recent_servers.ts";
 import {
@@ -47,6 +52,16 @@ const serverAddressArgument = checkedWith((text) => {
 const timeArgument = checkedWith((text) => {
   parseTime(text, Date.now());
   return text;
+});
+/** `join --link CODE`: a code as `/link` shows it (case, spaces and the dash do not matter). */
+const linkCodeFlag = checkedWith((text) => {
+  const code = normalizeLinkCode(text);
+  if (code === null) {
+    throw new Error(
+      "a link code is 8 letters and digits, as /link shows it on your other device (e.g. K7QM-3XPA).",
+    );
+  }
+  return code;
 });
 /** `--trusted-net CIDR`, repeatable. */
 const networkFlag = collectedWith(parseNetwork);
@@ -114,6 +129,21 @@ program.command("serve")
     parsePositiveInt,
     1000,
   )
+  .option(
+    "--no-guests",
+    "refuse clients without a device key (version-1 clients); lanchat's own always have one",
+  )
+  .option(
+    "--accounts-per-hour <n>",
+    "nicks one address may claim per hour, after 20 at once (default: 20)",
+    parsePositiveInt,
+  )
+  .option(
+    "--max-accounts <n>",
+    "accounts (owned nicks) in all; release unused ones with 'lanchat accounts release' (default: 10000)",
+    parsePositiveInt,
+  )
+  .option("--max-devices <n>", "device keys per account (default: 16)", parsePositiveInt)
   .option(
     "--db <path>",
     "history database file, or :memory: to keep nothing (its folder must exist)",
@@ -267,6 +297,13 @@ program.command("join")
     "--forget-server-key",
     "forget the key this server proved before (only when whoever runs it says it changed)",
   )
+  .addOption(
+    new Option(
+      "--link <code>",
+      "add this device to your account with a code from /link on a device already in",
+    ).argParser(linkCodeFlag).conflicts("guest"),
+  )
+  .option("--guest", "join without this device's key: the nick is not kept for you")
   .addHelpText("after", () =>
     examples([
       [lanchatCommand("join"), "finds the room on your network (asks if several)"],
@@ -276,13 +313,20 @@ program.command("join")
         `printf 'build done\\n' | ${lanchatCommand("join", "192.168.1.20", "--nick", "ci")}`,
         "post from a script",
       ],
+      [lanchatCommand("join", "192.168.1.20", "--link", "K7QM-3XPA"), "this device joins as you"],
     ]) +
     `
 
 A room with a password asks for it (hidden), or reads LANCHAT_PASSWORD (needed when piped).
 Once you joined a server with a password, or while LANCHAT_PASSWORD is set, a
 server there that asks for none is refused: it may not be the room you think. The same for a
-server that answers with another key than the one it proved when you joined it first.`)
+server that answers with another key than the one it proved when you joined it first.
+
+Your nick stays yours: the first time you join, this device makes its key and proves it to the
+server, which keeps your nick for it. To be you on another device too, type /link here and join
+there with --link CODE (good once, for 10 minutes). --guest joins without the key, as older
+clients do: a nick nobody owns, no private history. This device's key:
+  ${lanchatCommand("whoami")}`)
   .action(
     async (
       address: string | undefined,
@@ -293,6 +337,8 @@ server that answers with another key than the one it proved when you joined it f
         bell: boolean;
         forgetPassword?: boolean;
         forgetServerKey?: boolean;
+        link?: string;
+        guest?: boolean;
       },
     ) => {
       const target = address === undefined
@@ -311,6 +357,8 @@ server that answers with another key than the one it proved when you joined it f
         forgetPassword: flags.forgetPassword === true,
         forgetServerKey: flags.forgetServerKey === true,
         command: lanchatCommand,
+        ...(flags.guest === true ? {} : { deviceKeyPath: defaultDeviceKeyPath() }),
+        ...(flags.link === undefined ? {} : { linkCode: flags.link }),
       });
       if (code === 0) await rememberServer(target);
       Deno.exitCode = code;
@@ -379,7 +427,10 @@ program.command("history")
     timeArgument,
   )
   .option("--until <time>", "before this time (same forms as --since)", timeArgument)
-  .option("--with <nick>", "only messages from or to NICK (public and private)")
+  .option(
+    "--with <nick>",
+    "only NICK's messages: public ones it sent, private ones of the account that owns it now",
+  )
   .option("--search <text>", "only messages containing TEXT (any case)")
   .option("--limit <n>", "show the newest N matches", parsePositiveInt, 100)
   .option("--json", "one JSON object per line", false)
@@ -388,8 +439,98 @@ program.command("history")
     "copy every message that can still be read from a damaged --db into the new file NEW",
     existingFolderPath("--salvage"),
   )
+  .addHelpText(
+    "after",
+    `
+Whoever can read the file can read every message in it: without --with, private messages between
+any two people are shown too. --with NICK shows the private messages of the account that owns NICK
+now, under any nick it used; when nobody owns NICK, those sent or received under NICK by guests
+(and by an older lanchat, before accounts). A released account's messages stay its own.`,
+  )
   .action(async (flags) => {
     Deno.exitCode = await runHistoryCommand({ ...flags, command: lanchatCommand }, printLine);
+  });
+
+const accounts = program.command("accounts")
+  .description("List the accounts that own nicks, free a nick, or remove a lost device.")
+  .addHelpText(
+    "after",
+    () =>
+      `
+Works on the history file of a stopped or a running server (a running one notices the change).
+A nick belongs to the first device key that joins with it; the person adds devices themselves.
+` +
+      examples([
+        [lanchatCommand("accounts"), "every account, its devices and when they were seen"],
+        [
+          lanchatCommand("accounts", "release", "ana"),
+          "free 'ana' when its owner lost every device",
+        ],
+        [
+          lanchatCommand("accounts", "remove-device", "SHA256:If4x36FUomFi"),
+          "remove a lost device",
+        ],
+      ]),
+  );
+
+/** `--db` of every `accounts` command: the file `lanchat serve` uses, running or not. */
+const accountsDbOption = () =>
+  new Option("--db <path>", "history database file (of a stopped or running server)")
+    .argParser(existingFolderPath("--db"))
+    .default(defaultDbPath());
+
+accounts.command("list", { isDefault: true })
+  .description("List every account: nick, devices (fingerprints), created, last seen.")
+  .addOption(accountsDbOption())
+  .option("--json", "one JSON object per account, with whole fingerprints", false)
+  .allowExcessArguments() // an unknown subcommand lands here: said below, as wrong usage
+  .action((flags: { db: string; json: boolean }, command: Command) => {
+    const [unknown] = command.args;
+    if (unknown !== undefined) {
+      accounts.error(
+        `error: unknown command '${unknown}' for 'lanchat accounts' (its commands: list, release NICK, remove-device FINGERPRINT)`,
+      );
+    }
+    Deno.exitCode = runAccountsList(
+      { ...flags, defaultDb: defaultDbPath(), command: lanchatCommand },
+      stdio,
+    );
+  });
+
+accounts.command("release")
+  .description("Free NICK: its owner's devices are removed, its private history stays theirs.")
+  .argument("<nick>", "the nick to free")
+  .addOption(accountsDbOption())
+  .addHelpText(
+    "after",
+    `
+For someone who lost every device: the next one to join as NICK owns it, as a new account that
+does not see the old private messages. Exit codes: 0, 1 when nobody owns NICK.`,
+  )
+  .action((nick: string, flags: { db: string }) => {
+    Deno.exitCode = runAccountsRelease(
+      nick,
+      { ...flags, defaultDb: defaultDbPath(), command: lanchatCommand },
+      stdio,
+    );
+  });
+
+accounts.command("remove-device")
+  .description("Remove one device key from its account (a lost or stolen device).")
+  .argument("<fingerprint>", "SHA256:... as listed, or at least 8 characters of it after SHA256:")
+  .addOption(accountsDbOption())
+  .addHelpText(
+    "after",
+    `
+The device cannot join as the account's nick any more; the account keeps its other devices.
+Exit codes: 0, 1 when no device, or more than one, has that fingerprint.`,
+  )
+  .action((printed: string, flags: { db: string }) => {
+    Deno.exitCode = runAccountsRemoveDevice(
+      printed,
+      { ...flags, defaultDb: defaultDbPath(), command: lanchatCommand },
+      stdio,
+    );
   });
 
 program.command("whoami")
@@ -399,7 +540,9 @@ program.command("whoami")
     "after",
     `
 The key is made the first time it is needed (nothing to type), kept in your data folder, readable
-by you only. Exit codes: 0, or 1 when the key file cannot be used (the message says why).`,
+by you only. \`lanchat join\` proves it to servers so your nick stays yours there (/whois shows the
+fingerprints of a nick's devices). Exit codes: 0, or 1 when the key file cannot be used (the
+message says why).`,
   )
   .action(async (flags: { json: boolean }) => {
     Deno.exitCode = await runWhoami(flags, printLine, stdio.err);

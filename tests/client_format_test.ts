@@ -63,7 +63,7 @@ Deno.test("formatEvent makes hostile nicks and text inert, one line per message"
 });
 
 Deno.test("formatEvent shows joins, leaves with reasons, renames and server errors", () => {
-  assertEquals(texts({ type: "joined", nick: "bob", ts }), ["[09:05] -- bob joined"]);
+  assertEquals(texts({ type: "joined", nick: "bob", ts, guest: false }), ["[09:05] -- bob joined"]);
   assertEquals(texts({ type: "left", nick: "bob", ts, reason: "timeout" }), [
     "[09:05] -- bob left (connection timed out)",
   ]);

@@ -107,7 +107,7 @@ Deno.test("chat screen: messages above the status bar, typed text and cursor in 
     serverName: "office",
     reconnect: false,
   }, now);
-  applyEvent(view, { type: "welcome", nick: "ana", reconnect: false }, now);
+  applyEvent(view, { type: "welcome", nick: "ana", reconnect: false, guest: false }, now);
   applyEvent(
     view,
     { type: "users", users: [{ nick: "bob", since: 0 }, { nick: "ana", since: 0 }] },

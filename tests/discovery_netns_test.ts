@@ -98,10 +98,12 @@ netnsTest(
       key: serverKey,
     }]);
 
-    // bob joins by address and listens; x joins with no address, piped, and posts.
+    // bob joins by address and listens; x joins with no address, piped, and posts. Two people,
+    // so two data folders: one data folder is one device key, one person (issue #14).
+    await using bobData = await tempDir();
     await using bob = lan.deno(lan.client, ["main.ts", "join", address, "--nick", "bob"], {
       stdin: "piped",
-      env,
+      env: { XDG_DATA_HOME: bobData },
     });
     await server.waitForLine(/bob joined from/, { timeoutMs: 30_000 });
     // printf 'hi\n' | lanchat join --nick x

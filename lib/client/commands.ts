@@ -7,7 +7,8 @@
  * Acts only through {@link CommandContext}; must not import the session,
  * sockets or terminal code, so the full-screen UI can reuse it.
  */
-import { nickProblem } from "../wire/protocol.ts";
+import { formatLinkCode, nickProblem } from "../wire/protocol.ts";
+import { linkCodeText, type WhoisAnswer, whoisLines } from "./event_words.ts";
 
 /** What a command may do. The line-mode client and the TUI each provide one. */
 export interface CommandContext {
@@ -29,10 +30,25 @@ export interface CommandContext {
   search?(text: string): void;
   /** Empties the screen's message log. */
   clear?(): void;
+  /**
+   * Asks the server for a one-time code that adds another device to my
+   * account (ChatSession.requestLinkCode); rejects with what to tell the person.
+   */
+  requestLinkCode?(): Promise<{ code: string; expires: number }>;
+  /**
+   * The command line a new device runs to join this server with `code` (as
+   * people read it, `K7QM-3XPA`), for /link's answer. Default:
+   * `lanchat join <this server> --link CODE`.
+   */
+  linkCommand?(code: string): string;
+  /** Asks who holds `nick` (ChatSession.whois); rejects with what to tell the person. */
+  whois?(nick: string): Promise<WhoisAnswer>;
+  /** The clock, for how long a link code is good. Default `Date.now`. */
+  now?(): number;
 }
 
 /** The capabilities a client may lack; such a command then says where it works. */
-type OptionalCapability = "query" | "history" | "search" | "clear";
+type OptionalCapability = "query" | "history" | "search" | "clear" | "link" | "whois";
 
 function unavailable(name: OptionalCapability): string {
   return `/${name} works only in the interactive client`;
@@ -148,6 +164,44 @@ export const commands: readonly Command[] = [
     },
   },
   {
+    name: "link",
+    usage: "/link",
+    help: "show a one-time code that adds another device (laptop, phone, browser) to your nick",
+    minArgs: 0,
+    run(args, context) {
+      const request = context.requestLinkCode;
+      if (request === undefined) return unavailable("link");
+      if (args.words.length > 0) return "/link takes no arguments";
+      request.call(context).then(
+        (answer) => {
+          const readable = formatLinkCode(answer.code);
+          const command = context.linkCommand?.(readable) ??
+            `lanchat join <this server> --link ${readable}`;
+          context.print(linkCodeText(answer, context.now?.() ?? Date.now(), command));
+        },
+        (error: unknown) => context.print(`! no code: ${reason(error)}`),
+      );
+    },
+  },
+  {
+    name: "whois",
+    usage: "/whois NICK",
+    help: "who holds NICK: a guest, or an account with its devices' fingerprints",
+    minArgs: 1,
+    run(args, context) {
+      const ask = context.whois;
+      if (ask === undefined) return unavailable("whois");
+      const nick = args.words[0] ?? "";
+      if (args.words.length > 1) return "a nick has no spaces";
+      ask.call(context, nick).then(
+        (answer) => {
+          for (const line of whoisLines(answer)) context.print(line);
+        },
+        (error: unknown) => context.print(`! ${reason(error)}`),
+      );
+    },
+  },
+  {
     name: "clear",
     usage: "/clear",
     help: "clear the screen (scrolling up brings the messages back)",
@@ -187,6 +241,10 @@ export const commands: readonly Command[] = [
     },
   },
 ];
+
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
 
 /** Looks a command up by name (without the slash, any case). */
 export function findCommand(name: string): Command | undefined {

@@ -23,7 +23,16 @@ export { ConnectError } from "./channel.ts";
 
 /** What the client may put on the wire: a typed message as plain JSON fields. */
 export type OutgoingMessage =
-  | { type: "hello"; nick: string; client?: string; after?: number }
+  | {
+    type: "hello";
+    nick: string;
+    client?: string;
+    after?: number;
+    /** Version 2: BASE64 of the device's public key, its signature, a link code (PROTOCOL.md 8.3). */
+    key?: string;
+    sig?: string;
+    link?: string;
+  }
   | { type: "say"; body: string; to?: string; kind?: "text" | "action"; ref?: string }
   | { type: "nick"; nick: string }
   | { type: "users" }
@@ -32,7 +41,9 @@ export type OutgoingMessage =
   | { type: "ping"; n: string | number }
   | { type: "pong"; n: string | number }
   | { type: "bye" }
-  | { type: "prove"; nonce: string };
+  | { type: "prove"; nonce: string }
+  | { type: "link"; ref?: string }
+  | { type: "whois"; nick: string; ref?: string };
 
 /** A server payload that broke the contract; shown to the user, then skipped. */
 export interface MalformedMessage {

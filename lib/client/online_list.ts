@@ -31,8 +31,9 @@ export class OnlineList {
     this.#users = new Map(users.map((user) => [nickKey(user.nick), { ...user }]));
   }
 
-  joined(nick: string, since: number): void {
-    this.#users.set(nickKey(nick), { nick, since });
+  /** `guest`: the person has no device key (PROTOCOL.md section 8.6). */
+  joined(nick: string, since: number, guest = false): void {
+    this.#users.set(nickKey(nick), guest ? { nick, since, guest } : { nick, since });
   }
 
   left(nick: string): void {

@@ -9,7 +9,10 @@
  * by `ref`, and the reconnect policy (3 attempts, about 1 s, 2 s, 4 s apart,
  * then giving up or, with `keepRetrying`, waits growing to a limit, also
  * before the first join when asked; resuming with `hello.after`), taking my
- * nick back when the ghost of my dropped connection leaves (`reclaimNick`).
+ * nick back when the ghost of my dropped connection leaves (`reclaimNick`),
+ * and the device key of protocol version 2 (PROTOCOL.md section 8): signing
+ * each `hello` over the server's challenge, a link code on the first join,
+ * the refusals of accounts, and the `link` and `whois` requests.
  * It reports everything as {@link SessionEvent}s, and where it is as a
  * {@link SessionState}, and never prints: the terminal (lib/client/terminal/)
  * and the page (lib/web/page/) show them.
@@ -17,8 +20,10 @@
  * no terminal code.
  */
 import {
+  challengeBytes,
   decodeBody,
   encodeBody,
+  helloSignatureBytes,
   maxHistoryLimit,
   maxTextBytes,
   nickKey,
@@ -26,7 +31,7 @@ import {
   serverProofBytes,
 } from "../wire/protocol.ts";
 import { fromBase64, toBase64 } from "../wire/base64.ts";
-import { fingerprint, keyBytes, verify } from "../wire/identity.ts";
+import { fingerprint, keyBytes, type KeyPair, sign, verify } from "../wire/identity.ts";
 import type {
   ChatMessage,
   LeaveReason,
@@ -41,13 +46,27 @@ import { ConnectError, Connection, HandshakeError, type Incoming } from "./conne
 import type { Dialer } from "./channel.ts";
 import { downgradeMessage, secureParamsProblem } from "../wire/room_key.ts";
 import { type Anchor, MessageIds, type MessageSource } from "./message_ids.ts";
+import type { WhoisAnswer } from "./event_words.ts";
 
-export type { MessageSource };
+export type { MessageSource, WhoisAnswer };
+
+/** The answer to {@link ChatSession.requestLinkCode}: the code (canonical, `K7QM3XPA`) and when it expires (ms). */
+export interface LinkCode {
+  code: string;
+  expires: number;
+}
 
 /** Everything a session reports to whoever shows it. */
 export type SessionEvent =
   | { type: "connected"; address: Address; serverName: string; reconnect: boolean }
-  | { type: "welcome"; nick: string; motd?: string; reconnect: boolean }
+  | {
+    type: "welcome";
+    nick: string;
+    motd?: string;
+    reconnect: boolean;
+    /** True when a version-2 server let me in without an account (no device key, or `--guest`). */
+    guest: boolean;
+  }
   | { type: "users"; users: UserEntry[] }
   | {
     type: "message";
@@ -59,7 +78,8 @@ export type SessionEvent =
     source: MessageSource;
   }
   | { type: "history_end"; shown: number; more: boolean }
-  | { type: "joined"; nick: string; ts: number }
+  /** `guest`: the server says this person has no device key (version 2). */
+  | { type: "joined"; nick: string; ts: number; guest: boolean }
   | { type: "left"; nick: string; ts: number; reason?: LeaveReason }
   | { type: "renamed"; from: string; to: string; ts: number; own: boolean }
   | {
@@ -81,7 +101,9 @@ export type SessionEvent =
     delayMs: number;
   }
   | { type: "reconnect_failed"; attempt: number; attempts: number | null; reason: string }
-  | { type: "resumed"; missed: number };
+  | { type: "resumed"; missed: number }
+  /** A device was added to my account (PROTOCOL.md 8.5): its key's fingerprint, and when. */
+  | { type: "linked"; fingerprint: string; ts: number };
 
 /** A chat message with its text decoded, as `history` and `search` hand them out. */
 export interface DecodedMessage {
@@ -103,9 +125,18 @@ export type SessionEnd =
   /**
    * `downgrade`: a server asked for no room password where one was expected
    * ({@link DowngradeRefused}); `serverKey`: it did not prove the key
-   * remembered for it ({@link ServerKeyRefused}).
+   * remembered for it ({@link ServerKeyRefused}); `link`: it refused the link
+   * code of the first join ({@link LinkRefused}); `code`: it refused this
+   * device for good ({@link DeviceRefused}: `key_required`, `device_removed`).
    */
-  | { kind: "gave_up"; message: string; downgrade?: boolean; serverKey?: boolean };
+  | {
+    kind: "gave_up";
+    message: string;
+    downgrade?: boolean;
+    serverKey?: boolean;
+    link?: boolean;
+    code?: DeviceRefusalCode;
+  };
 
 /**
  * Where the session is, for a status line (reported through `onState`, in
@@ -141,13 +172,19 @@ export class JoinFailure extends Error {
   }
 }
 
+/** Why the server refused a nick: taken by someone online, not a nick, or owned by an account. */
+export type NickRefusalCode = "nick_taken" | "nick_invalid" | "nick_owned";
+
 /**
  * Asked for a nick: `problem` is null for the first ask, or the server's
- * reason the previous nick was refused. Resolves null when the person gives up.
+ * reason the previous nick (`refused`) was refused, with its `code`
+ * (`nick_owned`: it belongs to someone else's account; the UI may say how to
+ * link this device if it is theirs). Resolves null when the person gives up.
  */
 export type NickChooser = (
   problem: string | null,
   refused: string | null,
+  code?: NickRefusalCode | null,
 ) => Promise<string | null>;
 
 /** Options of {@link ChatSession}. */
@@ -155,13 +192,33 @@ export interface SessionOptions {
   address: Address;
   /** Opens the transport: `dialTcp` in the terminal, a WebSocket in the page. */
   dial: Dialer;
-  /** Nick to join with. When missing, `chooseNick` is asked first. */
+  /**
+   * Nick to join with. When missing, `chooseNick` is asked first (but not when
+   * joining with `linkCode`: the server then gives the account's nick).
+   */
   nick?: string;
   /**
-   * Asked for a nick when none was given and after `nick_taken`/`nick_invalid`
+   * Asked for a nick when none was given and after `nick_taken`/`nick_invalid`/`nick_owned`
    * on the first join. Without it such a refusal ends the join (exit code 2).
    */
   chooseNick?: NickChooser;
+  /**
+   * This device's key (PROTOCOL.md section 8). With a server of version 2 or
+   * more (its greeting has `challenge`), every `hello` carries `key` and
+   * `sig`: the signature of {@link helloSignatureBytes} over this
+   * connection's challenge and, on a secure one, its Noise handshake hash.
+   * An older server gets a `hello` without them. Default: none, so a version-2
+   * server lets me in as a guest.
+   */
+  deviceKey?: KeyPair;
+  /**
+   * A one-time code from `/link` on another device of my account: sent as
+   * `hello.link` until the first join succeeds (then forgotten), so this
+   * device's key joins that account. Needs `deviceKey`. A refused code ends
+   * the first join with {@link LinkRefused} (a session that keeps retrying
+   * from the first join ends with `link: true`). Default: none.
+   */
+  linkCode?: string;
   /** Sent as `hello.client`. Default "lanchat-terminal/0.1". */
   client?: string;
   /** How many old messages to ask for after the first `welcome`; 0 (the default) asks none. */
@@ -276,6 +333,39 @@ export class ServerKeyRefused extends JoinFailure {
   }
 }
 
+/**
+ * The server refused the link code of the first join (`link_invalid`: wrong,
+ * used, expired, or this key is in another account already), or cannot link
+ * at all (a server older than version 2). The message carries the server's
+ * words. Exit code 1.
+ */
+export class LinkRefused extends JoinFailure {
+  override name = "LinkRefused";
+
+  constructor(message: string) {
+    super(message, 1);
+  }
+}
+
+/** The refusals that end a session for good: this device may not join here (PROTOCOL.md 8.4). */
+export type DeviceRefusalCode = "key_required" | "device_removed";
+
+/**
+ * The server will not take this device: it admits no guests (`key_required`,
+ * for a session without a key) or its operator removed this device from its
+ * account (`device_removed`, at `hello` or while online). Trying again does
+ * not help: the session ends, also on a reconnect. Exit code 1.
+ */
+export class DeviceRefused extends JoinFailure {
+  override name = "DeviceRefused";
+  readonly code: DeviceRefusalCode;
+
+  constructor(message: string, code: DeviceRefusalCode) {
+    super(message, 1);
+    this.code = code;
+  }
+}
+
 /** The server refused the room key: the password is wrong. */
 export class WrongPassword extends JoinFailure {
   override name = "WrongPassword";
@@ -322,6 +412,16 @@ interface RequestWaiter<T> {
   ref: string;
   resolve: (answer: T | null) => void;
 }
+
+/** A `link` or `whois` request: resolved by its answer, rejected by an `error` with its ref or a drop. */
+interface AnswerWaiter<T> {
+  ref: string;
+  resolve: (answer: T) => void;
+  reject: (error: Error) => void;
+}
+
+/** The nick sent with a link code when none was given: the server ignores it (PROTOCOL.md 8.5). */
+const linkingNick = "new-device";
 
 /** Most times one message is sent again after `rate_limited` before it is given up. */
 const maxSayRetries = 3;
@@ -392,11 +492,27 @@ export class ChatSession {
   #wantedNick: string | null = null;
   /** Bumped whenever the server turned out to have restarted without its history. */
   #historyEpoch = 0;
+  /** The link code still to send (first join only); null once joined. */
+  #linkCode: string | null;
+  /** The `server.version` of the last greeting (1 when absent). */
+  #serverVersion = 1;
+  /** The last join was made with the device key (a version-2 server and a key). */
+  #keyed = false;
+  /** The last `welcome` said guest; null before the first. */
+  #guest: boolean | null = null;
+  /** Set when the server refused this device while it was online: the session ends, no reconnect. */
+  #deviceRefusal: { message: string; code: DeviceRefusalCode } | null = null;
+  #linkWaiters: Array<AnswerWaiter<LinkCode>> = [];
+  #whoisWaiters: Array<AnswerWaiter<WhoisAnswer>> = [];
 
   constructor(options: SessionOptions) {
+    if (options.linkCode !== undefined && options.deviceKey === undefined) {
+      throw new TypeError("SessionOptions.linkCode needs deviceKey: the code links a key");
+    }
     this.#options = options;
     this.#address = options.address;
     this.#nick = options.nick ?? null;
+    this.#linkCode = options.linkCode ?? null;
   }
 
   /** My current nick (null before the first join). */
@@ -407,6 +523,15 @@ export class ChatSession {
   /** The id a reconnect resumes after (`hello.after`): every message up to it has been seen. */
   get lastSeenId(): number {
     return this.#ids.lastSeenId;
+  }
+
+  /**
+   * True when the server let me in as a guest (no account: a session without
+   * `deviceKey`, on a version-2 server); false with an account or on an older
+   * server; null before the first `welcome`.
+   */
+  get guest(): boolean | null {
+    return this.#guest;
   }
 
   /** True once a connection of this session ran the room password's handshake. */
@@ -578,6 +703,61 @@ export class ChatSession {
     return items === null ? null : this.#decodeAll(items);
   }
 
+  /**
+   * Asks the server for a one-time code that adds another device to my
+   * account (PROTOCOL.md 8.5): good once, for 10 minutes. Rejects with an
+   * Error that says why (the server's words on a refusal; not connected; a
+   * guest or an older server has no account; the connection dropped before
+   * the answer).
+   *
+   * @example
+   * const { code, expires } = await session.requestLinkCode(); // { code: "K7QM3XPA", ... }
+   */
+  requestLinkCode(): Promise<LinkCode> {
+    const problem = this.#accountRequestProblem(true);
+    if (problem !== null) return Promise.reject(new Error(problem));
+    const ref = `link-${++this.#requestCount}`;
+    const answer = new Promise<LinkCode>((resolve, reject) =>
+      this.#linkWaiters.push({ ref, resolve, reject })
+    );
+    this.#connection?.send({ type: "link", ref }).catch(() => {
+      // The connection broke: the drop rejects the waiter.
+    });
+    return answer;
+  }
+
+  /**
+   * Asks who holds `nick` (PROTOCOL.md 8.8): a guest, or an account with its
+   * devices. Rejects with an Error saying why: the server's words (e.g.
+   * `no_such_user`), not connected, an older server, or a dropped connection.
+   */
+  whois(nick: string): Promise<WhoisAnswer> {
+    const problem = this.#accountRequestProblem(false);
+    if (problem !== null) return Promise.reject(new Error(problem));
+    const ref = `whois-${++this.#requestCount}`;
+    const answer = new Promise<WhoisAnswer>((resolve, reject) =>
+      this.#whoisWaiters.push({ ref, resolve, reject })
+    );
+    this.#connection?.send({ type: "whois", nick, ref }).catch(() => {
+      // The connection broke: the drop rejects the waiter.
+    });
+    return answer;
+  }
+
+  /** Why a `link` (`needsAccount`) or `whois` cannot be asked now, or null. */
+  #accountRequestProblem(needsAccount: boolean): string | null {
+    if (!this.#joined || this.#connection === null) {
+      return "not connected right now; try again in a moment";
+    }
+    if (this.#serverVersion < 2) {
+      return `${formatAddress(this.#address)} runs an older lanchat without accounts`;
+    }
+    if (needsAccount && !this.#keyed) {
+      return "you joined as a guest (without a device key), so there is no account to add a device to";
+    }
+    return null;
+  }
+
   #decodeAll(items: ChatMessage[]): DecodedMessage[] {
     const decoded: DecodedMessage[] = [];
     for (const message of items) {
@@ -665,11 +845,15 @@ export class ChatSession {
     this.#setState({ state: "joining", reconnect });
     if (greeting.secure !== null) await this.#secure(connection, greeting.secure, answerMs);
     await this.#checkServerKey(connection, greeting.key, answerMs);
+    const identity = this.#helloIdentity(connection, greeting);
+    const linking = identity.link !== undefined;
 
     // A nick typed at a prompt is kept, so that a fresh connection (the server's
-    // hello deadline may pass while the person types) does not ask again.
-    let nick = this.#nick ?? this.#chosenNick ?? await this.#chooseNick(null, null);
-    if (this.#nick === null) this.#chosenNick = nick;
+    // hello deadline may pass while the person types) does not ask again. A device
+    // being linked gets the account's nick: nothing to ask.
+    let nick = this.#nick ?? this.#chosenNick ??
+      (linking ? linkingNick : await this.#chooseNick(null, null));
+    if (this.#nick === null && !linking) this.#chosenNick = nick;
     let renames = 0;
     const hello = () =>
       connection.send({
@@ -677,6 +861,7 @@ export class ChatSession {
         nick,
         client: this.#options.client ?? defaultClient,
         ...(reconnect ? { after: this.lastSeenId } : {}),
+        ...identity,
       }).catch(() => {});
     await hello();
     while (true) {
@@ -694,7 +879,9 @@ export class ChatSession {
         return;
       }
       if (
-        answer.type === "error" && (answer.code === "nick_taken" || answer.code === "nick_invalid")
+        answer.type === "error" &&
+        (answer.code === "nick_taken" || answer.code === "nick_invalid" ||
+          answer.code === "nick_owned")
       ) {
         if (reconnect) {
           // Reconnecting must not stop to ask; my old session may still hold the nick.
@@ -705,7 +892,7 @@ export class ChatSession {
           this.#emit({ type: "notice", text: `${answer.message}; trying "${next}"` });
           nick = next;
         } else {
-          nick = await this.#chooseNick(answer.message, nick);
+          nick = await this.#chooseNick(answer.message, nick, answer.code);
           this.#chosenNick = nick;
         }
         await hello();
@@ -713,6 +900,27 @@ export class ChatSession {
       }
       if (answer.type === "error" && answer.code === "not_joined" && !reconnect) {
         throw new StaleConnection("closed the connection while the nick was typed");
+      }
+      if (answer.type === "error" && answer.code === "link_invalid" && linking) {
+        throw new LinkRefused(
+          `${where} did not add this device to an account: ${withoutStop(answer.message)}.`,
+        );
+      }
+      if (
+        answer.type === "error" &&
+        (answer.code === "key_required" || answer.code === "device_removed")
+      ) {
+        throw new DeviceRefused(
+          `${where} refused to let you join: ${answer.message}`,
+          answer.code,
+        );
+      }
+      if (answer.type === "error" && answer.code === "bad_signature") {
+        // This client signed what PROTOCOL.md 8.3 says: the server reads it otherwise.
+        throw new IncompatibleServer(
+          `${where} did not accept this device's signature: ${withoutStop(answer.message)}. ` +
+            "Use the same lanchat version on both sides.",
+        );
       }
       if (answer.type === "error") {
         const hint = answer.code === "server_full" ? " Try again later." : "";
@@ -769,17 +977,75 @@ export class ChatSession {
     this.#ranEncrypted = true;
   }
 
-  async #chooseNick(problem: string | null, refused: string | null): Promise<string> {
+  /**
+   * The fields that join with the device key (PROTOCOL.md 8.3): `key` and
+   * `sig` over this connection's challenge (and Noise handshake hash), and
+   * `link` until the first join succeeded. None for an older server (its
+   * greeting has no challenge) or without a key; a link code then cannot be
+   * used ({@link LinkRefused}).
+   */
+  #helloIdentity(
+    connection: Connection,
+    greeting: Extract<ServerMessage, { type: "server" }>,
+  ): { key?: string; sig?: string; link?: string } {
+    this.#serverVersion = greeting.version ?? 1;
+    const deviceKey = this.#options.deviceKey;
+    const challengeText = greeting.challenge;
+    this.#keyed = false;
+    if (this.#serverVersion < 2 || challengeText === undefined || deviceKey === undefined) {
+      if (this.#linkCode !== null) {
+        throw new LinkRefused(
+          `${
+            formatAddress(this.#address)
+          } runs an older lanchat without accounts: it cannot add this device to one. ` +
+            "Join without a code.",
+        );
+      }
+      return {};
+    }
+    let challenge: Uint8Array;
+    try {
+      challenge = fromBase64(challengeText);
+    } catch {
+      challenge = new Uint8Array(0);
+    }
+    if (challenge.length !== challengeBytes) {
+      throw new IncompatibleServer(
+        `${formatAddress(this.#address)} sent a challenge this client cannot read. ` +
+          "Use the same lanchat version on both sides.",
+      );
+    }
+    const signature = sign(
+      helloSignatureBytes(challenge, connection.handshakeHash),
+      deviceKey.secretKey,
+    );
+    this.#keyed = true;
+    return {
+      key: toBase64(deviceKey.publicKey),
+      sig: toBase64(signature),
+      ...(this.#linkCode === null ? {} : { link: this.#linkCode }),
+    };
+  }
+
+  async #chooseNick(
+    problem: string | null,
+    refused: string | null,
+    code: NickRefusalCode | null = null,
+  ): Promise<string> {
     const chooser = this.#options.chooseNick;
     if (chooser === undefined) {
+      const yours = code === "nick_owned"
+        ? ` If "${refused}" is yours, type /link on a device where you are in as it, then join ` +
+          "here with --link CODE."
+        : "";
       throw new JoinFailure(
         problem === null
           ? "no nick given: use --nick NICK"
-          : `the server refused the nick "${refused}": ${problem}. Choose another with --nick NICK.`,
+          : `the server refused the nick "${refused}": ${problem}. Choose another with --nick NICK.${yours}`,
         2,
       );
     }
-    const nick = await chooser(problem, refused);
+    const nick = await chooser(problem, refused, code);
     if (nick === null) throw new JoinFailure("no nick chosen; not joining", 130);
     return nick;
   }
@@ -793,7 +1059,10 @@ export class ChatSession {
     const anchor = this.#ids.anchor;
     const restarted = reconnect && this.#ids.resume(welcome.last) === "restarted";
     if (restarted) this.#historyEpoch++;
-    if (!reconnect) this.#wantedNick = welcome.nick;
+    // With an account the nick is the account's (PROTOCOL.md 8.3): whatever welcome says is mine.
+    if (!reconnect || this.#keyed) this.#wantedNick = welcome.nick;
+    this.#linkCode = null; // Used: reconnects join with the key alone.
+    this.#guest = welcome.guest === true;
     this.#connection = connection;
     this.#usersParts = [];
     this.#generation++;
@@ -804,6 +1073,7 @@ export class ChatSession {
       type: "welcome",
       nick: welcome.nick,
       reconnect,
+      guest: this.#guest,
       ...(welcome.motd === undefined ? {} : { motd: welcome.motd }),
     });
     this.#resync(welcome, reconnect, restarted, anchor).catch((error) => {
@@ -918,6 +1188,9 @@ export class ChatSession {
     this.#historyWaiter = null;
     for (const waiter of this.#pageWaiters.splice(0)) waiter.resolve(null);
     for (const waiter of this.#searchWaiters.splice(0)) waiter.resolve(null);
+    const lost = () => new Error("the connection was lost before the server answered; try again");
+    for (const waiter of this.#linkWaiters.splice(0)) waiter.reject(lost());
+    for (const waiter of this.#whoisWaiters.splice(0)) waiter.reject(lost());
   }
 
   // ---- the read loop and reconnecting -------------------------------------------
@@ -946,6 +1219,12 @@ export class ChatSession {
       this.#toldQueued = false;
       this.#abandonRequests();
       if (this.#quitting) break;
+      const refusal = this.#deviceRefusal;
+      if (refusal !== null) {
+        // The operator removed this device: coming back would only be refused again.
+        this.#finish({ kind: "gave_up", message: refusal.message, code: refusal.code });
+        return;
+      }
       this.#emit({ type: "lost", address: this.#address, reason });
       connection = await this.#connectUntilJoined(true);
     }
@@ -1012,16 +1291,18 @@ export class ChatSession {
         await connection?.close();
         if (
           error instanceof DowngradeRefused || error instanceof ServerKeyRefused ||
-          (!reconnect && endsFirstJoin(error))
+          error instanceof DeviceRefused || (!reconnect && endsFirstJoin(error))
         ) {
           // Not a passing trouble to retry: whoever answers there is not the room we were in,
-          // or there is no nick or key to join with.
+          // this device may not join there, or there is no nick, key or link to join with.
           const message = error instanceof Error ? error.message : String(error);
           this.#finish({
             kind: "gave_up",
             message,
             ...(error instanceof DowngradeRefused ? { downgrade: true } : {}),
             ...(error instanceof ServerKeyRefused ? { serverKey: true } : {}),
+            ...(error instanceof LinkRefused ? { link: true } : {}),
+            ...(error instanceof DeviceRefused ? { code: error.code } : {}),
           });
           return null;
         }
@@ -1199,7 +1480,12 @@ export class ChatSession {
         return;
       }
       case "joined":
-        this.#emit({ type: "joined", nick: message.nick, ts: message.ts });
+        this.#emit({
+          type: "joined",
+          nick: message.nick,
+          ts: message.ts,
+          guest: message.guest === true,
+        });
         return;
       case "left":
         this.#emit({
@@ -1212,7 +1498,11 @@ export class ChatSession {
         return;
       case "renamed": {
         const own = this.#nick !== null && nickKey(message.from) === nickKey(this.#nick);
-        if (own) this.#nick = message.to;
+        if (own) {
+          // Mine, also when another device of my account renamed it (PROTOCOL.md 8.6).
+          this.#nick = message.to;
+          this.#wantedNick = message.to;
+        }
         this.#emit({ type: "renamed", from: message.from, to: message.to, ts: message.ts, own });
         return;
       }
@@ -1222,8 +1512,23 @@ export class ChatSession {
       case "results":
         takeWaiter(this.#searchWaiters, message.ref)?.resolve(message.items);
         return;
+      case "link_code":
+        takeAnswerWaiter(this.#linkWaiters, message.ref)?.resolve({
+          code: message.code,
+          expires: message.expires,
+        });
+        return;
+      case "whois": {
+        const { type: _type, ref, ...answer } = message;
+        takeAnswerWaiter(this.#whoisWaiters, ref)?.resolve(answer);
+        return;
+      }
+      case "linked":
+        this.#emit({ type: "linked", fingerprint: message.fingerprint, ts: message.ts });
+        return;
       case "welcome":
       case "server":
+      case "proof":
       case "ping":
         return; // Not expected here (pings are answered by the connection).
     }
@@ -1248,6 +1553,21 @@ export class ChatSession {
 
   #onError(error: Extract<ServerMessage, { type: "error" }>): void {
     const ref = error.ref === undefined ? undefined : String(error.ref);
+    if (error.code === "device_removed" || error.code === "key_required") {
+      // The server closes the connection after this; the session ends then, without reconnecting.
+      this.#deviceRefusal = {
+        message: `${formatAddress(this.#address)} ended the session: ${error.message}`,
+        code: error.code,
+      };
+      void this.#connection?.close(error.message);
+      return;
+    }
+    const asked = ref === undefined ? undefined : takeAnswerWaiter(this.#linkWaiters, ref, false) ??
+      takeAnswerWaiter(this.#whoisWaiters, ref, false);
+    if (asked !== undefined) {
+      asked.reject(new Error(error.message));
+      return;
+    }
     // A page or search refused (rate_limited, a busy store): its asker gets null, the person a line.
     const page = ref === undefined ? undefined : takeWaiter(this.#pageWaiters, ref, false);
     const search = ref === undefined || page !== undefined
@@ -1365,9 +1685,30 @@ export class ChatSession {
  * server of another version.
  */
 function endsFirstJoin(error: unknown): boolean {
-  if (error instanceof IncompatibleServer || error instanceof ServerKeyRefused) return true;
+  if (
+    error instanceof IncompatibleServer || error instanceof ServerKeyRefused ||
+    error instanceof LinkRefused || error instanceof DeviceRefused
+  ) {
+    return true;
+  }
   return error instanceof JoinFailure && !(error instanceof WrongPassword) &&
     (error.exitCode === 2 || error.exitCode === 130);
+}
+
+/** A server's sentence without its final full stop, to go on after it. */
+function withoutStop(message: string): string {
+  return message.replace(/[.\s]+$/, "");
+}
+
+/** {@link takeWaiter} for `link` and `whois` requests. */
+function takeAnswerWaiter<T>(
+  waiters: Array<AnswerWaiter<T>>,
+  ref: string | number | undefined,
+  fallback = true,
+): AnswerWaiter<T> | undefined {
+  const index = ref === undefined ? -1 : waiters.findIndex((waiter) => waiter.ref === String(ref));
+  if (index >= 0) return waiters.splice(index, 1)[0];
+  return fallback && ref === undefined ? waiters.shift() : undefined;
 }
 
 /**

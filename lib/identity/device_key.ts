@@ -68,7 +68,9 @@ export async function runWhoami(
     out(`key: ${path}${made ? " (made just now)" : ""}`);
     if (!made) out(`made: ${new Date(key.created).toLocaleString()}`);
     out(
-      "It stays on this machine (readable by you only). Servers will know this device by it (coming with accounts; nothing is sent yet).",
+      "Its secret half stays on this machine (readable by you only). `lanchat join` proves it to " +
+        "servers, which keep your nick for it; /link there adds another device to your nick, " +
+        "/whois NICK shows a nick's device fingerprints.",
     );
     return 0;
   } catch (error) {

@@ -263,9 +263,12 @@ export class Room {
       nick = account.nick;
       linked = true;
     } else {
+      // A device of an account always joins under the account's nick: `hello.nick` only names
+      // the nick a new key claims. (Renaming is `nick`'s job, so a script on the same device or a
+      // reconnect that still has an old nick never moves the account.)
       account = this.accounts.forDevice(key);
-      if (account !== null && nickKey(nick) === nickKey(account.nick)) nick = account.nick;
-      else this.#checkNick(nick, account?.id ?? null);
+      if (account !== null) nick = account.nick;
+      else this.#checkNick(nick, null);
     }
     const person = this.#people.get(nickKey(nick)) ??
       (account === null ? undefined : this.#byAccount.get(account.id));
@@ -280,10 +283,6 @@ export class Room {
     }
     if (key !== null && account === null) {
       account = this.#claim(nick, key, credentials.address, now);
-    }
-    if (account !== null && nickKey(account.nick) !== nickKey(nick)) {
-      account = this.accounts.rename(account.id, nick, nickSkeletons(nick));
-      if (person !== undefined) this.#renamePerson(person, nick);
     }
     member.account = account?.id ?? null;
     member.resumedUpTo = 0;
@@ -306,7 +305,9 @@ export class Room {
     member.deliver(Outgoing.of(welcome));
     for (const part of this.usersMessages()) member.deliver(part);
     if (person === undefined && this.#people.size <= this.#presenceLimit) {
-      this.#broadcast(Outgoing.of({ type: "joined", nick: member.nick, ts: now }), member);
+      const joined: ServerMessage = { type: "joined", nick: member.nick, ts: now };
+      if (account === null) joined.guest = true;
+      this.#broadcast(Outgoing.of(joined), member);
     }
     if (linked && key !== null) {
       const note = Outgoing.of({ type: "linked", fingerprint: fingerprint(key), ts: now });

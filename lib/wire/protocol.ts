@@ -193,7 +193,8 @@ export type ServerMessage =
   | { type: "welcome"; nick: string; last: number; motd?: string; guest?: boolean }
   /** `more`: this is one part of a list too long for one frame; more parts follow. */
   | { type: "users"; users: UserEntry[]; more?: boolean }
-  | { type: "joined"; nick: string; ts: number }
+  /** `guest` (version 2): true for a member without a device key. */
+  | { type: "joined"; nick: string; ts: number; guest?: boolean }
   | { type: "left"; nick: string; ts: number; reason?: LeaveReason }
   | { type: "renamed"; from: string; to: string; ts: number }
   | ChatMessage

@@ -169,7 +169,12 @@ export function parseServerMessage(payload: Uint8Array): ServerMessage | null {
       return object.more === true ? { type: "users", users, more: true } : { type: "users", users };
     }
     case "joined":
-      return { type: "joined", nick: str(object, "nick"), ts: int(object, "ts") };
+      return {
+        type: "joined",
+        nick: str(object, "nick"),
+        ts: int(object, "ts"),
+        ...(object.guest === true ? { guest: true } : {}),
+      };
     case "left": {
       const reason = optionalStr(object, "reason");
       return {

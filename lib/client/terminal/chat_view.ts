@@ -286,7 +286,7 @@ export function applyEvent(view: ChatView, event: SessionEvent, now: number): Ev
       view.users = usersOf(view.online);
       break;
     case "joined":
-      view.online.joined(event.nick, event.ts);
+      view.online.joined(event.nick, event.ts, event.guest);
       view.users = usersOf(view.online);
       break;
     case "left":

@@ -6,7 +6,7 @@
  * hostile peer cannot move the cursor or fake lines. Pure: no I/O.
  * Imports only lib/client/ types; never a socket or the session's internals.
  */
-import { leftText } from "../event_words.ts";
+import { leftText, linkedText } from "../event_words.ts";
 import type { SessionEvent } from "../session.ts";
 import { formatAddress } from "../address.ts";
 
@@ -56,7 +56,11 @@ export function formatEvent(event: SessionEvent): FormattedLine[] {
       ];
     case "welcome":
       return event.reconnect ? [] : [
-        status(`-- you are ${inert(event.nick)}; type /help for commands`),
+        status(
+          `-- you are ${inert(event.nick)}${
+            event.guest ? " (a guest: the nick is not kept for you)" : ""
+          }; type /help for commands`,
+        ),
         ...(event.motd === undefined ? [] : [status(`-- ${inert(event.motd)}`)]),
       ];
     case "users": {
@@ -129,6 +133,8 @@ export function formatEvent(event: SessionEvent): FormattedLine[] {
             } above`,
         ),
       ];
+    case "linked":
+      return [status(`-- ${inert(linkedText(event.fingerprint, event.ts))}`)];
     case "delivered":
       return [];
   }

@@ -47,6 +47,11 @@ export interface FullScreenOptions {
   now?: () => number;
   /** Opens the terminal. Default: the real TTY ({@link openTty}). */
   openTerminal?: typeof openTty;
+  /**
+   * The command line a new device runs to join this server with a link code,
+   * for /link. Default: the registry's (`lanchat join <this server> --link CODE`).
+   */
+  linkCommand?: (code: string) => string;
 }
 
 /** Messages fetched per PageUp at the top of the log. */
@@ -103,6 +108,7 @@ export class FullScreenClient {
   readonly #color: boolean;
   readonly #now: () => number;
   readonly #openTerminal: typeof openTty;
+  readonly #linkCommand: ((code: string) => string) | undefined;
   #session: ChatSession | null = null;
   #tty: Tty | null = null;
   #previous: Screen | null = null;
@@ -116,6 +122,7 @@ export class FullScreenClient {
     this.#color = options.color ?? true;
     this.#now = options.now ?? Date.now;
     this.#openTerminal = options.openTerminal ?? openTty;
+    this.#linkCommand = options.linkCommand;
   }
 
   /** Shows a session event (and rings the bell when it calls for one). */
@@ -272,7 +279,17 @@ export class FullScreenClient {
       rename: (nick) => session?.rename(nick),
       requestUsers: () => session?.requestUsers(),
       quit: () => this.#quit.resolve(),
-      print: (text) => addNote(view, text),
+      // Command output may hold what a server sent (/whois): never a control character.
+      print: (text) => {
+        addNote(view, inert(text));
+        this.#scheduleRender();
+      },
+      ...(session === null ? {} : {
+        requestLinkCode: () => session.requestLinkCode(),
+        whois: (nick: string) => session.whois(nick),
+      }),
+      ...(this.#linkCommand === undefined ? {} : { linkCommand: this.#linkCommand }),
+      now: () => this.#now(),
       query: (nick) => {
         view.query = nick;
         if (nick === null) {

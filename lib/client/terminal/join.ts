@@ -9,14 +9,19 @@
  * where (stdout or stderr) in line and piped mode, the exit code, and when
  * a room password is expected (LANCHAT_PASSWORD set, a password typed in this
  * run, or this host:port joined with one before, remembered through
- * lib/client/terminal/recent_servers.ts), so that a server asking for none is refused. The
+ * lib/client/terminal/recent_servers.ts), so that a server asking for none is refused, and
+ * this device's key (issue #14: loaded, or made silently the first time, from
+ * the file the CLI names; none with --guest) and a link code. The
  * protocol lives in session.ts, the line-mode look in format.ts, the commands
  * in commands.ts, the full-screen client in full_screen.ts.
- * Imports lib/client/, lib/wire/protocol.ts, lib/client/terminal/recent_servers.ts and
- * lib/cli/run_command.ts (how the advice writes commands) only; never
- * lib/server/server.ts.
+ * Imports lib/client/, lib/wire/, lib/client/terminal/recent_servers.ts,
+ * lib/identity/key_file.ts (the device key file) and lib/cli/run_command.ts
+ * (how the advice writes commands) only; never lib/server/server.ts.
  */
 import { ChatSession, JoinFailure } from "../session.ts";
+import { KeyFileError, loadOrCreateKey } from "../../identity/key_file.ts";
+import type { KeyPair } from "../../wire/identity.ts";
+import { ownedNickAdvice } from "../event_words.ts";
 import { serverKeyCheck } from "../server_keys.ts";
 import { dialTcp } from "./tcp_channel.ts";
 import type {
@@ -119,6 +124,20 @@ export interface JoinOptions {
    * Default: documentedCommand; main.ts passes lanchatCommand, the form that runs here.
    */
   command?: CommandFormat;
+  /**
+   * This device's key file (lib/identity/key_file.ts): read, or made the
+   * first time (nothing to type), and proven with every `hello` to a server
+   * of protocol version 2, so the nick stays this person's. Default: none, so
+   * the join is a guest's (the CLI passes the data folder's file unless
+   * --guest).
+   */
+  deviceKeyPath?: string;
+  /**
+   * A one-time code from `/link` on another device of the account (any case,
+   * with or without its dash): this device's key joins that account, under
+   * its nick (no --nick needed). Needs `deviceKeyPath`. Default: none.
+   */
+  linkCode?: string;
 }
 
 /** True unless NO_COLOR is set to something (https://no-color.org). */
@@ -166,6 +185,8 @@ function shownWhenPiped(event: SessionEvent): "out" | "err" | null {
       return "err";
     case "connected":
       return event.reconnect ? "err" : null;
+    case "linked":
+      return "err"; // A device joined the account: worth knowing, even in a script's log.
     default:
       return null;
   }
@@ -187,9 +208,27 @@ export async function join(options: JoinOptions): Promise<number> {
   const interactive = options.interactive ?? Deno.stdin.isTerminal();
   const writeErr = options.writeErr ?? ((line: string) => writeSync(Deno.stderr, line));
   const writeOutDefault = options.writeOut ?? ((line: string) => writeSync(Deno.stdout, line));
-  if (!interactive && (options.nick === undefined || options.nick === "")) {
+  const linkCode = options.linkCode;
+  if (linkCode !== undefined && options.deviceKeyPath === undefined) {
+    writeErr("--link adds this device's key to an account, so it cannot be used with --guest");
+    return 2;
+  }
+  if (
+    !interactive && (options.nick === undefined || options.nick === "") && linkCode === undefined
+  ) {
     writeErr("give --nick NICK when input is piped");
     return 2;
+  }
+  const command = options.command ?? documentedCommand;
+  let deviceKey: KeyPair | undefined;
+  if (options.deviceKeyPath !== undefined) {
+    try {
+      deviceKey = (await loadOrCreateKey(options.deviceKeyPath, "device")).key.keyPair;
+    } catch (error) {
+      if (!(error instanceof KeyFileError)) throw error;
+      writeErr(`${error.message} (or join without an identity with --guest)`);
+      return 1;
+    }
   }
 
   const fullScreen = options.fullScreen ??
@@ -199,6 +238,7 @@ export async function join(options: JoinOptions): Promise<number> {
     ? new FullScreenClient(createView(terminalSize(), options.nick ?? ""), {
       bell: options.bell ?? true,
       color: options.color ?? colorWanted(),
+      linkCommand: (code) => linkCommand(code),
     })
     : null;
 
@@ -230,6 +270,8 @@ export async function join(options: JoinOptions): Promise<number> {
   };
 
   const address = { host: options.host, port: options.port };
+  /** How a new device joins this server with a link code, as lanchat runs here. */
+  const linkCommand = (code: string) => command("join", formatAddress(address), "--link", code);
   const marks = options.recentServersPath === undefined
     ? null
     : { path: options.recentServersPath };
@@ -290,12 +332,23 @@ export async function join(options: JoinOptions): Promise<number> {
     marking = rememberRoomPassword(address, marks);
   };
 
-  const chooseNick = options.chooseNick ?? (interactive ? askNick : undefined);
+  const chooseNick: NickChooser | undefined = options.chooseNick ??
+    (interactive
+      ? (problem, refused, code) =>
+        askNick(
+          problem,
+          code === "nick_owned" && refused !== null
+            ? ownedNickAdvice(refused, `join from here with \`${linkCommand("CODE")}\``)
+            : null,
+        )
+      : undefined);
   const session: ChatSession = new ChatSession({
     dial: dialTcp,
     address,
     ...(options.nick === undefined || options.nick === "" ? {} : { nick: options.nick }),
     ...(chooseNick === undefined ? {} : { chooseNick }),
+    ...(deviceKey === undefined ? {} : { deviceKey }),
+    ...(linkCode === undefined ? {} : { linkCode }),
     roomKey: password.roomKey,
     ...(checkServerKey === undefined ? {} : { checkServerKey }),
     passwordExpected,
@@ -350,7 +403,7 @@ export async function join(options: JoinOptions): Promise<number> {
     let end: SessionEnd & { badCommands?: number };
     try {
       end = interactive
-        ? await chatInteractively(session, reader, writeOut)
+        ? await chatInteractively(session, reader, writeOut, linkCommand)
         : await sendPiped(session, reader, writeErr, writeOutDefault);
     } finally {
       await reader.close();
@@ -424,11 +477,15 @@ async function chatInteractively(
   session: ChatSession,
   reader: LineReader,
   print: (line: string) => void,
+  linkCommand: (code: string) => string,
 ): Promise<SessionEnd> {
   let quitting = false;
   let query: string | null = null;
   const context: CommandContext = {
     ...lookups(session, print, () => query),
+    requestLinkCode: () => session.requestLinkCode(),
+    linkCommand,
+    whois: (nick) => session.whois(nick),
     say: (text, sayOptions) => {
       const to = sayOptions?.to ?? query ?? undefined;
       void session.say(text, { ...sayOptions, ...(to === undefined ? {} : { to }) });
@@ -438,7 +495,8 @@ async function chatInteractively(
     quit: () => {
       quitting = true;
     },
-    print,
+    // Command output may hold what a server sent (/whois): never a control character.
+    print: (text) => print(inert(text)),
     query: (nick) => {
       query = nick;
       print(

@@ -20,11 +20,17 @@ function suggestedNick(): string | undefined {
 
 /**
  * Asks for a nick. `problem` is the server's reason the previous nick was not
- * accepted (it names that nick), or null for the first ask. Resolves null
- * when the person presses Ctrl+C. Fits the session's `NickChooser`.
+ * accepted (it names that nick), or null for the first ask; `advice` is
+ * shown after it (for a nick that belongs to someone else: how to link this
+ * device if it is the person's own). Resolves null when the person presses
+ * Ctrl+C.
  */
-export async function askNick(problem: string | null): Promise<string | null> {
+export async function askNick(
+  problem: string | null,
+  advice: string | null = null,
+): Promise<string | null> {
   if (problem !== null) console.log(`! ${inert(problem)}`);
+  if (advice !== null) console.log(`  ${inert(advice)}`);
   const suggestion = problem === null ? suggestedNick() : undefined;
   try {
     const nick = await input({
