@@ -12,27 +12,36 @@
  * Owns: turning session events into conversation entries and page
  * sentences, what the composer's text does (send, or a command of
  * page_commands.ts), the room password prompt and the keys derived from it
- * (in memory only), the remembered nick, and the downgrade refusal's
- * question. No DOM beyond `location`, `performance` and the hooks: the view
+ * (in memory only), the remembered nick, the downgrade refusal's question,
+ * and identity (issue #14, PROTOCOL.md section 8): the device key the
+ * session signs with, joining with a code from another device instead of a
+ * nick, asking for such a code ("Add a device"), and the person card
+ * (`whois`). No DOM beyond `location`, `performance` and the hooks: the view
  * (view/*.tsx) draws, focuses and asks.
  */
 import { batch, signal } from "@preact/signals";
 import {
   ChatSession,
   downgradeMessage,
+  type LinkCode,
+  type NickRefusalCode,
   type RoomKeyRequest,
   type SessionEvent,
   type SessionState,
+  type WhoisAnswer,
 } from "../../client/session.ts";
 import { type Conversation, Conversations, type NoticeTone } from "../../client/conversations.ts";
-import { leftText } from "../../client/event_words.ts";
+import { leftText, linkedText, shortPrint } from "../../client/event_words.ts";
 import { OnlineList, sameNick } from "../../client/online_list.ts";
 import type { MessageKind, SecureParams } from "../../wire/protocol.ts";
-import { nickProblem } from "../../wire/protocol.ts";
+import { formatLinkCode, nickProblem, normalizeLinkCode } from "../../wire/protocol.ts";
 import { deriveRoomPsk } from "../../wire/room_key.ts";
+import { fingerprint } from "../../wire/identity.ts";
 import { type PageActions, runComposerLine } from "./page_commands.ts";
 import {
+  type DeviceKeyLoad,
   knownServerKey,
+  loadDeviceKey,
   markRoomPassword,
   roomHadPassword,
   storedNick,
@@ -48,6 +57,11 @@ export const historyPageSize = 50;
 const clientName = "lanchat-web/0.1";
 /** What the prompt says when the room refused the password. */
 export const wrongPasswordText = "Wrong room password. Try again.";
+/** What follows "pick another nick" when the nick belongs to an account (`nick_owned`). */
+const ownedAdvice = "or if it is yours, use a code from one of your devices";
+/** The code prompt's answer when what was typed cannot be a code. */
+export const notACodeText =
+  "That is not a code: it is 8 letters and digits, like K7QM-3XPA. Check it and type it again.";
 
 /** The status line's state (the style sheet colours `data-state`). */
 export type LinkState = "connecting" | "open" | "online" | "waiting" | "stopped";
@@ -71,6 +85,35 @@ export interface Prompt {
   /** An acceptable answer was given. */
   answered: boolean;
   answer(value: string): void;
+}
+
+/** "Add a device": asking for a code, the code (until it is used), or why there is none. */
+export type LinkCodeState =
+  | { state: "asking" }
+  | { state: "shown"; code: string; expires: number }
+  | { state: "used"; fingerprint: string }
+  | { state: "refused"; problem: string };
+
+/** The person card: whom it is about, and the server's answer or why there is none yet. */
+export interface PersonCard {
+  nick: string;
+  answer: WhoisAnswer | null;
+  problem: string | null;
+}
+
+/**
+ * The nick prompt's question again, after a `nick_owned` refusal: the
+ * server's words ("'ana' belongs to someone else on this server; pick
+ * another nick"), with what to do when the nick is the person's own.
+ */
+export function ownedText(problem: string): string {
+  const advised = problem.trim().replace(
+    /;\s*pick another nick\.?$/i,
+    `. Pick another nick, ${ownedAdvice}.`,
+  );
+  return advised !== problem.trim()
+    ? advised
+    : `${sentence(problem)} Pick another nick, ${ownedAdvice}.`;
 }
 
 /** What the page needs from its view. */
@@ -124,6 +167,16 @@ export class ChatPage implements PageActions {
   readonly passwordPrompt = signal<Prompt | null>(null);
   /** The room key is being derived (about a second). */
   readonly deriving = signal(false);
+  /** "I have a code": a code from another device of the account, instead of a nick. */
+  readonly codePrompt = signal<Prompt | null>(null);
+  /** I joined without an account (a version-1 server, or one that took no key). */
+  readonly guest = signal(false);
+  /** "Add a device" is open. */
+  readonly linkCode = signal<LinkCodeState | null>(null);
+  /** The person card that is open. */
+  readonly person = signal<PersonCard | null>(null);
+  /** This browser's device key's fingerprint (`SHA256:` ...). */
+  readonly deviceFingerprint: string;
 
   readonly #hooks: PageHooks;
   #session: ChatSession | null = null;
@@ -142,11 +195,24 @@ export class ChatPage implements PageActions {
    * The nick asked for at once on a first visit (a new connection gets only a
    * few seconds to say hello): the session's first question takes its answer.
    */
-  #earlyNick: { prompt: Prompt; answer: Promise<string> } | null = null;
+  #earlyNick: { prompt: Prompt; answer: Promise<string | null> } | null = null;
+  /** Answers the nick question the session waits on (null: not joining by nick after all). */
+  #pendingNick: ((nick: string | null) => void) | null = null;
+  /** The nick prompt hidden behind the code prompt, shown again by "Back". */
+  #hiddenNickPrompt: Prompt | null = null;
+  /** The code the last "I have a code" joined with, as people read it. */
+  #lastCode = "";
+  /** The device key, made on first use and kept in this browser (page_storage.ts). */
+  readonly #deviceKey: DeviceKeyLoad;
 
   constructor(hooks: PageHooks) {
     this.#hooks = hooks;
     this.conversations = new Conversations({ onChange: () => this.#redraw() });
+    this.#deviceKey = loadDeviceKey();
+    this.deviceFingerprint = fingerprint(this.#deviceKey.key.publicKey);
+    if (this.#deviceKey.problem !== null) {
+      this.notice(this.#deviceKey.problem, "error", this.conversations.room);
+    }
   }
 
   /** The session, once started. */
@@ -154,16 +220,32 @@ export class ChatPage implements PageActions {
     return this.#session;
   }
 
-  /** Connects and keeps connecting until joined (a server that is down is waited for). */
-  start(): void {
+  /**
+   * Connects and keeps connecting until joined (a server that is down is
+   * waited for). `nick`: join with it (default: the remembered one, or ask);
+   * `linkCode`: join as the account of another device that gave this code
+   * (PROTOCOL.md 8.5), whatever the nick.
+   */
+  start(options: { nick?: string; linkCode?: string } = {}): void {
     this.#epochBase = this.conversations.epoch + (this.#session === null ? 0 : 1);
+    // Joining with a code, the server gives the account's nick: none is asked.
+    const nick = options.nick ??
+      (options.linkCode === undefined && nickProblem(storedNick()) === null
+        ? storedNick()
+        : undefined);
     const session: ChatSession = new ChatSession({
       address: pageAddress(location),
       dial: webSocketDialer(
         `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/ws`,
       ),
-      ...(nickProblem(storedNick()) === null ? { nick: storedNick() } : {}),
-      chooseNick: (problem, refused) => this.#askNick(problem, refused),
+      ...(nick === undefined ? {} : { nick }),
+      // A session the page left for another (joining with a code) is told there is no nick.
+      chooseNick: (problem, refused, code) =>
+        this.#session === session
+          ? this.#askNick(problem, refused, code ?? null)
+          : Promise.resolve(null),
+      deviceKey: this.#deviceKey.key,
+      ...(options.linkCode === undefined ? {} : { linkCode: options.linkCode }),
       client: clientName,
       historyLimit: historyPageSize,
       reconnectDelaysMs: [1000, 2000, 4000, 8000],
@@ -191,9 +273,10 @@ export class ChatPage implements PageActions {
     this.#session = session;
     // A first visit asks for the nick while connecting; a room password, when the greeting
     // asks for one, comes first and hides this prompt until it is accepted.
-    if (this.#earlyNick === null && nickProblem(storedNick()) !== null) {
-      let resolveNick: (nick: string) => void = () => {};
-      const answer = new Promise<string>((resolve) => resolveNick = resolve);
+    if (nick === undefined && options.linkCode === undefined && this.#earlyNick === null) {
+      let resolveNick: (nick: string | null) => void = () => {};
+      const answer = new Promise<string | null>((resolve) => resolveNick = resolve);
+      this.#pendingNick = resolveNick;
       const prompt = this.#nickPromptFor(null, storedNick(), resolveNick);
       this.#earlyNick = { prompt, answer };
       this.nickPrompt.value = prompt;
@@ -326,6 +409,91 @@ export class ChatPage implements PageActions {
     this.#session?.requestUsers();
   }
 
+  // ---- identity ---------------------------------------------------------------------
+
+  /** "I have a code" in the nick prompt: the code prompt replaces it ("Back" returns). */
+  offerCode(): void {
+    const nickPrompt = this.nickPrompt.value;
+    if (nickPrompt === null) return;
+    this.#hiddenNickPrompt = nickPrompt;
+    this.nickPrompt.value = null;
+    this.codePrompt.value = this.#codePromptFor(null, "");
+    this.#renderStatus();
+  }
+
+  /** "Back" in the code prompt: the nick prompt again, as it was left. */
+  backToNick(): void {
+    const nickPrompt = this.#hiddenNickPrompt;
+    if (this.codePrompt.value === null || nickPrompt === null) return;
+    this.#hiddenNickPrompt = null;
+    this.codePrompt.value = null;
+    this.nickPrompt.value = nickPrompt;
+    this.#renderStatus();
+  }
+
+  /**
+   * "Add a device" (`/link`): asks the server for a one-time code that adds
+   * another device to my account (PROTOCOL.md 8.5); the view shows it.
+   */
+  async addDevice(): Promise<LinkCode> {
+    const asking: LinkCodeState = { state: "asking" };
+    this.linkCode.value = asking;
+    try {
+      const session = this.#session;
+      const answer = session === null
+        ? await Promise.reject(new Error("not connected yet; try again in a moment"))
+        : await session.requestLinkCode();
+      if (this.linkCode.value === asking) this.linkCode.value = { state: "shown", ...answer };
+      return answer;
+    } catch (error) {
+      const problem = sentence(error instanceof Error ? error.message : String(error));
+      if (this.linkCode.value === asking) this.linkCode.value = { state: "refused", problem };
+      throw error;
+    }
+  }
+
+  /** The "Add a device" button: the dialog says why when there is no code. */
+  openAddDevice(): void {
+    this.addDevice().catch(() => {});
+  }
+
+  /**
+   * The command line that joins this server from a terminal with `code`
+   * (the page knows the server's host name, not its chat port).
+   */
+  linkCommand(code: string): string {
+    return `lanchat join ${location.hostname} --link ${code}`;
+  }
+
+  /** Closes "Add a device" (an unused code stays good until it expires). */
+  closeLinkCode(): void {
+    this.linkCode.value = null;
+  }
+
+  /** Opens the card of `nick`: guest or account, and the account's devices (`whois`). */
+  async showPerson(nick: string): Promise<void> {
+    const card: PersonCard = { nick, answer: null, problem: null };
+    this.person.value = card;
+    try {
+      const answer = await this.whois(nick);
+      if (this.person.value === card) this.person.value = { ...card, answer };
+    } catch (error) {
+      const problem = sentence(error instanceof Error ? error.message : String(error));
+      if (this.person.value === card) this.person.value = { ...card, problem };
+    }
+  }
+
+  closePerson(): void {
+    this.person.value = null;
+  }
+
+  /** Who holds `nick` (`/whois`, the card); rejects with the server's words or why not asked. */
+  whois(nick: string): Promise<WhoisAnswer> {
+    const session = this.#session;
+    if (session === null) return Promise.reject(new Error("not connected yet"));
+    return session.whois(nick);
+  }
+
   /** Leaves the room for good (`/quit`). */
   quit(): void {
     this.banner.value = "You left the room. Reload the page to join again.";
@@ -340,13 +508,21 @@ export class ChatPage implements PageActions {
   // ---- prompts ----------------------------------------------------------------------
 
   /** The nick prompt: asked by the session after the greeting (and after any password). */
-  #askNick(problem: string | null, refused: string | null): Promise<string> {
+  #askNick(
+    problem: string | null,
+    refused: string | null,
+    code: NickRefusalCode | null,
+  ): Promise<string | null> {
     const early = this.#earlyNick;
     if (early !== null) {
       this.#earlyNick = null;
       if (problem === null && refused === null) {
         // The question asked at load: shown again if the password prompt hid it, else as it is.
-        if (this.nickPrompt.value === null && !early.prompt.answered) {
+        // (Not over the code prompt: "Back" shows it.)
+        if (
+          this.nickPrompt.value === null && this.codePrompt.value === null &&
+          !early.prompt.answered
+        ) {
           this.nickPrompt.value = early.prompt;
         }
         this.#renderStatus();
@@ -355,11 +531,15 @@ export class ChatPage implements PageActions {
       if (this.nickPrompt.value === early.prompt) this.nickPrompt.value = null;
     }
     return new Promise((resolve) => {
-      this.nickPrompt.value = this.#nickPromptFor(
-        problem === null ? null : sentence(problem),
+      this.#pendingNick = resolve;
+      const prompt = this.#nickPromptFor(
+        problem === null ? null : code === "nick_owned" ? ownedText(problem) : sentence(problem),
         refused ?? storedNick(),
         resolve,
       );
+      // Behind the code prompt, the new question waits for "Back".
+      if (this.codePrompt.value !== null) this.#hiddenNickPrompt = prompt;
+      else this.nickPrompt.value = prompt;
       this.#renderStatus();
     });
   }
@@ -384,11 +564,66 @@ export class ChatPage implements PageActions {
         }
         prompt.answered = true;
         if (this.nickPrompt.value !== null) this.nickPrompt.value = null;
+        if (this.#pendingNick === resolve) this.#pendingNick = null;
         resolve(nick);
         this.#renderStatus();
       },
     };
     return prompt;
+  }
+
+  /**
+   * The code prompt ("I have a code"): a code typed as the other device
+   * shows it (case, spaces and dashes do not matter) joins with it.
+   */
+  #codePromptFor(problem: string | null, initial: string): Prompt {
+    const prompt: Prompt = {
+      problem,
+      initial,
+      answered: false,
+      answer: (value) => {
+        const code = normalizeLinkCode(value);
+        if (code === null) {
+          prompt.initial = value;
+          this.codePrompt.value = { ...prompt, problem: notACodeText };
+          return;
+        }
+        prompt.answered = true;
+        prompt.initial = formatLinkCode(code);
+        this.codePrompt.value = null;
+        this.#joinWithCode(code);
+      },
+    };
+    return prompt;
+  }
+
+  /**
+   * Leaves the session that waits for a nick (if any) for a new one that
+   * joins with `code`; the server ignores the nick it sends then.
+   */
+  #joinWithCode(code: string): void {
+    const left = this.#session;
+    const cancel = this.#pendingNick;
+    this.#pendingNick = null;
+    this.#earlyNick = null;
+    this.#hiddenNickPrompt = null;
+    this.banner.value = null;
+    this.#lastCode = formatLinkCode(code);
+    this.start({ linkCode: code });
+    cancel?.(null);
+    void left?.quit();
+  }
+
+  /**
+   * The server refused the code (wrong, used, expired, or too many tries):
+   * its words in the code prompt, to try another; "Back" offers a nick.
+   */
+  #codeRefused(message: string, typedCode: string): void {
+    this.#hiddenNickPrompt = this.#nickPromptFor(null, storedNick(), (nick) => {
+      this.start({ nick });
+    });
+    this.codePrompt.value = this.#codePromptFor(sentence(message), typedCode);
+    this.#renderStatus();
   }
 
   /**
@@ -455,6 +690,7 @@ export class ChatPage implements PageActions {
         return;
       case "welcome":
         this.nick.value = event.nick;
+        this.guest.value = event.guest;
         if (session.encrypted) markRoomPassword(true);
         if (!event.reconnect) {
           storeNick(event.nick);
@@ -486,7 +722,7 @@ export class ChatPage implements PageActions {
         conversations.setMore(conversations.room, event.more);
         return;
       case "joined": {
-        this.online.joined(event.nick, event.ts);
+        this.online.joined(event.nick, event.ts, event.guest);
         this.notice(`${event.nick} joined`, "quiet", conversations.room);
         const conversation = conversations.privateWith(event.nick);
         if (conversation !== undefined) {
@@ -497,6 +733,7 @@ export class ChatPage implements PageActions {
       }
       case "left": {
         this.online.left(event.nick);
+        if (sameNick(this.person.value?.nick ?? null, event.nick)) this.closePerson();
         const text = leftText(event.nick, event.reason);
         this.notice(text, "quiet", conversations.room);
         const conversation = conversations.privateWith(event.nick);
@@ -506,6 +743,7 @@ export class ChatPage implements PageActions {
       }
       case "renamed": {
         this.online.renamed(event.from, event.to, event.ts);
+        if (sameNick(this.person.value?.nick ?? null, event.from)) this.closePerson();
         if (event.own) {
           this.nick.value = event.to;
           storeNick(event.to);
@@ -545,6 +783,23 @@ export class ChatPage implements PageActions {
       case "resumed":
         this.notice("Reconnected.", "quiet", conversations.room);
         return;
+      case "linked": {
+        const here = event.fingerprint === this.deviceFingerprint;
+        this.notice(
+          here
+            ? `This device was added to your account: ${shortPrint(event.fingerprint)}`
+            : `${linkedText(event.fingerprint, event.ts)}. ` +
+              "If that was not you, tell whoever runs the server.",
+          "info",
+          conversations.room,
+        );
+        if (!here && this.linkCode.value?.state === "shown") {
+          this.linkCode.value = { state: "used", fingerprint: event.fingerprint };
+        }
+        const card = this.person.value;
+        if (card !== null && sameNick(card.nick, this.nick.value)) void this.showPerson(card.nick);
+        return;
+      }
       case "lost":
       case "reconnecting":
         return; // The status line says it (onState).
@@ -582,7 +837,9 @@ export class ChatPage implements PageActions {
         }
       }
     }
-    if (state.state === "ended" && state.end.kind === "gave_up") {
+    if (state.state === "ended" && state.end.kind === "gave_up" && state.end.link === true) {
+      this.#codeRefused(state.end.message, this.#lastCode);
+    } else if (state.state === "ended" && state.end.kind === "gave_up") {
       const end = state.end;
       this.banner.value = end.downgrade === true ? `${downgradeMessage}.` : end.message;
       if (end.downgrade === true) setTimeout(() => this.#offerToForget(session, end.message), 0);

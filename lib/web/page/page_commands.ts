@@ -3,8 +3,8 @@
  * lib/client/commands.ts (the same registry, usage and help as the
  * terminal), acted out on the page's {@link ChatPage}.
  *
- * Owns: the page's CommandContext (what /query, /history, /search, /clear and
- * /quit mean here) and whether the composer empties: a line that was sent or
+ * Owns: the page's CommandContext (what /query, /history, /search, /clear,
+ * /quit, /link and /whois mean here) and whether the composer empties: a line that was sent or
  * ran is used up; one that was refused (not connected, wrong usage, unknown
  * command) stays in the box to be fixed. Imports lib/client/commands.ts and
  * the page's notice type only; no DOM, and not the page itself (it calls
@@ -13,6 +13,7 @@
 import { type CommandContext, runLine } from "../../client/commands.ts";
 import type { NoticeTone } from "../../client/conversations.ts";
 import type { MessageKind } from "../../wire/protocol.ts";
+import type { LinkCode, WhoisAnswer } from "../../client/session.ts";
 
 /** What the commands do on the page (ChatPage has them all). */
 export interface PageActions {
@@ -29,6 +30,12 @@ export interface PageActions {
   search(query: string): Promise<void>;
   /** Empties the conversation on screen (its messages are not shown again). */
   clearActive(): void;
+  /** Who holds `nick`: guest or account, and the account's devices (rejects saying why not). */
+  whois(nick: string): Promise<WhoisAnswer>;
+  /** Asks for a code that adds another device to my account and shows it ("Add a device"). */
+  addDevice(): Promise<LinkCode>;
+  /** The command line that joins this server from a terminal with `code`. */
+  linkCommand(code: string): string;
 }
 
 /**
@@ -74,6 +81,15 @@ export function runComposerLine(text: string, page: PageActions): boolean {
     },
     clear() {
       page.clearActive();
+    },
+    requestLinkCode() {
+      return page.addDevice();
+    },
+    linkCommand(code) {
+      return page.linkCommand(code);
+    },
+    whois(nick) {
+      return page.whois(nick);
     },
   };
   runLine(text, context);

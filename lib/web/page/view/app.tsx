@@ -4,7 +4,8 @@
 /// <reference lib="esnext" />
 /**
  * The whole page: the top bar, the banner, the conversations with the
- * composer, the online list, and the two prompts.
+ * composer, the online list, the prompts (password, nick, or a code from
+ * another device), and "Add a device".
  *
  * Owns: the layout's markup (the ids and classes style.css and the tests
  * know), the document's title with the unread count, the `offline` class on
@@ -17,7 +18,8 @@ import { visibleBidi } from "../../../wire/inert_text.ts";
 import { Composer } from "./composer.tsx";
 import { ConversationTabs } from "./conversation_tabs.tsx";
 import { People, PeopleToggle } from "./people.tsx";
-import { NickPrompt, PasswordPrompt } from "./prompts.tsx";
+import { CodePrompt, NickPrompt, PasswordPrompt } from "./prompts.tsx";
+import { AddDevice } from "./add_device.tsx";
 import { SearchBox, StatusLine } from "./top_bar.tsx";
 
 /** Phones: the online list is a drawer and hints are shorter (as in style.css). */
@@ -72,7 +74,9 @@ export function App({ page }: { page: ChatPage }) {
         <People {...people} />
       </div>
       <NickPrompt page={page} />
+      <CodePrompt page={page} />
       <PasswordPrompt page={page} />
+      <AddDevice page={page} />
     </>
   );
 }

@@ -5,15 +5,18 @@
 /**
  * Who is online: the list beside the chat on a wide screen, a drawer on a
  * phone. A double-click on a name (a tap on a touch screen, Enter or Space on
- * the focused name) opens a private conversation.
+ * the focused name) opens a private conversation; a click on it (or its
+ * "About" button) opens the person card below it. Guests (no account) are
+ * marked. "Add a device" asks for a code for my account.
  *
  * Owns: the list's markup, the drawer's open state (the `drawer-open` class
- * on body, as the style sheet expects) and its keys. Imports preact and the
- * page's types.
+ * on body, as the style sheet expects) and its keys. Imports preact, the
+ * page's types and person_card.tsx.
  */
 import { useEffect, useRef } from "preact/hooks";
 import { sameNick } from "../../../client/online_list.ts";
 import type { ChatPage } from "../chat_page.ts";
+import { PersonCardView } from "./person_card.tsx";
 
 /** After my own name in the list. */
 const youSuffix = " (you)";
@@ -68,8 +71,16 @@ export function People({ page, drawerOpen, setDrawerOpen }: PeopleProps) {
   };
   const open = (nick: string) => {
     setDrawerOpen(false);
+    page.closePerson();
     page.openPrivate(nick);
   };
+  const card = page.person.value;
+  /** The card of `nick`, or closes it when it is open already. */
+  const toggleCard = (nick: string) => {
+    if (card !== null && sameNick(card.nick, nick)) page.closePerson();
+    else void page.showPerson(nick);
+  };
+  const online = page.status.value.state === "online";
 
   return (
     <>
@@ -82,34 +93,80 @@ export function People({ page, drawerOpen, setDrawerOpen }: PeopleProps) {
             Close
           </button>
         </div>
-        <p class="hint">Double-click a name (or tap it) for a private conversation.</p>
+        <p class="hint">
+          Click a name to see who it is; double-click it (or tap it) for a private conversation.
+        </p>
         <ul id="user-list" class="user-list" ref={list}>
-          {users.map(({ nick }) => {
+          {users.map(({ nick, guest }) => {
             const mine = sameNick(nick, me);
+            const cardHere = card !== null && sameNick(card.nick, nick);
             return (
-              <li key={nick}>
-                <button
-                  type="button"
-                  class={mine ? "user me" : "user"}
-                  data-nick={nick}
-                  title={mine
-                    ? "This is you"
-                    : `Double-click (or tap) for a private conversation with ${nick}`}
-                  onDblClick={() => open(nick)}
-                  onClick={(event: MouseEvent) => {
-                    // A tap, or Enter/Space on the focused name (a click with detail 0), opens at
-                    // once; a mouse needs a double-click, so a stray click does not switch tabs.
-                    const pointer = event instanceof PointerEvent ? event.pointerType : "";
-                    if (event.detail === 0 || pointer === "touch") open(nick);
-                  }}
-                >
-                  <span class="user-nick">{nick}</span>
-                  {mine ? <span class="you">{youSuffix}</span> : null}
-                </button>
+              <li key={nick} class="user-item">
+                <div class="user-row">
+                  <button
+                    type="button"
+                    class={mine ? "user me" : "user"}
+                    data-nick={nick}
+                    title={mine
+                      ? "This is you"
+                      : `Double-click (or tap) for a private conversation with ${nick}`}
+                    onDblClick={() => {
+                      if (!mine) open(nick);
+                    }}
+                    onClick={(event: MouseEvent) => {
+                      // A tap, or Enter/Space on the focused name (a click with detail 0), opens at
+                      // once; a mouse click shows the card and a double-click opens the
+                      // conversation, so a stray click does not switch tabs.
+                      const pointer = event instanceof PointerEvent ? event.pointerType : "";
+                      if (event.detail === 0 || pointer === "touch") {
+                        if (mine) toggleCard(nick);
+                        else open(nick);
+                      } else if (event.detail === 1) {
+                        toggleCard(nick);
+                      }
+                    }}
+                  >
+                    <span class="user-nick">{nick}</span>
+                    {mine ? <span class="you">{youSuffix}</span> : null}
+                    {guest === true
+                      ? (
+                        <span
+                          class="guest-mark"
+                          title="Guest: joined without a device key, so the nick is not theirs"
+                        >
+                          guest
+                        </span>
+                      )
+                      : null}
+                  </button>
+                  <button
+                    type="button"
+                    class="user-about"
+                    aria-label={`About ${nick}`}
+                    aria-expanded={cardHere ? "true" : "false"}
+                    title={`About ${nick}`}
+                    onClick={() => toggleCard(nick)}
+                  >
+                    i
+                  </button>
+                </div>
+                {cardHere ? <PersonCardView page={page} card={card} mine={mine} /> : null}
               </li>
             );
           })}
         </ul>
+        {me !== null && online && !page.guest.value
+          ? (
+            <button
+              id="add-device"
+              type="button"
+              class="link-button add-device"
+              onClick={() => page.openAddDevice()}
+            >
+              Add a device
+            </button>
+          )
+          : null}
       </aside>
       <div
         id="drawer-backdrop"

@@ -3,9 +3,11 @@
 /// <reference lib="dom.iterable" />
 /// <reference lib="esnext" />
 /**
- * The two modal questions: the room password (asked first: nothing else can
- * happen without it) and the nick. Escape does not dismiss either while it
- * waits for an answer: without it there is no chat.
+ * The modal questions: the room password (asked first: nothing else can
+ * happen without it), the nick, and instead of the nick a code from another
+ * device of the person's account ("I have a code", PROTOCOL.md 8.5). Escape
+ * does not dismiss any while it waits for an answer: without it there is no
+ * chat.
  *
  * Owns: opening and closing the native <dialog>s as the page's prompts
  * come and go, keeping what was typed while a prompt is hidden, and the
@@ -17,16 +19,20 @@ import type { ChatPage, Prompt } from "../chat_page.ts";
 
 interface PromptDialogProps {
   /** The ids' stem: `NAME-dialog`, `NAME-form`, `NAME-input`, `NAME-error`, `NAME-title`. */
-  name: "nick" | "password";
+  name: "nick" | "password" | "code";
   prompt: Prompt | null;
   title: ComponentChildren;
   label: ComponentChildren;
   hint: string;
   button: string;
   input: Record<string, string | number | boolean>;
+  /** A second way out of the question (`NAME-other`): "I have a code", "Back". */
+  other?: { label: string; onClick(): void };
 }
 
-function PromptDialog({ name, prompt, title, label, hint, button, input }: PromptDialogProps) {
+function PromptDialog(
+  { name, prompt, title, label, hint, button, input, other }: PromptDialogProps,
+) {
   const dialog = useRef<HTMLDialogElement>(null);
   const field = useRef<HTMLInputElement>(null);
   const shown = useRef<Prompt | null>(null);
@@ -93,7 +99,16 @@ function PromptDialog({ name, prompt, title, label, hint, button, input }: Promp
         />
         <p class="hint">{hint}</p>
         <p id={`${name}-error`} class="error" role="alert">{prompt?.problem ?? ""}</p>
-        <button type="submit" class="send">{button}</button>
+        <div class="dialog-buttons">
+          <button type="submit" class="send">{button}</button>
+          {other === undefined
+            ? null
+            : (
+              <button id={`${name}-other`} type="button" class="secondary" onClick={other.onClick}>
+                {other.label}
+              </button>
+            )}
+        </div>
       </form>
     </dialog>
   );
@@ -119,6 +134,29 @@ export function NickPrompt({ page }: { page: ChatPage }) {
         spellcheck: false,
         maxlength: 64,
       }}
+      other={{ label: "I have a code", onClick: () => page.offerCode() }}
+    />
+  );
+}
+
+/** "I have a code": joining as the account of another device, with the code it showed. */
+export function CodePrompt({ page }: { page: ChatPage }) {
+  return (
+    <PromptDialog
+      name="code"
+      prompt={page.codePrompt.value}
+      title="Join with a code"
+      label="Code from your other device"
+      hint="On a device where you are already in, choose “Add a device” on this page (or type /link in lanchat join). Its code works once, for 10 minutes, and makes this browser one of your devices."
+      button="Join"
+      input={{
+        autocomplete: "one-time-code",
+        autocapitalize: "characters",
+        spellcheck: false,
+        maxlength: 24,
+        placeholder: "K7QM-3XPA",
+      }}
+      other={{ label: "Back", onClick: () => page.backToNick() }}
     />
   );
 }
