@@ -473,18 +473,26 @@ A nick belongs to the first device key that joins with it; the person adds devic
       ]),
   );
 
-/** `--db` of every `accounts` command: the file `lanchat serve` uses, running or not. */
+/**
+ * `--db` of every `accounts` command: the file `lanchat serve` uses, running or not. Taken before
+ * the subcommand (`accounts --db F remove-device X`, as the serve banner writes it) or after it.
+ */
 const accountsDbOption = () =>
   new Option("--db <path>", "history database file (of a stopped or running server)")
-    .argParser(existingFolderPath("--db"))
-    .default(defaultDbPath());
+    .argParser(existingFolderPath("--db"));
+accounts.addOption(accountsDbOption());
+
+/** The `--db` given to an `accounts` subcommand or to `accounts` itself, else the default. */
+function accountsDb(flags: { db?: string }): string {
+  return flags.db ?? (accounts.opts() as { db?: string }).db ?? defaultDbPath();
+}
 
 accounts.command("list", { isDefault: true })
   .description("List every account: nick, devices (fingerprints), created, last seen.")
   .addOption(accountsDbOption())
   .option("--json", "one JSON object per account, with whole fingerprints", false)
   .allowExcessArguments() // an unknown subcommand lands here: said below, as wrong usage
-  .action((flags: { db: string; json: boolean }, command: Command) => {
+  .action((flags: { db?: string; json: boolean }, command: Command) => {
     const [unknown] = command.args;
     if (unknown !== undefined) {
       accounts.error(
@@ -492,7 +500,7 @@ accounts.command("list", { isDefault: true })
       );
     }
     Deno.exitCode = runAccountsList(
-      { ...flags, defaultDb: defaultDbPath(), command: lanchatCommand },
+      { ...flags, db: accountsDb(flags), defaultDb: defaultDbPath(), command: lanchatCommand },
       stdio,
     );
   });
@@ -507,10 +515,10 @@ accounts.command("release")
 For someone who lost every device: the next one to join as NICK owns it, as a new account that
 does not see the old private messages. Exit codes: 0, 1 when nobody owns NICK.`,
   )
-  .action((nick: string, flags: { db: string }) => {
+  .action((nick: string, flags: { db?: string }) => {
     Deno.exitCode = runAccountsRelease(
       nick,
-      { ...flags, defaultDb: defaultDbPath(), command: lanchatCommand },
+      { db: accountsDb(flags), defaultDb: defaultDbPath(), command: lanchatCommand },
       stdio,
     );
   });
@@ -525,10 +533,10 @@ accounts.command("remove-device")
 The device cannot join as the account's nick any more; the account keeps its other devices.
 Exit codes: 0, 1 when no device, or more than one, has that fingerprint.`,
   )
-  .action((printed: string, flags: { db: string }) => {
+  .action((printed: string, flags: { db?: string }) => {
     Deno.exitCode = runAccountsRemoveDevice(
       printed,
-      { ...flags, defaultDb: defaultDbPath(), command: lanchatCommand },
+      { db: accountsDb(flags), defaultDb: defaultDbPath(), command: lanchatCommand },
       stdio,
     );
   });

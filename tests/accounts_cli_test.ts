@@ -168,8 +168,13 @@ Deno.test("accounts release frees the nick, removes its devices, keeps the accou
     /^ana \(released \d{4}-\d\d-\d\d \d\d:\d\d\): created 2026-11-25 09:00$/m,
   );
 
+  // --db before the subcommand, as the serve banner writes `accounts --db FILE`, works too.
   for (const nick of ["ana", "zed"]) {
-    const unknown = await lanchatToEnd(["accounts", "release", nick, "--db", db]);
+    const unknown = await lanchatToEnd(
+      nick === "ana"
+        ? ["accounts", "release", nick, "--db", db]
+        : ["accounts", "--db", db, "release", nick],
+    );
     assertEquals(unknown.code, 1, unknown.stdout);
     assertEquals(unknown.stdout, "");
     assertMatch(unknown.stderr, new RegExp(`^lanchat: nobody owns '${nick}'$`, "m"));
