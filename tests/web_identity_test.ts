@@ -157,7 +157,8 @@ browserTest(
     await expires.filter({ hasNotText: before }).waitFor({ timeout: 3000 });
     assertMatch(
       await laptop.page.locator("#link-dialog").innerText(),
-      new RegExp(`lanchat join 127\\.0\\.0\\.1 --link ${code}`),
+      // The chat port is not the default one here: the command names it.
+      new RegExp(`lanchat join 127\\.0\\.0\\.1:${server.port} --link ${code}`),
     );
     await screenshot(laptop.page, "web-identity-add-device");
 
@@ -254,7 +255,7 @@ browserTest(
     const shown = (await code.textContent()) ?? "";
     await noticeRows(
       ana.page,
-      `Code ${shown}: on the new device run \`lanchat join 127.0.0.1 --link ${shown}\``,
+      `Code ${shown}: on the new device run \`lanchat join 127.0.0.1:${server.port} --link ${shown}\``,
     )
       .waitFor({ timeout: pageDeadlineMs });
     await ana.page.keyboard.press("Escape");

@@ -246,6 +246,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
       web = startWebServer({
         host,
         port: options.webPort,
+        chatPort: (listener.addr as Deno.NetAddr).port,
         log,
         ...(options.webTls ? { tls: options.webTls } : {}),
         access: new WebAccessRules(options.webAccess ?? {}),

@@ -85,6 +85,11 @@ export interface WebServerOptions {
   assetsDir?: URL;
   /** Operator log for unexpected failures. Default: none. */
   log?: (line: string) => void;
+  /**
+   * The TCP chat port, written into the page (`<meta name="lanchat-chat-port">`) so that the
+   * terminal commands it shows (`lanchat join HOST:PORT --link CODE`) name the right port.
+   */
+  chatPort?: number;
   /** Serve HTTPS and WSS with this PEM certificate chain and key. Default: plain HTTP. */
   tls?: { cert: string; key: string };
 }
@@ -213,8 +218,16 @@ export function startWebServer(options: WebServerOptions): RunningWebServer {
     if (!/^[\w-]+(\.[\w-]+)*$/.test(name)) {
       return { status: 404, body: "not found", close: !keepAlive };
     }
-    const bytes = await readAsset(name);
+    let bytes = await readAsset(name);
     if (bytes === null) return { status: 404, body: "not found", close: !keepAlive };
+    if (name === "index.html" && options.chatPort !== undefined) {
+      bytes = new TextEncoder().encode(
+        new TextDecoder().decode(bytes).replace(
+          '<meta name="lanchat-chat-port" content="">',
+          `<meta name="lanchat-chat-port" content="${options.chatPort}">`,
+        ),
+      );
+    }
     const type = contentTypes[name.split(".").pop() ?? ""] ?? "application/octet-stream";
     return {
       status: 200,

@@ -462,7 +462,10 @@ export class ChatPage implements PageActions {
    * (the page knows the server's host name, not its chat port).
    */
   linkCommand(code: string): string {
-    return `lanchat join ${location.hostname} --link ${code}`;
+    const port = document.querySelector<HTMLMetaElement>('meta[name="lanchat-chat-port"]')?.content;
+    const host = location.hostname.includes(":") ? `[${location.hostname}]` : location.hostname;
+    const address = port === undefined || port === "" || port === "9000" ? host : `${host}:${port}`;
+    return `lanchat join ${address} --link ${code}`;
   }
 
   /** Closes "Add a device" (an unused code stays good until it expires). */

@@ -53,7 +53,7 @@ function Body({ page, state, now }: { page: ChatPage; state: LinkCodeState; now:
               : `Works once, for ${timeLeft(state.expires, now)} more.`}
           </p>
           <p class="hint">
-            From a terminal: <code>{`lanchat join ${location.hostname} --link ${code}`}</code>
+            From a terminal: <code>{page.linkCommand(code)}</code>
           </p>
           <p class="hint">
             Only type it on your own device: whoever uses it joins as you.
