@@ -78,6 +78,21 @@ async function received(events: SessionEvent[], text: string): Promise<void> {
   );
 }
 
+/** Waits (bounded) until `events` holds `joined` for `nick`: that process is in the room. */
+async function joinedEvent(events: SessionEvent[], nick: string): Promise<void> {
+  await withDeadline(
+    (async () => {
+      for (let tries = 0; tries < 3000; tries++) {
+        if (events.some((event) => event.type === "joined" && event.nick === nick)) return;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      throw new Error(`${nick} never joined`);
+    })(),
+    30_000,
+    `${nick} joining`,
+  );
+}
+
 /** The texts of the newest 50 messages `session` may see. */
 async function historyOf(session: ChatSession): Promise<string[]> {
   const page = await session.history({ limit: 50 });
@@ -93,9 +108,20 @@ Deno.test("issue #14 acceptance: first claim wins, private history by account, t
   await using thiefHome = await dataFolder();
   await using phoneHome = await dataFolder();
 
+  // A guest in this process watches who comes in (a piped join prints nothing when it joins).
+  const watcherEvents: SessionEvent[] = [];
+  const watcher = new ChatSession({
+    dial: dialTcp,
+    address: { host: "127.0.0.1", port: server.port },
+    nick: "watcher",
+    onEvent: (event) => watcherEvents.push(event),
+  });
+  await watcher.start();
   // bob joins from his own data folder (its key made silently), and stays: a piped join.
   await using bobJoin = pipedJoin(server.port, bobHome, ["--nick", "bob"]);
   await using ana = pipedJoin(server.port, anaHome, ["--nick", "ana"]);
+  await joinedEvent(watcherEvents, "bob");
+  await joinedEvent(watcherEvents, "ana");
   await ana.write("/msg bob hi bob, from ana\n");
   await bobJoin.waitForLine(/hi bob, from ana/, { timeoutMs: 20_000 });
   await bobJoin.write("/msg ana hi ana, from bob\n");
@@ -192,4 +218,5 @@ Deno.test("issue #14 acceptance: first claim wins, private history by account, t
   }
   await bobJoin.closeStdin();
   await bobJoin.waitForExit(10_000);
+  await watcher.quit();
 });
