@@ -12,7 +12,7 @@
  */
 import { ProtocolError } from "../wire/errors.ts";
 import { linkCodeAlphabet, linkCodeLength, normalizeLinkCode } from "../wire/protocol.ts";
-import { networkKey } from "./limits/ip_networks.ts";
+import { attemptKey } from "./limits/ip_networks.ts";
 
 /** The limits of link codes. Every field documents its default. */
 export interface LinkCodeLimits {
@@ -53,6 +53,10 @@ const maxGuessers = 10_000;
 export class LinkCodes {
   readonly limits: LinkCodeLimits;
   readonly #codes = new Map<string, IssuedCode>();
+  /** The unused codes of each account, oldest first. */
+  readonly #byAccount = new Map<number, string[]>();
+  /** When expired codes were last swept out (at most once a second: a sweep visits every code). */
+  #sweptAt = -Infinity;
   readonly #guesses = new Map<string, Guesses>();
   readonly #random: (bytes: Uint8Array) => void;
 
@@ -67,14 +71,14 @@ export class LinkCodes {
   /** A new code for `accountId`, good until `expires`. */
   issue(accountId: number, now: number): { code: string; expires: number } {
     this.#forgetExpired(now);
-    const mine = [...this.#codes].filter(([, issued]) => issued.accountId === accountId);
-    for (const [code] of mine.slice(0, Math.max(0, mine.length - this.limits.perAccount + 1))) {
-      this.#codes.delete(code);
-    }
+    const mine = (this.#byAccount.get(accountId) ?? []).filter((code) => this.#codes.has(code));
+    while (mine.length >= this.limits.perAccount) this.#codes.delete(mine.shift()!);
     let code = this.#draw();
     while (this.#codes.has(code)) code = this.#draw(); // 40 bits: a second draw is rare
     const expires = now + this.limits.ttlMs;
     this.#codes.set(code, { accountId, expires });
+    mine.push(code);
+    this.#byAccount.set(accountId, mine);
     return { code, expires };
   }
 
@@ -84,7 +88,7 @@ export class LinkCodes {
    * `rate_limited` (with the wait) while `address` is slowed down.
    */
   redeem(typed: string, address: string, now: number): number {
-    const guesser = address.includes(":") ? networkKey(address) : address;
+    const guesser = attemptKey(address);
     const guesses = this.#guesses.get(guesser);
     if (guesses !== undefined && guesses.blockedUntil > now) {
       const waitMs = guesses.blockedUntil - now;
@@ -97,7 +101,7 @@ export class LinkCodes {
     this.#forgetExpired(now);
     const code = normalizeLinkCode(typed);
     const issued = code === null ? undefined : this.#codes.get(code);
-    if (code === null || issued === undefined) {
+    if (code === null || issued === undefined || issued.expires <= now) {
       this.#wrongGuess(guesser, now);
       throw new ProtocolError(
         "link_invalid",
@@ -105,15 +109,21 @@ export class LinkCodes {
           "get a new one on a device that is in: /link in the terminal, 'Add a device' on the page",
       );
     }
-    this.#codes.delete(code);
+    this.#forget(code, issued.accountId);
     return issued.accountId;
   }
 
   /** Forgets every code of `accountId` (its nick was released). */
   revoke(accountId: number): void {
-    for (const [code, issued] of this.#codes) {
-      if (issued.accountId === accountId) this.#codes.delete(code);
-    }
+    for (const code of this.#byAccount.get(accountId) ?? []) this.#codes.delete(code);
+    this.#byAccount.delete(accountId);
+  }
+
+  #forget(code: string, accountId: number): void {
+    this.#codes.delete(code);
+    const left = (this.#byAccount.get(accountId) ?? []).filter((other) => other !== code);
+    if (left.length === 0) this.#byAccount.delete(accountId);
+    else this.#byAccount.set(accountId, left);
   }
 
   #wrongGuess(guesser: string, now: number): void {
@@ -134,8 +144,10 @@ export class LinkCodes {
   }
 
   #forgetExpired(now: number): void {
+    if (now - this.#sweptAt < 1000) return;
+    this.#sweptAt = now;
     for (const [code, issued] of this.#codes) {
-      if (issued.expires <= now) this.#codes.delete(code);
+      if (issued.expires <= now) this.#forget(code, issued.accountId);
     }
   }
 

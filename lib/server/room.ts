@@ -16,6 +16,7 @@ import { type Account, type Accounts, MemoryAccounts } from "../store/accounts.t
 import { fingerprint } from "../wire/identity.ts";
 import { type LinkCodeLimits, LinkCodes } from "./link_codes.ts";
 import { TokenBuckets } from "./limits/token_buckets.ts";
+import { attemptKey } from "./limits/ip_networks.ts";
 import { Outgoing } from "./outgoing.ts";
 import { encodePayload, nickKey, nickProblem } from "../wire/protocol.ts";
 import { nickSkeletons } from "./nick_skeleton.ts";
@@ -586,7 +587,7 @@ export class Room {
         `this server holds its most accounts (${this.identity.maxAccounts}); ask its operator to release unused nicks`,
       );
     }
-    const waitMs = this.#claims.take(address, 1, performance.now());
+    const waitMs = this.#claims.take(attemptKey(address), 1, performance.now());
     if (waitMs > 0) {
       throw new ProtocolError(
         "rate_limited",

@@ -420,9 +420,8 @@ export class Session implements Member {
         for (const part of room.usersMessages()) this.deliver(part);
         return;
       case "link":
-        this.#send(room.linkCode(this, message));
-        return;
       case "whois": {
+        // Cheap, but not free (a lookup, a list of codes): rated as history pages are.
         const waitMs = this.#context.requests.historyPage(
           this.#transport.remoteIp,
           nickKey(this.nick),
@@ -435,7 +434,7 @@ export class Session implements Member {
             { ref: message.ref, waitMs },
           );
         }
-        this.#send(room.whois(message));
+        this.#send(message.type === "link" ? room.linkCode(this, message) : room.whois(message));
         return;
       }
       case "history":

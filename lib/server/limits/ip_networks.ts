@@ -107,6 +107,16 @@ export function inNetwork(address: string, network: Network): boolean {
 }
 
 /**
+ * Who an address is, for limits on one person's attempts (new accounts, link
+ * codes): an IPv6 address counts as its /64 (one machine may hold a whole
+ * /64), an IPv4 address as itself (a colleague on the same /24 must not pay
+ * for another's attempts).
+ */
+export function attemptKey(address: string): string {
+  return address.includes(":") ? networkKey(address) : address;
+}
+
+/**
  * The network an address is counted in for per-network limits: its /24 for
  * IPv4 ("192.168.1.0/24"), its /64 for IPv6. An address that is not an IP
  * literal counts as its own network.
