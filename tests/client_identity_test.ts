@@ -241,7 +241,7 @@ Deno.test("a link code goes with the first join only; the nick is the account's 
   assertEquals(hellos[1]?.nick, "ana");
   assertEquals(typeof hellos[1]?.sig, "string");
   const linked = events.all.find((event) => event.type === "linked");
-  assertEquals(linked, { type: "linked", fingerprint: other, ts: 1_796_557_800_000 });
+  assertEquals(linked, { type: "linked", fingerprint: other, ts: 1_796_557_800_000, own: false });
 });
 
 Deno.test("a refused link code fails the first join with the server's words, and a retrying session ends with link: true", async () => {
@@ -542,10 +542,17 @@ Deno.test("the words: a guest's whois, the linked line, a nick that belongs to s
     linkedText(fp, ts),
     "A device was added to your account: SHA256:If4x36FUomFi… (2026-12-06 14:03)",
   );
-  assertEquals(formatEvent({ type: "linked", fingerprint: fp, ts }), [
+  assertEquals(formatEvent({ type: "linked", fingerprint: fp, ts, own: false }), [
     {
       kind: "status",
       text: "-- A device was added to your account: SHA256:If4x36FUomFi… (2026-12-06 14:03)",
+    },
+  ]);
+  // On the device that just joined with the code.
+  assertEquals(formatEvent({ type: "linked", fingerprint: fp, ts, own: true }), [
+    {
+      kind: "status",
+      text: "-- This device was added to your account: SHA256:If4x36FUomFi… (2026-12-06 14:03)",
     },
   ]);
   assertEquals(

@@ -73,8 +73,10 @@ export function dayAndClockText(ts: number): string {
  * linkedText("SHA256:If4x36FUomFia/hUBG/SJxt77UtqvkWqWId+9H+XIbk", ts);
  * // "A device was added to your account: SHA256:If4x36FUomFi… (2026-12-06 14:03)"
  */
-export function linkedText(fingerprint: string, ts: number): string {
-  return `A device was added to your account: ${shortPrint(fingerprint)} (${dayAndClockText(ts)})`;
+export function linkedText(fingerprint: string, ts: number, own = false): string {
+  return `${own ? "This device was" : "A device was"} added to your account: ${
+    shortPrint(fingerprint)
+  } (${dayAndClockText(ts)})`;
 }
 
 /**

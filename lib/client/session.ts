@@ -102,8 +102,11 @@ export type SessionEvent =
   }
   | { type: "reconnect_failed"; attempt: number; attempts: number | null; reason: string }
   | { type: "resumed"; missed: number }
-  /** A device was added to my account (PROTOCOL.md 8.5): its key's fingerprint, and when. */
-  | { type: "linked"; fingerprint: string; ts: number };
+  /**
+   * A device was added to my account (PROTOCOL.md 8.5): its key's fingerprint, and when; `own`
+   * when it is this device (it just joined with a code).
+   */
+  | { type: "linked"; fingerprint: string; ts: number; own: boolean };
 
 /** A chat message with its text decoded, as `history` and `search` hand them out. */
 export interface DecodedMessage {
@@ -502,6 +505,8 @@ export class ChatSession {
   #guest: boolean | null = null;
   /** Set when the server refused this device while it was online: the session ends, no reconnect. */
   #deviceRefusal: { message: string; code: DeviceRefusalCode } | null = null;
+  /** The fingerprint of `options.deviceKey`, or null without one. */
+  readonly #deviceFingerprint: string | null;
   #linkWaiters: Array<AnswerWaiter<LinkCode>> = [];
   #whoisWaiters: Array<AnswerWaiter<WhoisAnswer>> = [];
 
@@ -513,6 +518,9 @@ export class ChatSession {
     this.#address = options.address;
     this.#nick = options.nick ?? null;
     this.#linkCode = options.linkCode ?? null;
+    this.#deviceFingerprint = options.deviceKey === undefined
+      ? null
+      : fingerprint(options.deviceKey.publicKey);
   }
 
   /** My current nick (null before the first join). */
@@ -1524,7 +1532,12 @@ export class ChatSession {
         return;
       }
       case "linked":
-        this.#emit({ type: "linked", fingerprint: message.fingerprint, ts: message.ts });
+        this.#emit({
+          type: "linked",
+          fingerprint: message.fingerprint,
+          ts: message.ts,
+          own: this.#deviceFingerprint === message.fingerprint,
+        });
         return;
       case "welcome":
       case "server":

@@ -134,7 +134,7 @@ export function formatEvent(event: SessionEvent): FormattedLine[] {
         ),
       ];
     case "linked":
-      return [status(`-- ${inert(linkedText(event.fingerprint, event.ts))}`)];
+      return [status(`-- ${inert(linkedText(event.fingerprint, event.ts, event.own))}`)];
     case "delivered":
       return [];
   }

@@ -787,7 +787,7 @@ export class ChatPage implements PageActions {
         this.notice("Reconnected.", "quiet", conversations.room);
         return;
       case "linked": {
-        const here = event.fingerprint === this.deviceFingerprint;
+        const here = event.own;
         this.notice(
           here
             ? `This device was added to your account: ${shortPrint(event.fingerprint)}`
