@@ -145,6 +145,11 @@ program.command("serve")
   )
   .option("--max-devices <n>", "device keys per account (default: 16)", parsePositiveInt)
   .option(
+    "--key-checks-per-second <n>",
+    "signatures one address may have the server check or make per second, twice as many at once (default: 10)",
+    parsePositiveInt,
+  )
+  .option(
     "--db <path>",
     "history database file, or :memory: to keep nothing (its folder must exist)",
     existingFolderPath("--db"),

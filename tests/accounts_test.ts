@@ -493,3 +493,28 @@ Deno.test("joined says guest for a member without a key, and nothing for an acco
   const zed = await watcher.next((message) => message.type === "joined" && message.nick === "zed");
   assertEquals(zed.guest, true);
 });
+
+Deno.test("signatures asked of the server are limited per address: reconnecting to make it verify garbage gets rate_limited", async () => {
+  await using server = await startTestServer({ requestRates: { keyChecksPerSecond: 1 } });
+  const codes: string[] = [];
+  for (let index = 0; index < 3; index++) {
+    // A new connection each time: the per-connection cap of 4 keys does not help here.
+    await using client = await TestClient.connect(server.port);
+    await client.next("server");
+    await client.send({
+      type: "hello",
+      nick: "x",
+      key: toBase64(generateKeyPair().publicKey),
+      sig: toBase64(new Uint8Array(64)),
+    });
+    codes.push(String((await answer(client)).code));
+  }
+  assertEquals(codes, ["bad_signature", "bad_signature", "rate_limited"]);
+  // prove takes from the same budget.
+  await using prover = await TestClient.connect(server.port);
+  await prover.next("server");
+  await prover.send({ type: "prove", nonce: toBase64(new Uint8Array(32)) });
+  const refused = await prover.next("error");
+  assertEquals(refused.code, "rate_limited");
+  assert(Number(refused.wait) >= 1);
+});

@@ -45,6 +45,8 @@ export interface ServeFlags {
   maxAccounts?: number;
   /** `--max-devices N`: device keys per account. */
   maxDevices?: number;
+  /** `--key-checks-per-second N`: signatures checked or made per address and second. */
+  keyChecksPerSecond?: number;
   /** History file, or ":memory:". */
   db: string;
   /** Delete messages older than this many days (none when undefined). */
@@ -121,6 +123,7 @@ export function requestRatesFromFlags(flags: ServeFlags): Partial<RequestRates> 
       Math.min(defaultRequestRates.historyBurst, flags.historyPagesPerMinute),
     );
   }
+  if (flags.keyChecksPerSecond !== undefined) rates.keyChecksPerSecond = flags.keyChecksPerSecond;
   if (flags.textKibPerMinute !== undefined) {
     rates.textKibPerMinute = flags.textKibPerMinute;
     rates.textBurstKib = Math.max(defaultRequestRates.textBurstKib, flags.textKibPerMinute);

@@ -348,6 +348,7 @@ export class Session implements Member {
       case "prove": {
         // Before `hello` too: a client checks who answers before it says who it is. A signature
         // costs the server about half a millisecond: a client needs one, a connection gets a few.
+        this.#takeKeyCheck();
         if (++this.#proofs > maxProofsPerConnection) {
           throw new ProtocolError(
             "bad_message",
@@ -453,6 +454,7 @@ export class Session implements Member {
     if (hello.key === undefined || hello.sig === undefined) return null;
     const printed = toBase64(hello.key);
     if (this.#provenKeys.has(printed)) return hello.key;
+    this.#takeKeyCheck();
     if (++this.#checkedKeys > maxKeysPerConnection) {
       throw new ProtocolError(
         "bad_message",
@@ -468,6 +470,20 @@ export class Session implements Member {
     }
     this.#provenKeys.add(printed);
     return hello.key;
+  }
+
+  /** Takes one signature from the address's budget, or throws `rate_limited` with the wait. */
+  #takeKeyCheck(): void {
+    const waitMs = this.#context.requests.keyCheck(this.#transport.remoteIp, performance.now());
+    if (waitMs > 0) {
+      throw new ProtocolError(
+        "rate_limited",
+        `too many signatures asked of this server from your address; try again in ${
+          seconds(waitMs)
+        }`,
+        { waitMs },
+      );
+    }
   }
 
   /**

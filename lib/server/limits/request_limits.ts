@@ -5,9 +5,11 @@
  * Owns: the defaults, the buckets per address and per nick, and how a limit
  * reads in an error message. A request must find room in both of its
  * buckets, so a person cannot get more by renaming, nor several people behind
- * one address more than the address's share. Imports lib/server/limits/token_buckets.ts only.
+ * one address more than the address's share. Imports lib/server/limits/token_buckets.ts and
+ * ip_networks.ts only.
  */
 import { TokenBuckets } from "./token_buckets.ts";
+import { attemptKey } from "./ip_networks.ts";
 
 /** The rates, per address and per nick. Every field documents its default. */
 export interface RequestRates {
@@ -27,6 +29,14 @@ export interface RequestRates {
   textKibPerMinute: number;
   /** Text in KiB that may be sent at once before the rate applies. Default 2048. */
   textBurstKib: number;
+  /**
+   * Signatures checked (a `hello` with a key, about 1.2 ms) or made (a `prove`, about 0.4 ms) for
+   * one address per second (flag `--key-checks-per-second`), after twice as many at once. Default
+   * 10: a client needs one or two per connection, and a script that reconnects to make the server
+   * verify garbage cannot take more than about 1% of a core per address. An IPv6 address counts as
+   * its /64.
+   */
+  keyChecksPerSecond: number;
 }
 
 /** The defaults of RequestRates. */
@@ -37,6 +47,7 @@ export const defaultRequestRates: RequestRates = {
   historyBurst: 60,
   textKibPerMinute: 1024,
   textBurstKib: 2048,
+  keyChecksPerSecond: 10,
 };
 
 /** Two buckets (address and nick) for one kind of request. */
@@ -69,6 +80,7 @@ export class RequestLimits {
   readonly #searches: PairedBuckets;
   readonly #historyPages: PairedBuckets;
   readonly #textBytes: PairedBuckets;
+  readonly #keyChecks: TokenBuckets;
 
   constructor(rates: Partial<RequestRates> = {}) {
     this.rates = { ...defaultRequestRates, ...rates };
@@ -79,6 +91,15 @@ export class RequestLimits {
       this.rates.textBurstKib * 1024,
       this.rates.textKibPerMinute * 1024,
     );
+    this.#keyChecks = new TokenBuckets({
+      burst: 2 * this.rates.keyChecksPerSecond,
+      perSecond: this.rates.keyChecksPerSecond,
+    });
+  }
+
+  /** A signature to check or make for `address`: 0 when allowed now, else the ms to wait. */
+  keyCheck(address: string, now: number): number {
+    return this.#keyChecks.take(attemptKey(address), 1, now);
   }
 
   /** A search by `nick` from `address`: 0 when allowed now, else the ms to wait. */
