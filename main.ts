@@ -144,6 +144,7 @@ program.command("serve")
     parsePositiveInt,
   )
   .option("--max-devices <n>", "device keys per account (default: 16)", parsePositiveInt)
+  .option("--max-channels <n>", "channels besides #general (default: 1000)", parsePositiveInt)
   .option(
     "--key-checks-per-second <n>",
     "signatures one address may have the server check or make per second, twice as many at once (default: 10)",

@@ -163,6 +163,7 @@ Deno.test("stored messages come back with their body recomputed", async () => {
     const stored = await history.append({ ...sent, toAccount: 2 });
     assertEquals((await history.page({ viewer: viewers.bob, limit: 1 })).items, [{
       ...sent,
+      channel: 0,
       id: stored.id,
     }]);
   });

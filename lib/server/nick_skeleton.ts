@@ -25,5 +25,7 @@ function skeleton(text: string): string {
  * nickSkeletons("\u0430lice"); // ["alice"] (Cyrillic а), as nickSkeletons("alice")
  */
 export function nickSkeletons(nick: string): string[] {
-  return [...new Set([skeleton(nick), skeleton(nickKey(nick))])];
+  const forms = [skeleton(nick), skeleton(nickKey(nick))];
+  // Prototypes may be capitals (digit zero's is "O"): "0ps" and "ops" must meet too.
+  return [...new Set([...forms, ...forms.map((form) => form.toLowerCase())])];
 }

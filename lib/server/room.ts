@@ -11,22 +11,32 @@
  * Must not import session.ts or server.ts.
  */
 import { ProtocolError } from "../wire/errors.ts";
-import type { History, PageQuery, Partner, StoredMessage } from "../store/history.ts";
+import type { History, PageQuery, Partner, StoredMessage, Viewer } from "../store/history.ts";
+import {
+  type Channel,
+  type Channels,
+  general,
+  isMember,
+  MemoryChannels,
+} from "../store/channels.ts";
 import { type Account, type Accounts, MemoryAccounts } from "../store/accounts.ts";
 import { fingerprint } from "../wire/identity.ts";
 import { type LinkCodeLimits, LinkCodes } from "./link_codes.ts";
 import { TokenBuckets } from "./limits/token_buckets.ts";
 import { attemptKey } from "./limits/ip_networks.ts";
 import { Outgoing } from "./outgoing.ts";
-import { encodePayload, nickKey, nickProblem } from "../wire/protocol.ts";
+import { channelNameProblem, encodePayload, nickKey, nickProblem } from "../wire/protocol.ts";
 import { nickSkeletons } from "./nick_skeleton.ts";
 import type {
+  ChannelRequest,
+  ChannelsRequest,
   ChatMessage,
   DeviceEntry,
   HelloMessage,
   HistoryRequest,
   LeaveReason,
   LinkRequest,
+  Ref,
   SayMessage,
   SearchRequest,
   ServerMessage,
@@ -81,6 +91,8 @@ export interface IdentityLimits {
   maxAccounts: number;
   /** Device keys per account. Default 16 (`--max-devices`). */
   maxDevices: number;
+  /** Channels besides `#general`. Default 1,000 (`--max-channels`). */
+  maxChannels: number;
 }
 
 /** The defaults of IdentityLimits. */
@@ -90,6 +102,7 @@ export const defaultIdentityLimits: IdentityLimits = {
   accountsPerHour: 20,
   maxAccounts: 10_000,
   maxDevices: 16,
+  maxChannels: 1000,
 };
 
 /** Options of a Room. */
@@ -115,10 +128,15 @@ export interface RoomOptions {
   identity?: Partial<IdentityLimits>;
   /** Limits of link codes. Defaults: lib/server/link_codes.ts. */
   linkCodes?: Partial<LinkCodeLimits>;
+  /** Where channels are kept (PROTOCOL.md section 9). Default: a new MemoryChannels. */
+  channels?: Channels;
 }
 
-/** Turns a stored message into its wire form (`ref` never included). */
-export function toWire(message: StoredMessage): ChatMessage {
+/**
+ * Turns a stored message into its wire form (`ref` never included).
+ * `channelName`: the name of its channel when it is not `#general`.
+ */
+export function toWire(message: StoredMessage, channelName?: string): ChatMessage {
   const wire: ChatMessage = {
     type: "msg",
     id: message.id,
@@ -128,6 +146,9 @@ export function toWire(message: StoredMessage): ChatMessage {
     body: message.body,
   };
   if (message.to !== null) wire.to = message.to;
+  else if (channelName !== undefined && (message.channel ?? 0) !== general.id) {
+    wire.channel = channelName;
+  }
   return wire;
 }
 
@@ -142,6 +163,8 @@ interface Person {
   connections: Member[];
   /** The device key each connection proved (guests: none). */
   deviceKeys: Map<Member, Uint8Array>;
+  /** The channels its account is in, `#general` not included. */
+  channels: Set<number>;
 }
 
 /** How often device `seen` times are written (they are kept in memory meanwhile). */
@@ -154,6 +177,11 @@ export class Room {
   readonly maxUsers: number;
   readonly identity: IdentityLimits;
   readonly linkCodes: LinkCodes;
+  readonly channels: Channels;
+  /** The people online in each channel (not `#general`: everyone is in it). */
+  readonly #channelPeople = new Map<number, Set<Person>>();
+  /** Channels made per account: 10 at once, then 10 an hour. */
+  readonly #channelCreates = new TokenBuckets({ burst: 10, perSecond: 10 / 3600 });
   readonly #now: () => number;
   readonly #motd: string | undefined;
   readonly #presenceLimit: number;
@@ -190,6 +218,7 @@ export class Room {
     this.#presenceLimit = options.presenceLimit ?? 1000;
     this.identity = { ...defaultIdentityLimits, ...options.identity };
     this.linkCodes = new LinkCodes(options.linkCodes);
+    this.channels = options.channels ?? new MemoryChannels();
     this.#claims = new TokenBuckets({
       burst: this.identity.accountBurst,
       perSecond: this.identity.accountsPerHour / 3600,
@@ -328,6 +357,7 @@ export class Room {
     person.deviceKeys.delete(member);
     if (key !== undefined) this.#markSeen(key, this.#now());
     if (person.connections.length > 0) return;
+    for (const channel of person.channels) this.#channelPeople.get(channel)?.delete(person);
     const announce = this.#people.size <= this.#presenceLimit;
     this.#people.delete(nickKey(person.nick));
     if (person.account !== null) this.#byAccount.delete(person.account);
@@ -363,33 +393,44 @@ export class Room {
   }
 
   /**
-   * Stores a message and delivers it: to everyone, or to the connections of
-   * the sender and the addressee of a private one. The sending connection's
-   * copy carries its `ref`. Delivery happens after the store has kept it, in
-   * id order.
+   * Stores a message and delivers it: to everyone online (`#general`), to the
+   * members of its channel online, or to the connections of the sender and
+   * the addressee of a private one (whose account is offline too: it is kept
+   * for them, PROTOCOL.md section 9.4). The sending connection's copy carries
+   * its `ref`. Delivery happens after the store has kept it, in id order.
    */
   async say(member: Member, say: SayMessage): Promise<void> {
     let addressee: Person | undefined;
+    let offline: Account | null = null;
+    let channel: Channel = general;
     if (say.to !== undefined) {
       addressee = this.#people.get(nickKey(say.to));
-      if (addressee === undefined) {
-        throw new ProtocolError("no_such_user", `'${say.to}' is not online`, { ref: say.ref });
+      if (addressee === undefined) offline = this.accounts.owner(say.to);
+      if (addressee === undefined && offline === null) {
+        throw new ProtocolError(
+          "no_such_user",
+          `nobody is online as '${say.to}' and no account owns it`,
+          { ref: say.ref },
+        );
       }
+    } else if (say.channel !== undefined) {
+      channel = this.#memberChannel(member, say.channel, say.ref);
     }
     const stored = await this.history.append({
       ts: this.#now(),
       from: member.nick,
-      to: addressee?.nick ?? null,
+      to: addressee?.nick ?? offline?.nick ?? null,
       fromAccount: member.account,
-      toAccount: addressee?.account ?? null,
+      toAccount: addressee?.account ?? offline?.id ?? null,
+      channel: channel.id,
       kind: say.kind,
       text: say.text,
       body: say.body,
     });
-    const wire = toWire(stored);
+    const wire = toWire(stored, channel.name);
     const shared = Outgoing.of(wire);
     const own = say.ref === undefined ? shared : Outgoing.of({ ...wire, ref: say.ref });
-    if (addressee === undefined) {
+    if (say.to === undefined && channel.id === general.id) {
       for (const other of this.#connections) {
         if (other.resumedUpTo >= stored.id) continue;
         other.deliver(other === member ? own : shared);
@@ -397,7 +438,14 @@ export class Room {
       return;
     }
     const sender = this.#personOf.get(member);
-    const receivers = new Set([...(sender?.connections ?? [member]), ...addressee.connections]);
+    const receivers = new Set(sender?.connections ?? [member]);
+    if (say.to === undefined) {
+      for (const person of this.#channelPeople.get(channel.id) ?? []) {
+        for (const connection of person.connections) receivers.add(connection);
+      }
+    } else {
+      for (const connection of addressee?.connections ?? []) receivers.add(connection);
+    }
     if (!this.has(member)) receivers.add(member);
     for (const connection of receivers) {
       if (connection !== member && connection.resumedUpTo >= stored.id) continue;
@@ -411,7 +459,7 @@ export class Room {
    * arrived), so that messages delivered live after it are not in it too.
    */
   async historyPage(member: Member, request: HistoryRequest, upTo?: number): Promise<Outgoing> {
-    const query: PageQuery = { viewer: { account: member.account }, limit: request.limit };
+    const query: PageQuery = { viewer: this.viewer(member), limit: request.limit };
     const bound = upTo === undefined ? undefined : upTo + 1;
     const before = request.before === undefined
       ? bound
@@ -420,8 +468,11 @@ export class Room {
       : Math.min(request.before, bound);
     if (before !== undefined) query.before = before;
     if (request.with !== undefined) query.with = this.#partner(request.with);
+    else if (request.channel !== undefined) {
+      query.channel = this.#memberChannel(member, request.channel, request.ref).id;
+    }
     const page = await this.history.page(query);
-    return fitItems(page.items.map(toWire), (items, trimmed) => {
+    return fitItems(page.items.map((item) => this.wire(item)), (items, trimmed) => {
       const answer: ServerMessage = { type: "history", items, more: page.more || trimmed };
       if (request.ref !== undefined) answer.ref = request.ref;
       return answer;
@@ -430,16 +481,127 @@ export class Room {
 
   /** A `results` answer for `member`, trimmed to fit one frame. */
   async searchResults(member: Member, request: SearchRequest): Promise<Outgoing> {
+    const channel = request.channel === undefined
+      ? undefined
+      : this.#memberChannel(member, request.channel, request.ref).id;
     const items = request.q.length === 0
       ? []
-      : (await this.history.search({ account: member.account }, request.q, request.limit)).map(
-        toWire,
+      : (await this.history.search(this.viewer(member), request.q, request.limit, channel)).map(
+        (item) => this.wire(item),
       );
     return fitItems(items, (kept) => {
       const answer: ServerMessage = { type: "results", q: request.q, items: kept };
       if (request.ref !== undefined) answer.ref = request.ref;
       return answer;
     });
+  }
+
+  /** Who `member` is to the store: its account and its channels. */
+  viewer(member: Member): Viewer {
+    const person = this.#personOf.get(member);
+    return { account: member.account, channels: [...person?.channels ?? []] };
+  }
+
+  /** A stored message in its wire form, with its channel's name. */
+  wire(message: StoredMessage): ChatMessage {
+    const channel = message.channel ?? general.id;
+    return toWire(
+      message,
+      channel === general.id ? undefined : this.channels.byId(channel)?.name ?? "#unknown",
+    );
+  }
+
+  /** `join`, `part`, `topic`, `members` and `channels` (PROTOCOL.md section 9.3). */
+  channelRequest(member: Member, request: ChannelRequest | ChannelsRequest): void {
+    const person = this.#personOf.get(member);
+    if (person === undefined) throw new ProtocolError("not_joined", "send 'hello' first");
+    const ref = request.ref;
+    if (request.type === "channels") {
+      const answer: ServerMessage = {
+        type: "channels",
+        items: this.channels.list().map((channel) => ({
+          name: channel.name,
+          topic: channel.topic,
+          members: channel.id === general.id ? this.size : this.channels.memberCount(channel.id),
+          joined: channel.id === general.id || person.channels.has(channel.id),
+        })),
+      };
+      if (ref !== undefined) answer.ref = ref;
+      member.deliver(Outgoing.of(answer));
+      return;
+    }
+    if (person.account === null) {
+      throw new ProtocolError(
+        "bad_message",
+        "a guest is in #general only: channels need a device key (lanchat 0.3, or its web page)",
+        { ref },
+      );
+    }
+    const account = person.account;
+    const now = this.#now();
+    switch (request.type) {
+      case "join": {
+        let channel = this.channels.byName(request.channel);
+        if (channel === null) channel = this.#createChannel(request.channel, account, now, ref);
+        else if (!person.channels.has(channel.id) && channel.id !== general.id) {
+          this.channels.join(channel.id, account, now);
+        }
+        this.#enter(person, channel.id);
+        this.#tellAccount(person, this.#channelAnswer(channel, true), member, ref);
+        return;
+      }
+      case "part": {
+        const channel = this.#memberChannel(member, request.channel, ref);
+        if (channel.id === general.id) {
+          throw new ProtocolError("bad_message", "everyone is in #general; it cannot be left", {
+            ref,
+          });
+        }
+        this.channels.part(channel.id, account);
+        person.channels.delete(channel.id);
+        this.#channelPeople.get(channel.id)?.delete(person);
+        this.#tellAccount(person, this.#channelAnswer(channel, false), member, ref);
+        return;
+      }
+      case "topic": {
+        const channel = this.#memberChannel(member, request.channel, ref);
+        if (channel.id === general.id) {
+          throw new ProtocolError("bad_message", "#general has no topic on this server", { ref });
+        }
+        const topic = request.topic ?? "";
+        this.channels.setTopic(channel.id, topic);
+        const note: ServerMessage = {
+          type: "topic",
+          channel: channel.name,
+          topic,
+          by: person.nick,
+          ts: now,
+        };
+        const shared = Outgoing.of(note);
+        for (const other of this.#channelPeople.get(channel.id) ?? []) {
+          for (const connection of other.connections) {
+            connection.deliver(
+              connection === member && ref !== undefined ? Outgoing.of({ ...note, ref }) : shared,
+            );
+          }
+        }
+        return;
+      }
+      case "members": {
+        const channel = this.#memberChannel(member, request.channel, ref);
+        const online = (accountId: number) => this.#byAccount.has(accountId);
+        const users = channel.id === general.id
+          ? this.users().map((user) => ({ nick: user.nick, online: true }))
+          : this.channels.members(channel.id).map((accountId) => ({
+            nick: this.#byAccount.get(accountId)?.nick ?? this.#nickOfAccount(accountId),
+            online: online(accountId),
+          }));
+        const answer: ServerMessage = { type: "members", channel: channel.name, users };
+        if (ref !== undefined) answer.ref = ref;
+        member.deliver(Outgoing.of(answer));
+        return;
+      }
+    }
   }
 
   /** A one-time code adding a device to `member`'s account (section 8.5). */
@@ -629,6 +791,103 @@ export class Room {
     return owner === null ? { guestNick: nick } : { account: owner.id };
   }
 
+  /** The channel `name` when `member` is in it; else `not_member` (or `channel_invalid`). */
+  #memberChannel(member: Member, name: string, ref: Ref | undefined): Channel {
+    const channel = this.channels.byName(name);
+    if (channel === null) {
+      throw new ProtocolError("not_member", `there is no channel ${name}; /join ${name} makes it`, {
+        ref,
+      });
+    }
+    if (!isMember(this.channels, channel.id, member.account)) {
+      throw new ProtocolError(
+        "not_member",
+        `you are not in ${channel.name}; /join ${channel.name} first`,
+        { ref },
+      );
+    }
+    return channel;
+  }
+
+  /** A new channel made by `account`, within the limits of section 9.3. */
+  #createChannel(name: string, account: number, now: number, ref: Ref | undefined): Channel {
+    const problem = channelNameProblem(name);
+    if (problem !== null) {
+      throw new ProtocolError("channel_invalid", `${problem}: '${name}'`, { ref });
+    }
+    const skeletons = nickSkeletons(name);
+    const alike = this.channels.lookalike(skeletons);
+    if (alike !== null) {
+      throw new ProtocolError(
+        "channel_invalid",
+        `'${name}' looks too much like ${alike.name}; join that one or pick another name`,
+        { ref },
+      );
+    }
+    if (this.channels.count() >= this.identity.maxChannels) {
+      throw new ProtocolError(
+        "server_full",
+        `this server holds its most channels (${this.identity.maxChannels}); join an existing one`,
+        { ref },
+      );
+    }
+    const waitMs = this.#channelCreates.take(String(account), 1, performance.now());
+    if (waitMs > 0) {
+      throw new ProtocolError(
+        "rate_limited",
+        `you made many channels lately; try again in ${Math.ceil(waitMs / 60_000)} min`,
+        { ref, waitMs },
+      );
+    }
+    return this.channels.create(name, skeletons, account, now);
+  }
+
+  /** `person` is in channel `id` from now on (on every connection). */
+  #enter(person: Person, id: number): void {
+    if (id === general.id) return;
+    person.channels.add(id);
+    this.#peopleIn(id).add(person);
+  }
+
+  #peopleIn(id: number): Set<Person> {
+    let people = this.#channelPeople.get(id);
+    if (people === undefined) {
+      people = new Set();
+      this.#channelPeople.set(id, people);
+    }
+    return people;
+  }
+
+  #channelAnswer(channel: Channel, joined: boolean): Extract<ServerMessage, { type: "channel" }> {
+    return {
+      type: "channel",
+      name: channel.name,
+      topic: channel.topic,
+      members: channel.id === general.id ? this.size : this.channels.memberCount(channel.id),
+      joined,
+    };
+  }
+
+  /** Sends `answer` to every connection of `person`, with `ref` on `asker`'s copy. */
+  #tellAccount(
+    person: Person,
+    answer: Extract<ServerMessage, { type: "channel" }>,
+    asker: Member,
+    ref: Ref | undefined,
+  ): void {
+    const shared = Outgoing.of(answer);
+    for (const connection of person.connections) {
+      connection.deliver(
+        connection === asker && ref !== undefined ? Outgoing.of({ ...answer, ref }) : shared,
+      );
+    }
+  }
+
+  /** The nick of an account that is not online (a member list). */
+  #nickOfAccount(accountId: number): string {
+    return this.accounts.nickOf(accountId) ?? `account-${accountId}`;
+  }
+
   #addPerson(nick: string, account: number | null, now: number): Person {
     const person: Person = {
       nick,
@@ -636,7 +895,9 @@ export class Room {
       account,
       connections: [],
       deviceKeys: new Map(),
+      channels: new Set(account === null ? [] : this.channels.channelsOf(account)),
     };
+    for (const channel of person.channels) this.#peopleIn(channel).add(person);
     this.#people.set(nickKey(nick), person);
     if (account !== null) this.#byAccount.set(account, person);
     for (const skeleton of nickSkeletons(nick)) this.#bySkeleton.set(skeleton, person);

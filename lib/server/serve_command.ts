@@ -45,6 +45,8 @@ export interface ServeFlags {
   maxAccounts?: number;
   /** `--max-devices N`: device keys per account. */
   maxDevices?: number;
+  /** `--max-channels N`: channels besides #general. */
+  maxChannels?: number;
   /** `--key-checks-per-second N`: signatures checked or made per address and second. */
   keyChecksPerSecond?: number;
   /** History file, or ":memory:". */
@@ -228,6 +230,7 @@ export async function runServe(flags: ServeFlags): Promise<number> {
       discoveryPort: flags.discovery ? flags.discoveryPort : null,
       history,
       accounts: history.accounts,
+      channels: history.channels,
       identity: {
         guests: flags.guests ?? true,
         ...(flags.accountsPerHour === undefined
@@ -235,6 +238,7 @@ export async function runServe(flags: ServeFlags): Promise<number> {
           : { accountsPerHour: flags.accountsPerHour, accountBurst: flags.accountsPerHour }),
         ...(flags.maxAccounts === undefined ? {} : { maxAccounts: flags.maxAccounts }),
         ...(flags.maxDevices === undefined ? {} : { maxDevices: flags.maxDevices }),
+        ...(flags.maxChannels === undefined ? {} : { maxChannels: flags.maxChannels }),
       },
       serverKey: serverKey.keyPair,
       ...(flags.name === undefined ? {} : { name: flags.name }),

@@ -14,6 +14,7 @@ import { MemoryHistory } from "../store/history.ts";
 import type { History } from "../store/history.ts";
 import { type IdentityLimits, Room } from "./room.ts";
 import type { Accounts } from "../store/accounts.ts";
+import type { Channels } from "../store/channels.ts";
 import type { LinkCodeLimits } from "./link_codes.ts";
 import { defaultSessionLimits, Session } from "./session.ts";
 import type { SessionLimits } from "./session.ts";
@@ -67,6 +68,8 @@ export interface ServerOptions {
   identity?: Partial<IdentityLimits>;
   /** Limits of link codes. Defaults: link_codes.ts defaultLinkCodeLimits. */
   linkCodes?: Partial<LinkCodeLimits>;
+  /** Channels and their members (PROTOCOL.md section 9). Default: a new MemoryChannels. */
+  channels?: Channels;
   /** Message store. Default: a new MemoryHistory. Closed by close(). */
   history?: History;
   /** Per-connection limits; missing fields take defaultSessionLimits. */
@@ -154,6 +157,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     ...(options.accounts === undefined ? {} : { accounts: options.accounts }),
     ...(options.identity === undefined ? {} : { identity: options.identity }),
     ...(options.linkCodes === undefined ? {} : { linkCodes: options.linkCodes }),
+    ...(options.channels === undefined ? {} : { channels: options.channels }),
   });
   const log = options.log ?? (() => {});
   const host = options.host ?? "0.0.0.0";

@@ -32,7 +32,6 @@ import type {
   SecureParams,
   ServerMessage,
 } from "../wire/protocol.ts";
-import { toWire } from "./room.ts";
 import type { Credentials, Member, Room } from "./room.ts";
 import type { RequestLimits } from "./limits/request_limits.ts";
 import type { Transport } from "./transport/transport.ts";
@@ -438,6 +437,27 @@ export class Session implements Member {
         this.#send(message.type === "link" ? room.linkCode(this, message) : room.whois(message));
         return;
       }
+      case "join":
+      case "part":
+      case "topic":
+      case "members":
+      case "channels": {
+        // Each may read or write the store: rated as history pages are.
+        const waitMs = this.#context.requests.historyPage(
+          this.#transport.remoteIp,
+          nickKey(this.nick),
+          performance.now(),
+        );
+        if (waitMs > 0) {
+          throw new ProtocolError(
+            "rate_limited",
+            `too many requests in a short time; try again in ${seconds(waitMs)}`,
+            { ref: message.ref, waitMs },
+          );
+        }
+        room.channelRequest(this, message);
+        return;
+      }
       case "history":
       case "search":
         return; // Handled by #request (the session is joined here).
@@ -588,11 +608,15 @@ export class Session implements Member {
     let cursor = after;
     try {
       for (let page = 0; page < 100_000 && cursor < upTo && !this.#closing; page++) {
-        const items = await history.after({ account: this.account }, cursor, replayPageSize);
+        const items = await history.after(
+          this.#context.room.viewer(this),
+          cursor,
+          replayPageSize,
+        );
         for (const item of items) {
           if (item.id > upTo) break;
           // Replay pages bypass the outbox bound: one page at a time, then wait for the drain.
-          const message = Outgoing.of(toWire(item));
+          const message = Outgoing.of(this.#context.room.wire(item));
           this.#queuedBytes += message.payload.length + 4;
           this.#queueBytes += message.payload.length + 4;
           this.#queue.push(message);

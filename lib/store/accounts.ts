@@ -48,6 +48,8 @@ export interface Accounts {
   forDevice(publicKey: Uint8Array): Account | null;
   /** The account owning `nick` (compared as nicks are), or null. */
   owner(nick: string): Account | null;
+  /** The nick of account `id`, or null when there is no such account or it was released. */
+  nickOf(id: number): string | null;
   /** An account other than `except` whose nick has one of `skeletons`, or null. */
   lookalikeOwner(skeletons: string[], except: number | null): Account | null;
   /**
@@ -88,6 +90,10 @@ export class MemoryAccounts implements Accounts {
 
   owner(nick: string): Account | null {
     return this.#byNick.get(nickKey(nick)) ?? null;
+  }
+
+  nickOf(id: number): string | null {
+    return this.#accounts.get(id)?.nick ?? null;
   }
 
   lookalikeOwner(skeletons: string[], except: number | null): Account | null {

@@ -56,6 +56,11 @@ export class SqliteAccounts implements Accounts {
     return row === undefined ? null : toAccount(row);
   }
 
+  nickOf(id: number): string | null {
+    const row = this.#get("SELECT nick FROM accounts WHERE id = ? AND released IS NULL", id);
+    return row === undefined ? null : String(row.nick);
+  }
+
   lookalikeOwner(skeletons: string[], except: number | null): Account | null {
     for (const skeleton of skeletons) {
       const row = this.#get(

@@ -20,6 +20,8 @@ export interface NewMessage {
   fromAccount?: number | null;
   /** The addressee's account, for a private message; null or absent for a guest. */
   toAccount?: number | null;
+  /** The channel of a public message (PROTOCOL.md section 9); 0 or absent: `#general`. */
+  channel?: number;
   kind: MessageKind;
   /** Decoded text (what search looks at). */
   text: string;
@@ -39,6 +41,8 @@ export interface StoredMessage extends NewMessage {
 export interface Viewer {
   /** The reader's account, or null for a guest. */
   account: number | null;
+  /** The channels the reader is in besides `#general` (id 0, everyone's). Default none. */
+  channels?: number[];
 }
 
 /**
@@ -55,6 +59,11 @@ export interface PageQuery {
   limit: number;
   /** Only the private conversation between `viewer` and this partner. */
   with?: Partner;
+  /**
+   * Only the public messages of this channel (0: `#general`), which the viewer must be in. Without
+   * it and without `with`: `#general` and the viewer's private messages, as version 1 had it.
+   */
+  channel?: number;
 }
 
 /** One page of history, oldest first. */
@@ -84,14 +93,22 @@ export interface History {
    * Newest `limit` visible messages whose text contains `query`, case
    * insensitively, oldest first.
    */
-  search(viewer: Viewer, query: string, limit: number): Promise<StoredMessage[]>;
+  search(
+    viewer: Viewer,
+    query: string,
+    limit: number,
+    channel?: number,
+  ): Promise<StoredMessage[]>;
   /** Flushes and releases the store. */
   close(): Promise<void>;
 }
 
 /** True when `viewer` may see `message`: public, or private and one of its two accounts. */
 export function visibleTo(message: NewMessage, viewer: Viewer): boolean {
-  if (message.to === null) return true;
+  if (message.to === null) {
+    const channel = message.channel ?? 0;
+    return channel === 0 || (viewer.channels ?? []).includes(channel);
+  }
   if (viewer.account === null) return false;
   return message.fromAccount === viewer.account || message.toAccount === viewer.account;
 }
@@ -129,7 +146,7 @@ export class MemoryHistory implements History {
   }
 
   append(message: NewMessage): Promise<StoredMessage> {
-    const stored = { ...message, id: this.#nextId++ };
+    const stored = { ...message, channel: message.channel ?? 0, id: this.#nextId++ };
     this.#messages.push(stored);
     return Promise.resolve(stored);
   }
@@ -144,9 +161,11 @@ export class MemoryHistory implements History {
     for (let index = this.#messages.length - 1; index >= 0; index--) {
       const message = this.#messages[index]!;
       if (query.before !== undefined && message.id >= query.before) continue;
-      const wanted = query.with === undefined
-        ? visibleTo(message, query.viewer)
-        : inConversation(message, query.viewer, query.with);
+      const wanted = query.with !== undefined
+        ? inConversation(message, query.viewer, query.with)
+        : query.channel !== undefined
+        ? message.to === null && (message.channel ?? 0) === query.channel
+        : visibleTo(message, query.viewer) && (message.to !== null || !message.channel);
       if (!wanted) continue;
       if (items.length === query.limit) {
         more = true;
@@ -166,12 +185,21 @@ export class MemoryHistory implements History {
     return Promise.resolve(items);
   }
 
-  search(viewer: Viewer, query: string, limit: number): Promise<StoredMessage[]> {
+  search(
+    viewer: Viewer,
+    query: string,
+    limit: number,
+    channel?: number,
+  ): Promise<StoredMessage[]> {
     const needle = query.toLowerCase();
     const items: StoredMessage[] = [];
     for (let index = this.#messages.length - 1; index >= 0 && items.length < limit; index--) {
       const message = this.#messages[index]!;
-      if (visibleTo(message, viewer) && message.text.toLowerCase().includes(needle)) {
+      const inChannel = channel === undefined ||
+        (message.to === null && (message.channel ?? 0) === channel);
+      if (
+        inChannel && visibleTo(message, viewer) && message.text.toLowerCase().includes(needle)
+      ) {
         items.push(message);
       }
     }

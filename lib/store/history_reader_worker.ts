@@ -21,7 +21,7 @@ import type { Page, PageQuery, StoredMessage, Viewer } from "./history.ts";
 export type ReaderCall =
   | { op: "page"; query: PageQuery }
   | { op: "after"; viewer: Viewer; afterId: number; limit: number }
-  | { op: "search"; viewer: Viewer; query: string; limit: number }
+  | { op: "search"; viewer: Viewer; query: string; limit: number; channel?: number }
   | { op: "check"; scope: CheckScope; maxProblems: number };
 
 /**
@@ -131,7 +131,7 @@ function answer(
     case "after":
       return reads.after(call.viewer, call.afterId, call.limit);
     case "search":
-      return reads.search(call.viewer, call.query, call.limit);
+      return reads.search(call.viewer, call.query, call.limit, call.channel);
     case "check":
       return call.scope === "full"
         ? quickCheck(db, call.maxProblems)

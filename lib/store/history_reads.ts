@@ -42,9 +42,17 @@ export interface HistoryReadsOptions {
 
 type Row = Record<string, SQLOutputValue>;
 
-const columns = "m.id, m.ts, m.from_nick, m.to_nick, m.kind, m.text";
-/** Public, or private and sent or received by the viewer's account (never for a guest: -1). */
-const visibleSql = "(m.to_key IS NULL OR m.from_account = ?1 OR m.to_account = ?1)";
+const columns = "m.id, m.ts, m.from_nick, m.to_nick, m.kind, m.text, m.channel_id";
+/**
+ * Public in `#general` or in a channel the viewer is in (`?2`: a JSON array of channel ids), or
+ * private and sent or received by the viewer's account (`?1`; never for a guest: -1).
+ */
+const visibleSql = `((m.to_key IS NULL AND (m.channel_id IS NULL
+    OR m.channel_id IN (SELECT value FROM json_each(?2))))
+  OR (m.to_key IS NOT NULL AND (m.from_account = ?1 OR m.to_account = ?1)))`;
+/** What version 1 showed: `#general` and the viewer's private messages (`?1`: the account). */
+const generalAndPrivateSql = `((m.to_key IS NULL AND m.channel_id IS NULL)
+  OR (m.to_key IS NOT NULL AND (m.from_account = ?1 OR m.to_account = ?1)))`;
 const noUpperBound = Number.MAX_SAFE_INTEGER;
 
 /**
@@ -77,9 +85,18 @@ export class HistoryReads {
     const before = query.before ?? noUpperBound;
     const fetch = query.limit + 1;
     const partner = query.with;
-    const rows = partner === undefined
+    const rows = partner === undefined && query.channel !== undefined
       ? this.#read(
-        `SELECT ${columns} FROM messages m WHERE ${visibleSql} AND m.id < ?2
+        query.channel === 0
+          ? `SELECT ${columns} FROM messages m WHERE m.to_key IS NULL AND m.channel_id IS NULL
+               AND m.id < ?1 ORDER BY m.id DESC LIMIT ?2`
+          : `SELECT ${columns} FROM messages m WHERE m.channel_id = ?3 AND m.to_key IS NULL
+               AND m.id < ?1 ORDER BY m.id DESC LIMIT ?2`,
+        query.channel === 0 ? [before, fetch] : [before, fetch, query.channel],
+      )
+      : partner === undefined
+      ? this.#read(
+        `SELECT ${columns} FROM messages m WHERE ${generalAndPrivateSql} AND m.id < ?2
          ORDER BY m.id DESC LIMIT ?3`,
         [viewerParam(query.viewer), before, fetch],
       )
@@ -105,8 +122,8 @@ export class HistoryReads {
   /** Visible messages with id > `afterId`, oldest first, at most `limit`. */
   after(viewer: Viewer, afterId: number, limit: number): StoredMessage[] {
     return this.#read(
-      `SELECT ${columns} FROM messages m WHERE ${visibleSql} AND m.id > ?2 ORDER BY m.id LIMIT ?3`,
-      [viewerParam(viewer), afterId, limit],
+      `SELECT ${columns} FROM messages m WHERE ${visibleSql} AND m.id > ?3 ORDER BY m.id LIMIT ?4`,
+      [viewerParam(viewer), channelsParam(viewer), afterId, limit],
     ).map(toStored);
   }
 
@@ -116,10 +133,28 @@ export class HistoryReads {
    * (whole history); shorter ones scan the newest `shortSearchScanRows`
    * visible messages in SQL (see shortSearchPatterns).
    */
-  search(viewer: Viewer, query: string, limit: number): StoredMessage[] {
+  search(viewer: Viewer, query: string, limit: number, channel?: number): StoredMessage[] {
+    const conditions = [
+      `((m.to_key IS NULL AND (m.channel_id IS NULL
+          OR m.channel_id IN (SELECT value FROM json_each(?))))
+        OR (m.to_key IS NOT NULL AND (m.from_account = ? OR m.to_account = ?)))`,
+    ];
+    const params: SQLInputValue[] = [
+      channelsParam(viewer),
+      viewerParam(viewer),
+      viewerParam(viewer),
+    ];
+    if (channel !== undefined) {
+      conditions.push(
+        channel === 0
+          ? "(m.to_key IS NULL AND m.channel_id IS NULL)"
+          : "(m.to_key IS NULL AND m.channel_id = ?)",
+      );
+      if (channel !== 0) params.push(channel);
+    }
     return this.#find(
-      ["(m.to_key IS NULL OR m.from_account = ? OR m.to_account = ?)"],
-      [viewerParam(viewer), viewerParam(viewer)],
+      conditions,
+      params,
       query,
       limit,
       this.#shortSearchScanRows,
@@ -315,6 +350,11 @@ function buildUpperForms(): Map<string, string[]> {
   return forms;
 }
 
+/** The viewer's channels besides `#general`, as the JSON array {@link visibleSql} reads. */
+function channelsParam(viewer: Viewer): string {
+  return JSON.stringify(viewer.channels ?? []);
+}
+
 /** The viewer's account for {@link visibleSql}; -1 (no account has it) for a guest. */
 function viewerParam(viewer: Viewer): number {
   return viewer.account ?? -1;
@@ -332,6 +372,7 @@ function toStored(row: Row): StoredMessage {
     ts: Number(row.ts),
     from: String(row.from_nick),
     to: row.to_nick === null || row.to_nick === undefined ? null : String(row.to_nick),
+    channel: row.channel_id === null || row.channel_id === undefined ? 0 : Number(row.channel_id),
     kind: row.kind === "action" ? "action" : "text",
     text,
     body: encodeBody(text),

@@ -28,6 +28,7 @@ import { estimateStoredBytes, SpaceGuard } from "./history_space.ts";
 import { nickKey } from "../wire/protocol.ts";
 import type { History, NewMessage, Page, PageQuery, StoredMessage, Viewer } from "./history.ts";
 import { SqliteAccounts } from "./accounts_sqlite.ts";
+import { SqliteChannels } from "./channels_sqlite.ts";
 
 export type { OperatorQuery } from "./history_reads.ts";
 export { HistoryBusyError, HistoryFullError } from "./history_errors.ts";
@@ -124,6 +125,33 @@ const migrations: readonly Migration[] = [
       CREATE INDEX messages_to_account ON messages (to_account, id) WHERE to_account IS NOT NULL;
       CREATE INDEX messages_from_account ON messages (from_account, id)
         WHERE to_key IS NOT NULL AND from_account IS NOT NULL;
+    `,
+  },
+  {
+    version: 3,
+    description: "channels and their members (issue #15); a message's channel (NULL: #general)",
+    sql: `
+      CREATE TABLE channels (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        name_key TEXT NOT NULL UNIQUE,
+        topic TEXT NOT NULL DEFAULT '',
+        created INTEGER NOT NULL
+      );
+      CREATE TABLE channel_skeletons (
+        skeleton TEXT NOT NULL,
+        channel_id INTEGER NOT NULL REFERENCES channels (id),
+        PRIMARY KEY (skeleton, channel_id)
+      ) WITHOUT ROWID;
+      CREATE TABLE channel_members (
+        channel_id INTEGER NOT NULL REFERENCES channels (id),
+        account_id INTEGER NOT NULL REFERENCES accounts (id),
+        joined INTEGER NOT NULL,
+        PRIMARY KEY (channel_id, account_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX channel_members_by_account ON channel_members (account_id, channel_id);
+      ALTER TABLE messages ADD COLUMN channel_id INTEGER;
+      CREATE INDEX messages_by_channel ON messages (channel_id, id) WHERE channel_id IS NOT NULL;
     `,
   },
 ];
@@ -238,6 +266,7 @@ export class SqliteHistory implements History {
   #lastId = 0;
   #checker: ReaderWorker | undefined;
   #accounts: SqliteAccounts | undefined;
+  #channels: SqliteChannels | undefined;
   #backgroundCheck: Promise<void> | undefined;
 
   /** Use openSqliteHistory, which locks, configures and migrates `db` first. */
@@ -295,6 +324,12 @@ export class SqliteHistory implements History {
   get accounts(): SqliteAccounts {
     this.#accounts ??= new SqliteAccounts(this.#db, this.path);
     return this.#accounts;
+  }
+
+  /** The channels kept in this file, over the writer's connection (PROTOCOL.md section 9). */
+  get channels(): SqliteChannels {
+    this.#channels ??= new SqliteChannels(this.#db, this.path);
+    return this.#channels;
   }
 
   /** True when reads run in the reader worker (a writable database file). */
@@ -358,11 +393,19 @@ export class SqliteHistory implements History {
    * Queries of 3 or more characters use the trigram index (whole history);
    * shorter ones scan the newest `shortSearchScanRows` visible messages.
    */
-  search(viewer: Viewer, query: string, limit: number): Promise<StoredMessage[]> {
+  search(
+    viewer: Viewer,
+    query: string,
+    limit: number,
+    channel?: number,
+  ): Promise<StoredMessage[]> {
     if (this.#reader !== undefined) {
-      return this.#reader.request({ op: "search", viewer, query, limit }, { refusable: true });
+      return this.#reader.request(
+        { op: "search", viewer, query, limit, ...(channel === undefined ? {} : { channel }) },
+        { refusable: true },
+      );
     }
-    return settle(() => this.searchNow(viewer, query, limit));
+    return settle(() => this.searchNow(viewer, query, limit, channel));
   }
 
   /** {@link page}, answered synchronously on this thread (the writer's connection). */
@@ -378,9 +421,9 @@ export class SqliteHistory implements History {
   }
 
   /** {@link search}, answered synchronously on this thread (the writer's connection). */
-  searchNow(viewer: Viewer, query: string, limit: number): StoredMessage[] {
+  searchNow(viewer: Viewer, query: string, limit: number, channel?: number): StoredMessage[] {
     this.#assertOpen();
-    return this.#reads.search(viewer, query, limit);
+    return this.#reads.search(viewer, query, limit, channel);
   }
 
   /**
@@ -558,8 +601,8 @@ export class SqliteHistory implements History {
   #insert(message: NewMessage): StoredMessage {
     const { lastInsertRowid } = this.#statement(
       `INSERT INTO messages (ts, from_nick, to_nick, kind, text, from_key, to_key,
-         from_account, to_account)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         from_account, to_account, channel_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       message.ts,
       message.from,
@@ -570,8 +613,9 @@ export class SqliteHistory implements History {
       message.to === null ? null : nickKey(message.to),
       message.fromAccount ?? null,
       message.to === null ? null : message.toAccount ?? null,
+      message.to === null && (message.channel ?? 0) !== 0 ? message.channel ?? null : null,
     );
-    return { ...message, id: Number(lastInsertRowid) };
+    return { ...message, channel: message.channel ?? 0, id: Number(lastInsertRowid) };
   }
 
   /** Runs `work` in one write transaction; rolls back (nothing stored is touched) when it fails. */

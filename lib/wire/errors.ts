@@ -31,6 +31,9 @@ export const errorCodes = [
   "bad_signature",
   "link_invalid",
   "device_removed",
+  // Version 3 (channels, PROTOCOL.md section 9).
+  "not_member",
+  "channel_invalid",
 ] as const;
 
 /** One protocol error code. */

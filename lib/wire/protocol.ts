@@ -14,8 +14,12 @@ import type { ErrorCode } from "./errors.ts";
  * client written from version 1 checks it (PROTOCOL.md, "Versions").
  */
 export const protocolVersion = 1;
-/** `server.version`: the newest protocol version this code speaks (2: device keys and accounts). */
-export const protocolRevision = 2;
+/** `server.version`: the newest protocol version this code speaks (3: channels, section 9). */
+export const protocolRevision = 3;
+/** Longest channel name after its `#`, in code points. */
+export const maxChannelNameLength = 32;
+/** Longest channel topic, in code points. */
+export const maxTopicLength = 256;
 /** Longest message text accepted, in UTF-8 bytes (its BASE64 still fits one frame). */
 export const maxTextBytes = 46 * 1024;
 /** Largest `limit` a `history` request may ask for. */
@@ -59,6 +63,8 @@ export interface SayMessage {
   /** The decoded text (checked UTF-8). */
   text: string;
   to?: string;
+  /** Version 3: the channel (absent: `#general`). */
+  channel?: string;
   kind: MessageKind;
   ref?: Ref;
 }
@@ -74,6 +80,8 @@ export interface HistoryRequest {
   before?: number;
   limit: number;
   with?: string;
+  /** Version 3: only this channel's messages. */
+  channel?: string;
   /** Extension of version 1: echoed on the answer (or the refusal) so a client can match it. */
   ref?: Ref;
 }
@@ -81,6 +89,8 @@ export interface SearchRequest {
   type: "search";
   q: string;
   limit: number;
+  /** Version 3: only this channel's messages. */
+  channel?: string;
   /** Extension of version 1: echoed on the answer (or the refusal) so a client can match it. */
   ref?: Ref;
 }
@@ -118,6 +128,19 @@ export interface WhoisRequest {
   ref?: Ref;
 }
 
+/** Version 3: channel requests (section 9.3); `topic` only on `topic`. */
+export interface ChannelRequest {
+  type: "join" | "part" | "topic" | "members";
+  channel: string;
+  topic?: string;
+  ref?: Ref;
+}
+/** Version 3: the list of channels. */
+export interface ChannelsRequest {
+  type: "channels";
+  ref?: Ref;
+}
+
 /** Every message a client may send. */
 export type ClientMessage =
   | HelloMessage
@@ -131,7 +154,9 @@ export type ClientMessage =
   | ByeMessage
   | ProveRequest
   | LinkRequest
-  | WhoisRequest;
+  | WhoisRequest
+  | ChannelRequest
+  | ChannelsRequest;
 
 // ---- server -> client -------------------------------------------------------
 
@@ -151,6 +176,8 @@ export interface ChatMessage {
   ts: number;
   from: string;
   to?: string;
+  /** Version 3: the channel of a public message, absent for `#general`. */
+  channel?: string;
   kind: MessageKind;
   body: string;
   ref?: Ref;
@@ -215,8 +242,28 @@ export type ServerMessage =
     devices: DeviceEntry[];
     ref?: Ref;
   }
+  /** Version 3: a channel as `join`, `part` and `channels` describe it. */
+  | {
+    type: "channel";
+    name: string;
+    topic: string;
+    members: number;
+    joined: boolean;
+    ref?: Ref;
+  }
+  | { type: "channels"; items: ChannelEntry[]; ref?: Ref }
+  | { type: "topic"; channel: string; topic: string; by: string; ts: number; ref?: Ref }
+  | { type: "members"; channel: string; users: { nick: string; online: boolean }[]; ref?: Ref }
   | PingMessage
   | PongMessage;
+
+/** Version 3: one channel in a `channels` answer. */
+export interface ChannelEntry {
+  name: string;
+  topic: string;
+  members: number;
+  joined: boolean;
+}
 
 // ---- text and BASE64 ----------------------------------------------------------
 
@@ -387,6 +434,8 @@ export function parseClientMessage(payload: Uint8Array, limit = maxTextBytes): C
       };
       const to = field(object, "to", isString, "a nick");
       if (to !== undefined) say.to = to;
+      const sayChannel = field(object, "channel", isString, "a channel name");
+      if (sayChannel !== undefined) say.channel = sayChannel;
       if (ref !== undefined) say.ref = ref;
       return say;
     }
@@ -406,6 +455,8 @@ export function parseClientMessage(payload: Uint8Array, limit = maxTextBytes): C
       if (before !== undefined) request.before = before;
       const withNick = field(object, "with", isString, "a nick");
       if (withNick !== undefined) request.with = withNick;
+      const historyChannel = field(object, "channel", isString, "a channel name");
+      if (historyChannel !== undefined) request.channel = historyChannel;
       const ref = field(object, "ref", isToken, "a string (<= 128 chars) or number");
       if (ref !== undefined) request.ref = ref;
       return request;
@@ -428,6 +479,37 @@ export function parseClientMessage(payload: Uint8Array, limit = maxTextBytes): C
           maxHistoryLimit,
         ),
       };
+      if (ref !== undefined) request.ref = ref;
+      const searchChannel = field(object, "channel", isString, "a channel name");
+      if (searchChannel !== undefined) request.channel = searchChannel;
+      return request;
+    }
+    case "join":
+    case "part":
+    case "topic":
+    case "members": {
+      const request: ChannelRequest = {
+        type: object.type,
+        channel: required(object, "channel", isString, "a channel name"),
+      };
+      if (object.type === "topic") {
+        const topic = required(object, "topic", isString, "a string");
+        if ([...topic].length > maxTopicLength) {
+          throw new ProtocolError(
+            "too_long",
+            `a topic is at most ${maxTopicLength} characters`,
+            { ref: field(object, "ref", isToken, "a string (<= 128 chars) or number") },
+          );
+        }
+        request.topic = topic;
+      }
+      const ref = field(object, "ref", isToken, "a string (<= 128 chars) or number");
+      if (ref !== undefined) request.ref = ref;
+      return request;
+    }
+    case "channels": {
+      const request: ChannelsRequest = { type: "channels" };
+      const ref = field(object, "ref", isToken, "a string (<= 128 chars) or number");
       if (ref !== undefined) request.ref = ref;
       return request;
     }
@@ -501,6 +583,25 @@ export function serverProofBytes(nonce: Uint8Array, handshakeHash: Uint8Array | 
   bytes.set(nonce, proofLabel.length);
   bytes.set(hash, proofLabel.length + nonce.length);
   return bytes;
+}
+
+// ---- channels (version 3) ---------------------------------------------------------
+
+const channelPattern = /^#[\p{L}\p{Nd}_-]+$/u;
+
+/**
+ * Checks a channel name: `#` and 1 to 32 letters, digits, `-` or `_`.
+ * Returns a reason for a person, or null when the name is valid.
+ */
+export function channelNameProblem(name: string): string | null {
+  if (!name.startsWith("#")) return "a channel name starts with #";
+  const length = [...name].length - 1;
+  if (length < 1) return "a channel name needs at least one character after #";
+  if (length > maxChannelNameLength) {
+    return `a channel name has at most ${maxChannelNameLength} characters after #`;
+  }
+  if (!channelPattern.test(name)) return "a channel name may hold only letters, digits, - and _";
+  return null;
 }
 
 // ---- device keys and accounts (version 2) --------------------------------------
