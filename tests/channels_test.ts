@@ -218,3 +218,69 @@ Deno.test("a version-1 client's messages are in #general and it sees nothing of 
   await settle(old);
   assertEquals(texts(old), ["from version 1"]);
 });
+
+Deno.test("unread at join: one conversations message with unread and mention counts, offline DMs included; read marks follow the account", async () => {
+  await withFile(async (options) => {
+    await using server = await startTestServer(await options());
+    const anaKey = generateKeyPair();
+    {
+      await using ana = await TestClient.keyed(server.port, "ana", anaKey);
+      await join(ana, "#ops");
+    }
+    await using bob = await TestClient.keyed(server.port, "bob", generateKeyPair());
+    await join(bob, "#ops");
+    await say(bob, "deploy done", { channel: "#ops" });
+    await say(bob, "@ana can you check?", { channel: "#ops" });
+    await say(bob, "@channel lunch", { channel: "#ops" });
+    await say(bob, "`@ana` in code is no mention", { channel: "#ops" });
+    await say(bob, "are you there?", { to: "ana" }); // ana is offline: kept for her
+    await say(bob, "hello all");
+
+    const laptop = await TestClient.connect(server.port);
+    await laptop.next("server");
+    await laptop.helloWithKey("ana", anaKey);
+    await laptop.next("welcome");
+    await laptop.next("users");
+    const first = await laptop.next("conversations");
+    const counts = (first.items as Received[]).map((item) => [
+      item.conversation,
+      item.kind,
+      item.unread,
+      item.mentions,
+      item.notify,
+    ]);
+    assertEquals(counts, [
+      ["#general", "channel", 1, 0, "all"],
+      ["#ops", "channel", 4, 2, "all"],
+      ["@bob", "direct", 1, 1, "all"],
+    ]);
+    const ops = (first.items as Received[]).find((item) => item.conversation === "#ops")!;
+
+    // Read on the laptop: the phone is told, and a later join counts nothing there.
+    await using phone = await TestClient.keyed(server.port, "ana", anaKey);
+    await laptop.send({ type: "read", conversation: "#ops", id: ops.last });
+    const told = await phone.next("read");
+    assertEquals([told.conversation, told.id], ["#ops", ops.last]);
+    // A mark never goes back.
+    await laptop.send({ type: "read", conversation: "#ops", id: 1 });
+    assertEquals((await phone.next("read")).id, ops.last);
+    const setting = await ask(laptop, { type: "notify", conversation: "#ops", level: "mentions" });
+    assertEquals([setting.type, setting.level], ["notify", "mentions"]);
+    assertEquals((await phone.next("notify")).level, "mentions");
+    laptop.close();
+    await laptop.waitClosed();
+    await using again = await TestClient.keyed(server.port, "ana", anaKey);
+    const later = await again.next("conversations");
+    const opsAgain = (later.items as Received[]).find((item) => item.conversation === "#ops")!;
+    assertEquals([opsAgain.unread, opsAgain.mentions, opsAgain.notify], [0, 0, "mentions"]);
+    // A guest gets no conversations message (a version-1 client sees nothing new).
+    await using old = await TestClient.joined(server.port, "old");
+    await settle(old);
+    assertEquals(old.all("conversations"), []);
+    // A conversation one is not in cannot be marked.
+    assertEquals(
+      (await ask(again, { type: "notify", conversation: "#nope", level: "all" })).code,
+      "not_member",
+    );
+  });
+});

@@ -15,6 +15,7 @@ import {
 import type { SqliteHistory, SqliteHistoryOptions } from "../lib/store/history_sqlite.ts";
 import { shortSearchPatterns } from "../lib/store/history_reads.ts";
 import { encodeBody } from "../lib/wire/protocol.ts";
+import { MemoryHistory } from "../lib/store/history.ts";
 import type { NewMessage, Viewer } from "../lib/store/history.ts";
 
 function message(text: string, fields: Partial<NewMessage> = {}): NewMessage {
@@ -926,5 +927,40 @@ Deno.test("the check at start refuses a file with overwritten pages, pointing at
     const healthy = `${dir}/healthy.db`;
     await openSqliteHistory(healthy).close();
     await (await openServerHistory(healthy)).close();
+  });
+});
+
+Deno.test("unread counts and direct partners: the file and memory agree (mentions, @channel, own messages, bounds)", async () => {
+  const memory = new MemoryHistory({ firstId: 1 });
+  await withHistory(async (file) => {
+    for (const history of [memory, file] as const) {
+      const say = (text: string, extra: Partial<NewMessage>) =>
+        history.append(message(text, { fromAccount: 2, ...extra }));
+      await say("in ops", { channel: 5 });
+      await say("@ana in ops", { channel: 5, mentions: [1] });
+      await say("@channel in ops", { channel: 5, mentionsEveryone: true });
+      await say("mine in ops", { channel: 5, fromAccount: 1 });
+      await say("general", {});
+      await say("dm to ana", { to: "ana", toAccount: 1 });
+      await say("dm to carl", { to: "carl", fromAccount: 1, toAccount: 3 });
+    }
+    const points = [
+      { conversation: "c0", read: 0 },
+      { conversation: "c5", read: 0 },
+      { conversation: "d2", read: 0 },
+      { conversation: "d3", read: 0 },
+    ];
+    const fromFile = await file.unread(1, points);
+    const fromMemory = await memory.unread(1, points);
+    assertEquals(
+      fromFile.map(({ unread, mentions }) => [unread, mentions]),
+      [[1, 0], [3, 2], [1, 1], [0, 0]],
+    );
+    assertEquals(
+      fromMemory.map(({ unread, mentions }) => [unread, mentions]),
+      fromFile.map(({ unread, mentions }) => [unread, mentions]),
+    );
+    assertEquals(await file.directPartners(1), [3, 2]);
+    assertEquals(await memory.directPartners(1), [3, 2]);
   });
 });

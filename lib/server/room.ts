@@ -12,6 +12,8 @@
  */
 import { ProtocolError } from "../wire/errors.ts";
 import type { History, PageQuery, Partner, StoredMessage, Viewer } from "../store/history.ts";
+import { MemoryReadMarks, type ReadMarks } from "../store/read_marks.ts";
+import { mentionsIn } from "../wire/mentions.ts";
 import {
   type Channel,
   type Channels,
@@ -31,11 +33,14 @@ import type {
   ChannelRequest,
   ChannelsRequest,
   ChatMessage,
+  ConversationEntry,
   DeviceEntry,
   HelloMessage,
   HistoryRequest,
   LeaveReason,
   LinkRequest,
+  NotifyRequest,
+  ReadRequest,
   Ref,
   SayMessage,
   SearchRequest,
@@ -130,6 +135,8 @@ export interface RoomOptions {
   linkCodes?: Partial<LinkCodeLimits>;
   /** Where channels are kept (PROTOCOL.md section 9). Default: a new MemoryChannels. */
   channels?: Channels;
+  /** Where read marks and notification levels are kept (section 9.5). Default: in memory. */
+  readMarks?: ReadMarks;
 }
 
 /**
@@ -167,6 +174,11 @@ interface Person {
   channels: Set<number>;
 }
 
+/** Accounts a message's mentions are kept for (the rest are shown, not counted). */
+const maxMentions = 20;
+/** Conversations per `conversations` part: 100 entries fit one frame with room to spare. */
+const conversationsPerPart = 100;
+
 /** How often device `seen` times are written (they are kept in memory meanwhile). */
 const seenFlushMs = 30_000;
 
@@ -178,6 +190,7 @@ export class Room {
   readonly identity: IdentityLimits;
   readonly linkCodes: LinkCodes;
   readonly channels: Channels;
+  readonly readMarks: ReadMarks;
   /** The people online in each channel (not `#general`: everyone is in it). */
   readonly #channelPeople = new Map<number, Set<Person>>();
   /** Channels made per account: 10 at once, then 10 an hour. */
@@ -219,6 +232,7 @@ export class Room {
     this.identity = { ...defaultIdentityLimits, ...options.identity };
     this.linkCodes = new LinkCodes(options.linkCodes);
     this.channels = options.channels ?? new MemoryChannels();
+    this.readMarks = options.readMarks ?? new MemoryReadMarks();
     this.#claims = new TokenBuckets({
       burst: this.identity.accountBurst,
       perSecond: this.identity.accountsPerHour / 3600,
@@ -416,6 +430,11 @@ export class Room {
     } else if (say.channel !== undefined) {
       channel = this.#memberChannel(member, say.channel, say.ref);
     }
+    const mentioned = mentionsIn(say.text);
+    const mentions = mentioned.nicks.slice(0, maxMentions).flatMap((nick) => {
+      const account = this.#people.get(nick)?.account ?? this.accounts.owner(nick)?.id ?? null;
+      return account === null ? [] : [account];
+    });
     const stored = await this.history.append({
       ts: this.#now(),
       from: member.nick,
@@ -423,6 +442,8 @@ export class Room {
       fromAccount: member.account,
       toAccount: addressee?.account ?? offline?.id ?? null,
       channel: channel.id,
+      mentions,
+      mentionsEveryone: mentioned.everyone && say.to === undefined,
       kind: say.kind,
       text: say.text,
       body: say.body,
@@ -602,6 +623,102 @@ export class Room {
         return;
       }
     }
+  }
+
+  /**
+   * The `conversations` message(s) for `member` after it joined (section 9.5): every channel it is
+   * in and every account it has direct messages with, with unread counts. None for a guest.
+   */
+  async conversations(member: Member): Promise<Outgoing[]> {
+    const account = member.account;
+    const person = this.#personOf.get(member);
+    if (account === null || person === undefined) return [];
+    const marks = new Map(this.readMarks.of(account).map((mark) => [mark.conversation, mark]));
+    const partners = await this.history.directPartners(account);
+    const names = new Map<string, { name: string; kind: "channel" | "direct" }>();
+    for (const id of [general.id, ...person.channels]) {
+      const channel = this.channels.byId(id);
+      if (channel !== null) names.set(`c${id}`, { name: channel.name, kind: "channel" });
+    }
+    for (const partner of partners) {
+      const nick = this.#byAccount.get(partner)?.nick ?? this.accounts.nickOf(partner);
+      if (nick !== null) names.set(`d${partner}`, { name: `@${nick}`, kind: "direct" });
+    }
+    const points = [...names.keys()].map((conversation) => ({
+      conversation,
+      read: marks.get(conversation)?.read ?? 0,
+    }));
+    const counts = await this.history.unread(account, points);
+    const items: ConversationEntry[] = counts.map((count) => {
+      const named = names.get(count.conversation)!;
+      return {
+        conversation: named.name,
+        kind: named.kind,
+        unread: count.unread,
+        mentions: count.mentions,
+        read: marks.get(count.conversation)?.read ?? 0,
+        last: count.last,
+        notify: marks.get(count.conversation)?.notify ?? "all",
+      };
+    });
+    const parts: Outgoing[] = [];
+    for (let start = 0; start < items.length || start === 0; start += conversationsPerPart) {
+      const part = items.slice(start, start + conversationsPerPart);
+      const more = start + conversationsPerPart < items.length;
+      parts.push(Outgoing.of({ type: "conversations", items: part, ...(more ? { more } : {}) }));
+    }
+    return parts;
+  }
+
+  /** `read` (section 9.5): keeps the mark and tells the account's other connections. */
+  markRead(member: Member, request: ReadRequest): void {
+    const person = this.#personOf.get(member);
+    if (person === undefined || person.account === null) {
+      throw new ProtocolError("bad_message", "a guest has no read marks: join with a device key");
+    }
+    const key = this.#conversationKey(member, request.conversation, undefined);
+    const read = this.readMarks.markRead(person.account, key, request.id);
+    const note = Outgoing.of({ type: "read", conversation: request.conversation, id: read });
+    for (const connection of person.connections) {
+      if (connection !== member) connection.deliver(note);
+    }
+  }
+
+  /** `notify` (section 9.5): keeps the level and echoes it to the account's connections. */
+  setNotify(member: Member, request: NotifyRequest): void {
+    const person = this.#personOf.get(member);
+    if (person === undefined || person.account === null) {
+      throw new ProtocolError("bad_message", "a guest has no settings: join with a device key", {
+        ref: request.ref,
+      });
+    }
+    const key = this.#conversationKey(member, request.conversation, request.ref);
+    this.readMarks.setNotify(person.account, key, request.level);
+    const note: ServerMessage = {
+      type: "notify",
+      conversation: request.conversation,
+      level: request.level,
+    };
+    for (const connection of person.connections) {
+      connection.deliver(
+        Outgoing.of(
+          connection === member && request.ref !== undefined ? { ...note, ref: request.ref } : note,
+        ),
+      );
+    }
+  }
+
+  /** The store's name of a conversation (`c<id>`, `d<account>`) named on the wire (`#ops`, `@ana`). */
+  #conversationKey(member: Member, name: string, ref: Ref | undefined): string {
+    if (name.startsWith("@")) {
+      const other = this.#people.get(nickKey(name.slice(1)))?.account ??
+        this.accounts.owner(name.slice(1))?.id ?? null;
+      if (other === null) {
+        throw new ProtocolError("no_such_user", `no account owns '${name.slice(1)}'`, { ref });
+      }
+      return `d${other}`;
+    }
+    return `c${this.#memberChannel(member, name, ref).id}`;
   }
 
   /** A one-time code adding a device to `member`'s account (section 8.5). */

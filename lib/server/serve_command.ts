@@ -231,6 +231,7 @@ export async function runServe(flags: ServeFlags): Promise<number> {
       history,
       accounts: history.accounts,
       channels: history.channels,
+      readMarks: history.readMarks,
       identity: {
         guests: flags.guests ?? true,
         ...(flags.accountsPerHour === undefined

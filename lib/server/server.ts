@@ -15,6 +15,7 @@ import type { History } from "../store/history.ts";
 import { type IdentityLimits, Room } from "./room.ts";
 import type { Accounts } from "../store/accounts.ts";
 import type { Channels } from "../store/channels.ts";
+import type { ReadMarks } from "../store/read_marks.ts";
 import type { LinkCodeLimits } from "./link_codes.ts";
 import { defaultSessionLimits, Session } from "./session.ts";
 import type { SessionLimits } from "./session.ts";
@@ -70,6 +71,8 @@ export interface ServerOptions {
   linkCodes?: Partial<LinkCodeLimits>;
   /** Channels and their members (PROTOCOL.md section 9). Default: a new MemoryChannels. */
   channels?: Channels;
+  /** Read marks and notification levels (section 9.5). Default: in memory. */
+  readMarks?: ReadMarks;
   /** Message store. Default: a new MemoryHistory. Closed by close(). */
   history?: History;
   /** Per-connection limits; missing fields take defaultSessionLimits. */
@@ -158,6 +161,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     ...(options.identity === undefined ? {} : { identity: options.identity }),
     ...(options.linkCodes === undefined ? {} : { linkCodes: options.linkCodes }),
     ...(options.channels === undefined ? {} : { channels: options.channels }),
+    ...(options.readMarks === undefined ? {} : { readMarks: options.readMarks }),
   });
   const log = options.log ?? (() => {});
   const host = options.host ?? "0.0.0.0";

@@ -385,6 +385,7 @@ export class Session implements Member {
         this.#joined = true;
         this.#transport.setPayloadLimit(this.#context.limits.maxFrameBytes);
         this.#context.log(`${this.nick} joined from ${this.remote}`);
+        if (this.account !== null) void this.#sendConversations();
         if (replay !== null) void this.#replay(replay.replayAfter, replay.replayUpTo);
         return;
       }
@@ -437,6 +438,12 @@ export class Session implements Member {
         this.#send(message.type === "link" ? room.linkCode(this, message) : room.whois(message));
         return;
       }
+      case "read":
+        room.markRead(this, message);
+        return;
+      case "notify":
+        room.setNotify(this, message);
+        return;
       case "join":
       case "part":
       case "topic":
@@ -598,6 +605,21 @@ export class Session implements Member {
     } else {
       this.#context.log(`internal error for ${this.#describe()}: ${String(error)}`);
       this.#send(errorMessage("bad_message", "the server could not handle that message", ref));
+    }
+  }
+
+  /**
+   * Sends the account's conversations with their unread counts (section 9.5),
+   * right after `users`: live messages wait until it is queued.
+   */
+  async #sendConversations(): Promise<void> {
+    this.#hold();
+    try {
+      for (const part of await this.#context.room.conversations(this)) this.#queueAnswer(part);
+    } catch (error) {
+      this.#reportError(error);
+    } finally {
+      this.#release();
     }
   }
 

@@ -22,6 +22,10 @@ export interface NewMessage {
   toAccount?: number | null;
   /** The channel of a public message (PROTOCOL.md section 9); 0 or absent: `#general`. */
   channel?: number;
+  /** The accounts it mentions (`@nick`, lib/wire/mentions.ts), at most 20. */
+  mentions?: number[];
+  /** True when it says `@channel`, `@here` or `@all`. */
+  mentionsEveryone?: boolean;
   kind: MessageKind;
   /** Decoded text (what search looks at). */
   text: string;
@@ -66,6 +70,31 @@ export interface PageQuery {
   channel?: number;
 }
 
+/**
+ * One conversation of an account, and how far it has read it: a channel
+ * (`c` and its id; `c0` is `#general`) or direct messages with another
+ * account (`d` and its id).
+ */
+export interface ReadPoint {
+  conversation: string;
+  /** The newest message id read (0: none). */
+  read: number;
+}
+
+/** How much of a conversation is unread. Counts stop at {@link maxCounted}. */
+export interface UnreadCount {
+  conversation: string;
+  /** Messages from others after `read`. */
+  unread: number;
+  /** Those of them that mention the reader (every one, in direct messages). */
+  mentions: number;
+  /** The newest message id in the conversation (0: none). */
+  last: number;
+}
+
+/** Unread counts stop here: a client shows "999+". */
+export const maxCounted = 1000;
+
 /** One page of history, oldest first. */
 export interface Page {
   items: StoredMessage[];
@@ -99,8 +128,24 @@ export interface History {
     limit: number,
     channel?: number,
   ): Promise<StoredMessage[]>;
+  /**
+   * The unread counts of `account` in each of `points`, in their order. Bounded: counting stops at
+   * {@link maxCounted} per conversation.
+   */
+  unread(account: number, points: ReadPoint[]): Promise<UnreadCount[]>;
+  /** The accounts `account` has direct messages with, newest conversation first (at most 200). */
+  directPartners(account: number): Promise<number[]>;
   /** Flushes and releases the store. */
   close(): Promise<void>;
+}
+
+/** True when `message` belongs to conversation `conversation` (see {@link ReadPoint}) of `account`. */
+export function inReadPoint(message: NewMessage, account: number, conversation: string): boolean {
+  const id = Number(conversation.slice(1));
+  if (conversation.startsWith("c")) return message.to === null && (message.channel ?? 0) === id;
+  const from = message.fromAccount ?? null, to = message.toAccount ?? null;
+  return message.to !== null &&
+    ((from === account && to === id) || (from === id && to === account));
 }
 
 /** True when `viewer` may see `message`: public, or private and one of its two accounts. */
@@ -204,6 +249,35 @@ export class MemoryHistory implements History {
       }
     }
     return Promise.resolve(items.reverse());
+  }
+
+  unread(account: number, points: ReadPoint[]): Promise<UnreadCount[]> {
+    return Promise.resolve(points.map(({ conversation, read }) => {
+      let unread = 0, mentions = 0, last = 0;
+      for (const message of this.#messages) {
+        if (!inReadPoint(message, account, conversation)) continue;
+        last = message.id;
+        if (message.id <= read || message.fromAccount === account || unread >= maxCounted) continue;
+        unread++;
+        if (
+          conversation.startsWith("d") || message.mentionsEveryone === true ||
+          (message.mentions ?? []).includes(account)
+        ) mentions++;
+      }
+      return { conversation, unread, mentions, last };
+    }));
+  }
+
+  directPartners(account: number): Promise<number[]> {
+    const partners: number[] = [];
+    for (let index = this.#messages.length - 1; index >= 0 && partners.length < 200; index--) {
+      const message = this.#messages[index]!;
+      if (message.to === null) continue;
+      const from = message.fromAccount ?? null, to = message.toAccount ?? null;
+      const other = from === account ? to : to === account ? from : null;
+      if (other !== null && other !== account && !partners.includes(other)) partners.push(other);
+    }
+    return Promise.resolve(partners);
   }
 
   close(): Promise<void> {

@@ -15,14 +15,16 @@ import { DatabaseSync } from "node:sqlite";
 import { StorageError } from "../wire/errors.ts";
 import { storageError } from "./history_errors.ts";
 import { HistoryReads, quickCheck, structureCheck } from "./history_reads.ts";
-import type { Page, PageQuery, StoredMessage, Viewer } from "./history.ts";
+import type { Page, PageQuery, ReadPoint, StoredMessage, UnreadCount, Viewer } from "./history.ts";
 
 /** One read the worker answers, by name. */
 export type ReaderCall =
   | { op: "page"; query: PageQuery }
   | { op: "after"; viewer: Viewer; afterId: number; limit: number }
   | { op: "search"; viewer: Viewer; query: string; limit: number; channel?: number }
-  | { op: "check"; scope: CheckScope; maxProblems: number };
+  | { op: "check"; scope: CheckScope; maxProblems: number }
+  | { op: "unread"; account: number; points: ReadPoint[] }
+  | { op: "partners"; account: number };
 
 /**
  * What a check covers. "structure": `PRAGMA quick_check(TABLE)` of every
@@ -41,6 +43,8 @@ export interface ReaderResults {
   search: StoredMessage[];
   /** Problems found by `PRAGMA quick_check`; empty when the file is sound. */
   check: string[];
+  unread: UnreadCount[];
+  partners: number[];
 }
 
 /** An error as it crosses the worker boundary. */
@@ -132,6 +136,10 @@ function answer(
       return reads.after(call.viewer, call.afterId, call.limit);
     case "search":
       return reads.search(call.viewer, call.query, call.limit, call.channel);
+    case "unread":
+      return reads.unread(call.account, call.points);
+    case "partners":
+      return reads.directPartners(call.account);
     case "check":
       return call.scope === "full"
         ? quickCheck(db, call.maxProblems)

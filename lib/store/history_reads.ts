@@ -12,7 +12,8 @@
 import type { DatabaseSync, SQLInputValue, SQLOutputValue, StatementSync } from "node:sqlite";
 import { encodeBody, nickKey } from "../wire/protocol.ts";
 import { storageError } from "./history_errors.ts";
-import type { Page, PageQuery, StoredMessage, Viewer } from "./history.ts";
+import { maxCounted } from "./history.ts";
+import type { Page, PageQuery, ReadPoint, StoredMessage, UnreadCount, Viewer } from "./history.ts";
 
 /** What `lanchat history` asks for: every condition is optional, all must hold. */
 export interface OperatorQuery {
@@ -30,6 +31,8 @@ export interface OperatorQuery {
   involving?: string;
   /** Only messages whose text contains this, case-insensitively. */
   text?: string;
+  /** Only the public messages of this channel (0: `#general`, neither private nor in a channel). */
+  channel?: number;
   /** Newest this many matches, returned oldest first. */
   limit: number;
 }
@@ -119,6 +122,60 @@ export class HistoryReads {
     return { items: rows.slice(0, query.limit).map(toStored).reverse(), more };
   }
 
+  /** See History.unread: each count is one bounded query on the conversation's index. */
+  unread(account: number, points: ReadPoint[]): UnreadCount[] {
+    return points.map(({ conversation, read }) => {
+      const id = Number(conversation.slice(1));
+      const [where, params]: [string, SQLInputValue[]] = !conversation.startsWith("c")
+        ? [
+          `m.to_key IS NOT NULL AND min(m.from_account, m.to_account) = min(?1, ?2)
+             AND max(m.from_account, m.to_account) = max(?1, ?2)`,
+          [account, id],
+        ]
+        : id === 0
+        ? ["m.to_key IS NULL AND m.channel_id IS NULL AND ?1 = ?1 AND ?2 = ?2", [account, id]]
+        : ["m.channel_id = ?2 AND m.to_key IS NULL AND ?1 = ?1", [account, id]];
+      const last = Number(
+        this.#read(`SELECT coalesce(max(m.id), 0) AS id FROM messages m WHERE ${where}`, params)[0]
+          ?.id ?? 0,
+      );
+      const direct = !conversation.startsWith("c");
+      const row = this.#read(
+        `SELECT count(*) AS unread, coalesce(sum(mentioned), 0) AS mentions FROM (
+           SELECT (${
+          direct
+            ? "1"
+            // CAST: a JS number may be bound as a REAL, which would print as "1.0".
+            : "m.mentions_everyone = 1 OR instr(m.mentions, ',' || CAST(?1 AS INTEGER) || ',') > 0"
+        }) AS mentioned
+           FROM messages m WHERE ${where} AND m.id > ?3
+             AND (m.from_account IS NULL OR m.from_account <> ?1)
+           ORDER BY m.id LIMIT ?4)`,
+        [...params, read, maxCounted],
+      )[0];
+      return {
+        conversation,
+        unread: Number(row?.unread ?? 0),
+        mentions: Number(row?.mentions ?? 0),
+        last,
+      };
+    });
+  }
+
+  /** See History.directPartners. */
+  directPartners(account: number): number[] {
+    return this.#read(
+      `SELECT other FROM (
+         SELECT CASE WHEN m.from_account = ?1 THEN m.to_account ELSE m.from_account END AS other,
+           max(m.id) AS newest
+         FROM messages m
+         WHERE m.to_key IS NOT NULL AND (m.from_account = ?1 OR m.to_account = ?1)
+         GROUP BY other)
+       WHERE other IS NOT NULL AND other <> ?1 ORDER BY newest DESC LIMIT 200`,
+      [account],
+    ).map((row) => Number(row.other));
+  }
+
   /** Visible messages with id > `afterId`, oldest first, at most `limit`. */
   after(viewer: Viewer, afterId: number, limit: number): StoredMessage[] {
     return this.#read(
@@ -188,6 +245,11 @@ export class HistoryReads {
         );
         params.push(key, key, key);
       }
+    }
+    if (query.channel === 0) {
+      conditions.push("(m.to_key IS NULL AND m.channel_id IS NULL)");
+    } else if (query.channel !== undefined) {
+      conditions.push("(m.to_key IS NULL AND m.channel_id = ?)"), params.push(query.channel);
     }
     return this.#find(conditions, params, query.text, query.limit, undefined);
   }

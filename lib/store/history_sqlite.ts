@@ -26,9 +26,19 @@ import { HistoryReads } from "./history_reads.ts";
 import type { OperatorQuery } from "./history_reads.ts";
 import { estimateStoredBytes, SpaceGuard } from "./history_space.ts";
 import { nickKey } from "../wire/protocol.ts";
-import type { History, NewMessage, Page, PageQuery, StoredMessage, Viewer } from "./history.ts";
+import type {
+  History,
+  NewMessage,
+  Page,
+  PageQuery,
+  ReadPoint,
+  StoredMessage,
+  UnreadCount,
+  Viewer,
+} from "./history.ts";
 import { SqliteAccounts } from "./accounts_sqlite.ts";
 import { SqliteChannels } from "./channels_sqlite.ts";
+import { SqliteReadMarks } from "./read_marks.ts";
 
 export type { OperatorQuery } from "./history_reads.ts";
 export { HistoryBusyError, HistoryFullError } from "./history_errors.ts";
@@ -154,6 +164,21 @@ const migrations: readonly Migration[] = [
       CREATE INDEX messages_by_channel ON messages (channel_id, id) WHERE channel_id IS NOT NULL;
     `,
   },
+  {
+    version: 4,
+    description: "read marks and notification settings per account and conversation; mentions",
+    sql: `
+      CREATE TABLE read_marks (
+        account_id INTEGER NOT NULL REFERENCES accounts (id),
+        conversation TEXT NOT NULL,
+        read_id INTEGER NOT NULL DEFAULT 0,
+        notify TEXT NOT NULL DEFAULT 'all' CHECK (notify IN ('all', 'mentions', 'muted')),
+        PRIMARY KEY (account_id, conversation)
+      ) WITHOUT ROWID;
+      ALTER TABLE messages ADD COLUMN mentions TEXT;
+      ALTER TABLE messages ADD COLUMN mentions_everyone INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 /** Schema version written by this code (`PRAGMA user_version`). */
@@ -267,6 +292,7 @@ export class SqliteHistory implements History {
   #checker: ReaderWorker | undefined;
   #accounts: SqliteAccounts | undefined;
   #channels: SqliteChannels | undefined;
+  #readMarks: SqliteReadMarks | undefined;
   #backgroundCheck: Promise<void> | undefined;
 
   /** Use openSqliteHistory, which locks, configures and migrates `db` first. */
@@ -324,6 +350,12 @@ export class SqliteHistory implements History {
   get accounts(): SqliteAccounts {
     this.#accounts ??= new SqliteAccounts(this.#db, this.path);
     return this.#accounts;
+  }
+
+  /** The read marks kept in this file, over the writer's connection (PROTOCOL.md section 9.5). */
+  get readMarks(): SqliteReadMarks {
+    this.#readMarks ??= new SqliteReadMarks(this.#db, this.path);
+    return this.#readMarks;
   }
 
   /** The channels kept in this file, over the writer's connection (PROTOCOL.md section 9). */
@@ -406,6 +438,26 @@ export class SqliteHistory implements History {
       );
     }
     return settle(() => this.searchNow(viewer, query, limit, channel));
+  }
+
+  unread(account: number, points: ReadPoint[]): Promise<UnreadCount[]> {
+    if (this.#reader !== undefined) {
+      return this.#reader.request({ op: "unread", account, points }, { refusable: false });
+    }
+    return settle(() => {
+      this.#assertOpen();
+      return this.#reads.unread(account, points);
+    });
+  }
+
+  directPartners(account: number): Promise<number[]> {
+    if (this.#reader !== undefined) {
+      return this.#reader.request({ op: "partners", account }, { refusable: false });
+    }
+    return settle(() => {
+      this.#assertOpen();
+      return this.#reads.directPartners(account);
+    });
   }
 
   /** {@link page}, answered synchronously on this thread (the writer's connection). */
@@ -601,8 +653,8 @@ export class SqliteHistory implements History {
   #insert(message: NewMessage): StoredMessage {
     const { lastInsertRowid } = this.#statement(
       `INSERT INTO messages (ts, from_nick, to_nick, kind, text, from_key, to_key,
-         from_account, to_account, channel_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         from_account, to_account, channel_id, mentions, mentions_everyone)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       message.ts,
       message.from,
@@ -614,6 +666,8 @@ export class SqliteHistory implements History {
       message.fromAccount ?? null,
       message.to === null ? null : message.toAccount ?? null,
       message.to === null && (message.channel ?? 0) !== 0 ? message.channel ?? null : null,
+      (message.mentions ?? []).length === 0 ? null : `,${message.mentions!.join(",")},`,
+      message.mentionsEveryone === true ? 1 : 0,
     );
     return { ...message, channel: message.channel ?? 0, id: Number(lastInsertRowid) };
   }

@@ -135,6 +135,19 @@ export interface ChannelRequest {
   topic?: string;
   ref?: Ref;
 }
+/** Version 3: read up to `id` in a conversation (`#channel` or `@nick`), section 9.5. */
+export interface ReadRequest {
+  type: "read";
+  conversation: string;
+  id: number;
+}
+/** Version 3: how to be told of a conversation, section 9.5. */
+export interface NotifyRequest {
+  type: "notify";
+  conversation: string;
+  level: "all" | "mentions" | "muted";
+  ref?: Ref;
+}
 /** Version 3: the list of channels. */
 export interface ChannelsRequest {
   type: "channels";
@@ -156,7 +169,9 @@ export type ClientMessage =
   | LinkRequest
   | WhoisRequest
   | ChannelRequest
-  | ChannelsRequest;
+  | ChannelsRequest
+  | ReadRequest
+  | NotifyRequest;
 
 // ---- server -> client -------------------------------------------------------
 
@@ -254,8 +269,23 @@ export type ServerMessage =
   | { type: "channels"; items: ChannelEntry[]; ref?: Ref }
   | { type: "topic"; channel: string; topic: string; by: string; ts: number; ref?: Ref }
   | { type: "members"; channel: string; users: { nick: string; online: boolean }[]; ref?: Ref }
+  /** Version 3: every conversation of the account with its unread counts, after `users`. */
+  | { type: "conversations"; items: ConversationEntry[]; more?: boolean }
+  | { type: "read"; conversation: string; id: number }
+  | { type: "notify"; conversation: string; level: "all" | "mentions" | "muted"; ref?: Ref }
   | PingMessage
   | PongMessage;
+
+/** Version 3: one conversation in a `conversations` message (section 9.5). */
+export interface ConversationEntry {
+  conversation: string;
+  kind: "channel" | "direct";
+  unread: number;
+  mentions: number;
+  read: number;
+  last: number;
+  notify: "all" | "mentions" | "muted";
+}
 
 /** Version 3: one channel in a `channels` answer. */
 export interface ChannelEntry {
@@ -503,6 +533,29 @@ export function parseClientMessage(payload: Uint8Array, limit = maxTextBytes): C
         }
         request.topic = topic;
       }
+      const ref = field(object, "ref", isToken, "a string (<= 128 chars) or number");
+      if (ref !== undefined) request.ref = ref;
+      return request;
+    }
+    case "read":
+      return {
+        type: "read",
+        conversation: required(object, "conversation", isString, "a conversation name"),
+        id: required(object, "id", isCount, "a message id"),
+      };
+    case "notify": {
+      const level = required(
+        object,
+        "level",
+        (value: unknown): value is "all" | "mentions" | "muted" =>
+          value === "all" || value === "mentions" || value === "muted",
+        "'all', 'mentions' or 'muted'",
+      );
+      const request: NotifyRequest = {
+        type: "notify",
+        conversation: required(object, "conversation", isString, "a conversation name"),
+        level,
+      };
       const ref = field(object, "ref", isToken, "a string (<= 128 chars) or number");
       if (ref !== undefined) request.ref = ref;
       return request;
