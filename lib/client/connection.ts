@@ -22,6 +22,9 @@ import type { ChannelHandlers, Dialer, PayloadChannel } from "./channel.ts";
 export { ConnectError } from "./channel.ts";
 
 /** What the client may put on the wire: a typed message as plain JSON fields. */
+/** How a person wants to be told of a conversation (PROTOCOL.md section 9.5). */
+export type NotifyLevel = "all" | "mentions" | "muted";
+
 export type OutgoingMessage =
   | {
     type: "hello";
@@ -33,11 +36,31 @@ export type OutgoingMessage =
     sig?: string;
     link?: string;
   }
-  | { type: "say"; body: string; to?: string; kind?: "text" | "action"; ref?: string }
+  | {
+    type: "say";
+    body: string;
+    to?: string;
+    channel?: string;
+    kind?: "text" | "action";
+    ref?: string;
+  }
   | { type: "nick"; nick: string }
   | { type: "users" }
-  | { type: "history"; limit?: number; before?: number; with?: string; ref?: string }
-  | { type: "search"; q: string; limit?: number; ref?: string }
+  | {
+    type: "history";
+    limit?: number;
+    before?: number;
+    with?: string;
+    channel?: string;
+    ref?: string;
+  }
+  | { type: "search"; q: string; limit?: number; channel?: string; ref?: string }
+  /** Version 3 (PROTOCOL.md section 9). */
+  | { type: "join" | "part" | "members"; channel: string; ref?: string }
+  | { type: "topic"; channel: string; topic: string; ref?: string }
+  | { type: "channels"; ref?: string }
+  | { type: "read"; conversation: string; id: number }
+  | { type: "notify"; conversation: string; level: NotifyLevel; ref?: string }
   | { type: "ping"; n: string | number }
   | { type: "pong"; n: string | number }
   | { type: "bye" }

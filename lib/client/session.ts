@@ -33,7 +33,9 @@ import {
 import { fromBase64, toBase64 } from "../wire/base64.ts";
 import { fingerprint, keyBytes, type KeyPair, sign, verify } from "../wire/identity.ts";
 import type {
+  ChannelEntry,
   ChatMessage,
+  ConversationEntry,
   LeaveReason,
   MessageKind,
   SecureParams,
@@ -42,7 +44,15 @@ import type {
 } from "../wire/protocol.ts";
 import type { ErrorCode } from "../wire/errors.ts";
 import { type Address, formatAddress } from "./address.ts";
-import { ConnectError, Connection, HandshakeError, type Incoming } from "./connection.ts";
+import {
+  ConnectError,
+  Connection,
+  HandshakeError,
+  type Incoming,
+  type NotifyLevel,
+} from "./connection.ts";
+
+export type { ChannelEntry, ConversationEntry, NotifyLevel };
 import type { Dialer } from "./channel.ts";
 import { downgradeMessage, secureParamsProblem } from "../wire/room_key.ts";
 import { type Anchor, MessageIds, type MessageSource } from "./message_ids.ts";
@@ -102,6 +112,14 @@ export type SessionEvent =
   }
   | { type: "reconnect_failed"; attempt: number; attempts: number | null; reason: string }
   | { type: "resumed"; missed: number }
+  /** Version 3: my conversations with their unread counts, once after each join (all parts). */
+  | { type: "conversations"; items: ConversationEntry[] }
+  /** Version 3: I joined or left a channel (on this device or another of my account). */
+  | { type: "channel"; channel: ChannelEntry }
+  | { type: "topic"; channel: string; topic: string; by: string; ts: number }
+  /** Version 3: another device of my account read `conversation` up to `id`. */
+  | { type: "read"; conversation: string; id: number }
+  | { type: "notify"; conversation: string; level: NotifyLevel }
   /**
    * A device was added to my account (PROTOCOL.md 8.5): its key's fingerprint, and when; `own`
    * when it is this device (it just joined with a code).
@@ -403,6 +421,8 @@ interface PendingSay {
   text: string;
   body: string;
   to?: string;
+  /** A channel other than `#general` (version 3). */
+  channel?: string;
   kind: MessageKind;
   /** Connection generation it was written on, or null when not written yet. */
   sentOn: number | null;
@@ -508,6 +528,10 @@ export class ChatSession {
   /** The fingerprint of `options.deviceKey`, or null without one. */
   readonly #deviceFingerprint: string | null;
   #linkWaiters: Array<AnswerWaiter<LinkCode>> = [];
+  /** Channel requests (`join`, `part`, `channels`, `topic`, `members`, `notify`) by ref. */
+  #channelWaiters: Array<AnswerWaiter<ServerMessage>> = [];
+  /** `conversations` parts gathered until the one without `more`. */
+  #conversationParts: ConversationEntry[] = [];
   #whoisWaiters: Array<AnswerWaiter<WhoisAnswer>> = [];
 
   constructor(options: SessionOptions) {
@@ -620,7 +644,10 @@ export class ChatSession {
    * reconnecting; never rejects. The outcome arrives later as a `delivered`
    * or `refused` event with that ref.
    */
-  async say(text: string, options: { to?: string; kind?: MessageKind } = {}): Promise<string> {
+  async say(
+    text: string,
+    options: { to?: string; channel?: string; kind?: MessageKind } = {},
+  ): Promise<string> {
     const ref = `r${++this.#refCount}`;
     const problem = text.length === 0
       ? "an empty message says nothing"
@@ -640,6 +667,9 @@ export class ChatSession {
       retries: 0,
     };
     if (options.to !== undefined) entry.to = options.to;
+    else if (options.channel !== undefined && nickKey(options.channel) !== "#general") {
+      entry.channel = options.channel;
+    }
     this.#pending.set(ref, entry);
     if (this.#canSend()) {
       await this.#sendSay(entry);
@@ -670,7 +700,7 @@ export class ChatSession {
    * null (after a `notice` event) when not connected or still catching up.
    */
   async history(
-    request: { limit: number; before?: number; with?: string },
+    request: { limit: number; before?: number; with?: string; channel?: string },
   ): Promise<HistoryResult | null> {
     if (!this.#canSend()) {
       this.#emit({ type: "notice", text: "not connected right now; try again in a moment" });
@@ -686,13 +716,14 @@ export class ChatSession {
       limit: Math.max(1, Math.min(maxHistoryLimit, request.limit)),
       ...(request.before === undefined ? {} : { before: request.before }),
       ...(request.with === undefined ? {} : { with: request.with }),
+      ...(request.channel === undefined ? {} : { channel: request.channel }),
     });
     const page = await answer;
     return page === null ? null : { items: this.#decodeAll(page.items), more: page.more };
   }
 
   /** Asks for the messages whose text contains `q` (any case). Resolves null when not connected. */
-  async search(q: string, limit = 50): Promise<DecodedMessage[] | null> {
+  async search(q: string, limit = 50, channel?: string): Promise<DecodedMessage[] | null> {
     if (!this.#canSend()) {
       this.#emit({ type: "notice", text: "not connected right now; try again in a moment" });
       return null;
@@ -706,9 +737,78 @@ export class ChatSession {
       q,
       ref,
       limit: Math.max(1, Math.min(maxHistoryLimit, limit)),
+      ...(channel === undefined ? {} : { channel }),
     });
     const items = await answer;
     return items === null ? null : this.#decodeAll(items);
+  }
+
+  /** Joins channel `name`, making it when it does not exist (version 3). Rejects with the server's words. */
+  async joinChannel(name: string): Promise<ChannelEntry> {
+    return channelOf(await this.#channelRequest({ type: "join", channel: name }));
+  }
+
+  /** Leaves channel `name` (version 3). */
+  async partChannel(name: string): Promise<ChannelEntry> {
+    return channelOf(await this.#channelRequest({ type: "part", channel: name }));
+  }
+
+  /** Every channel of the server, `#general` first (version 3). */
+  async listChannels(): Promise<ChannelEntry[]> {
+    const answer = await this.#channelRequest({ type: "channels" });
+    return answer.type === "channels" ? answer.items : [];
+  }
+
+  /** Sets the topic of channel `name`; every member online gets a `topic` event. */
+  async setTopic(name: string, topic: string): Promise<void> {
+    await this.#channelRequest({ type: "topic", channel: name, topic });
+  }
+
+  /** Who is in channel `name`, and who of them is online. */
+  async channelMembers(name: string): Promise<{ nick: string; online: boolean }[]> {
+    const answer = await this.#channelRequest({ type: "members", channel: name });
+    return answer.type === "members" ? answer.users : [];
+  }
+
+  /** How I want to be told of `conversation` (`#ops`, `@ana`); kept on the server for my account. */
+  async setNotify(conversation: string, level: NotifyLevel): Promise<void> {
+    await this.#channelRequest({ type: "notify", conversation, level });
+  }
+
+  /**
+   * Tells the server I read `conversation` up to message `id`: my other
+   * devices' unread counts follow. Sent only when connected to a version-3
+   * server with an account; otherwise nothing happens.
+   */
+  markRead(conversation: string, id: number): void {
+    if (this.#serverVersion < 3 || !this.#keyed || !this.#canSend()) return;
+    this.#sendControl({ type: "read", conversation, id });
+  }
+
+  /** Sends a version-3 request with a ref; resolves with the answer carrying it. */
+  #channelRequest(
+    request:
+      | { type: "join" | "part" | "members"; channel: string }
+      | { type: "topic"; channel: string; topic: string }
+      | { type: "channels" }
+      | { type: "notify"; conversation: string; level: NotifyLevel },
+  ): Promise<ServerMessage> {
+    if (!this.#joined || this.#connection === null) {
+      return Promise.reject(new Error("not connected right now; try again in a moment"));
+    }
+    if (this.#serverVersion < 3) {
+      return Promise.reject(
+        new Error(`${formatAddress(this.#address)} runs an older lanchat without channels`),
+      );
+    }
+    const ref = `ch-${++this.#requestCount}`;
+    const answer = new Promise<ServerMessage>((resolve, reject) =>
+      this.#channelWaiters.push({ ref, resolve, reject })
+    );
+    this.#connection.send({ ...request, ref }).catch(() => {
+      // The connection broke: the drop rejects the waiter.
+    });
+    return answer;
   }
 
   /**
@@ -1198,6 +1298,7 @@ export class ChatSession {
     for (const waiter of this.#searchWaiters.splice(0)) waiter.resolve(null);
     const lost = () => new Error("the connection was lost before the server answered; try again");
     for (const waiter of this.#linkWaiters.splice(0)) waiter.reject(lost());
+    for (const waiter of this.#channelWaiters.splice(0)) waiter.reject(lost());
     for (const waiter of this.#whoisWaiters.splice(0)) waiter.reject(lost());
   }
 
@@ -1531,6 +1632,39 @@ export class ChatSession {
         takeAnswerWaiter(this.#whoisWaiters, ref)?.resolve(answer);
         return;
       }
+      case "channel": {
+        const { type: _type, ref, ...channel } = message;
+        takeAnswerWaiter(this.#channelWaiters, ref)?.resolve(message);
+        this.#emit({ type: "channel", channel });
+        return;
+      }
+      case "channels":
+      case "members":
+        takeAnswerWaiter(this.#channelWaiters, message.ref)?.resolve(message);
+        return;
+      case "topic":
+        takeAnswerWaiter(this.#channelWaiters, message.ref)?.resolve(message);
+        this.#emit({
+          type: "topic",
+          channel: message.channel,
+          topic: message.topic,
+          by: message.by,
+          ts: message.ts,
+        });
+        return;
+      case "notify":
+        takeAnswerWaiter(this.#channelWaiters, message.ref)?.resolve(message);
+        this.#emit({ type: "notify", conversation: message.conversation, level: message.level });
+        return;
+      case "read":
+        this.#emit({ type: "read", conversation: message.conversation, id: message.id });
+        return;
+      case "conversations":
+        this.#conversationParts.push(...message.items);
+        if (message.more !== true) {
+          this.#emit({ type: "conversations", items: this.#conversationParts.splice(0) });
+        }
+        return;
       case "linked":
         this.#emit({
           type: "linked",
@@ -1576,7 +1710,8 @@ export class ChatSession {
       return;
     }
     const asked = ref === undefined ? undefined : takeAnswerWaiter(this.#linkWaiters, ref, false) ??
-      takeAnswerWaiter(this.#whoisWaiters, ref, false);
+      takeAnswerWaiter(this.#whoisWaiters, ref, false) ??
+      takeAnswerWaiter(this.#channelWaiters, ref, false);
     if (asked !== undefined) {
       asked.reject(new Error(error.message));
       return;
@@ -1655,6 +1790,7 @@ export class ChatSession {
       kind: entry.kind,
       ref: entry.ref,
       ...(entry.to === undefined ? {} : { to: entry.to }),
+      ...(entry.channel === undefined ? {} : { channel: entry.channel }),
     }).catch(() => {
       // The connection broke; the entry stays pending and is resolved after reconnecting.
     });
@@ -1664,8 +1800,16 @@ export class ChatSession {
     message:
       | { type: "nick"; nick: string }
       | { type: "users" }
-      | { type: "history"; limit: number; before?: number; with?: string; ref?: string }
-      | { type: "search"; q: string; limit: number; ref?: string }
+      | {
+        type: "history";
+        limit: number;
+        before?: number;
+        with?: string;
+        channel?: string;
+        ref?: string;
+      }
+      | { type: "search"; q: string; limit: number; channel?: string; ref?: string }
+      | { type: "read"; conversation: string; id: number }
       | { type: "ping"; n: string },
   ): void {
     const connection = this.#connection;
@@ -1714,6 +1858,13 @@ function withoutStop(message: string): string {
 }
 
 /** {@link takeWaiter} for `link` and `whois` requests. */
+/** The channel an answer describes (`join`, `part`), or an error for anything else. */
+function channelOf(answer: ServerMessage): ChannelEntry {
+  if (answer.type !== "channel") throw new Error(`unexpected answer '${answer.type}'`);
+  const { type: _type, ref: _ref, ...channel } = answer;
+  return channel;
+}
+
 function takeAnswerWaiter<T>(
   waiters: Array<AnswerWaiter<T>>,
   ref: string | number | undefined,

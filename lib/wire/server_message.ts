@@ -9,7 +9,9 @@
 import { isErrorCode, ProtocolError } from "./errors.ts";
 import { parseJsonObject } from "./protocol.ts";
 import type {
+  ChannelEntry,
   ChatMessage,
+  ConversationEntry,
   DeviceEntry,
   LeaveReason,
   MessageKind,
@@ -93,6 +95,8 @@ function chatMessage(object: JsonObject): ChatMessage {
   };
   const to = optionalStr(object, "to");
   if (to !== undefined) message.to = to;
+  const channel = optionalStr(object, "channel");
+  if (channel !== undefined && to === undefined) message.channel = channel;
   const ref = token(object, "ref");
   if (ref !== undefined) message.ref = ref;
   return message;
@@ -105,6 +109,44 @@ function items(object: JsonObject): ChatMessage[] {
     if (!isObject(item)) throw bad("every item must be a message object");
     return chatMessage(item);
   });
+}
+
+const notifyLevels: readonly string[] = ["all", "mentions", "muted"];
+
+function notifyLevel(object: JsonObject, name: string): "all" | "mentions" | "muted" {
+  const value = object[name];
+  if (value === "all" || value === "mentions" || value === "muted") return value;
+  throw bad(`field '${name}' must be one of ${notifyLevels.join(", ")}`);
+}
+
+function channelEntry(entry: unknown): ChannelEntry {
+  if (!isObject(entry)) throw bad("every channel must be an object");
+  return {
+    name: str(entry, "name"),
+    topic: optionalStr(entry, "topic") ?? "",
+    members: int(entry, "members"),
+    joined: entry.joined === true,
+  };
+}
+
+function conversationEntry(entry: unknown): ConversationEntry {
+  if (!isObject(entry)) throw bad("every conversation must be an object");
+  const kind = entry.kind === "direct" ? "direct" : "channel";
+  return {
+    conversation: str(entry, "conversation"),
+    kind,
+    unread: int(entry, "unread"),
+    mentions: int(entry, "mentions"),
+    read: int(entry, "read"),
+    last: int(entry, "last"),
+    notify: entry.notify === undefined ? "all" : notifyLevel(entry, "notify"),
+  };
+}
+
+function list<T>(object: JsonObject, name: string, read: (entry: unknown) => T): T[] {
+  const value = object[name];
+  if (!Array.isArray(value)) throw bad(`field '${name}' must be an array`);
+  return value.map(read);
 }
 
 function secure(object: JsonObject): SecureParams | null {
@@ -248,6 +290,62 @@ export function parseServerMessage(payload: Uint8Array): ServerMessage | null {
         guest: object.guest === true,
         ...(since === undefined ? {} : { since }),
         devices: devices.map(device),
+        ...(ref === undefined ? {} : { ref }),
+      };
+    }
+    case "channel": {
+      const ref = token(object, "ref");
+      return {
+        type: "channel",
+        ...channelEntry(object),
+        ...(ref === undefined ? {} : { ref }),
+      };
+    }
+    case "channels": {
+      const ref = token(object, "ref");
+      return {
+        type: "channels",
+        items: list(object, "items", channelEntry),
+        ...(ref === undefined ? {} : { ref }),
+      };
+    }
+    case "topic": {
+      const ref = token(object, "ref");
+      return {
+        type: "topic",
+        channel: str(object, "channel"),
+        topic: optionalStr(object, "topic") ?? "",
+        by: str(object, "by"),
+        ts: int(object, "ts"),
+        ...(ref === undefined ? {} : { ref }),
+      };
+    }
+    case "members": {
+      const ref = token(object, "ref");
+      return {
+        type: "members",
+        channel: str(object, "channel"),
+        users: list(object, "users", (entry) => {
+          if (!isObject(entry)) throw bad("every member must be an object");
+          return { nick: str(entry, "nick"), online: entry.online === true };
+        }),
+        ...(ref === undefined ? {} : { ref }),
+      };
+    }
+    case "conversations":
+      return {
+        type: "conversations",
+        items: list(object, "items", conversationEntry),
+        ...(object.more === true ? { more: true } : {}),
+      };
+    case "read":
+      return { type: "read", conversation: str(object, "conversation"), id: int(object, "id") };
+    case "notify": {
+      const ref = token(object, "ref");
+      return {
+        type: "notify",
+        conversation: str(object, "conversation"),
+        level: notifyLevel(object, "level"),
         ...(ref === undefined ? {} : { ref }),
       };
     }

@@ -135,6 +135,27 @@ export function formatEvent(event: SessionEvent): FormattedLine[] {
       ];
     case "linked":
       return [status(`-- ${inert(linkedText(event.fingerprint, event.ts, event.own))}`)];
+    case "channel":
+      return [
+        status(
+          `-- ${event.channel.joined ? "you are in" : "you left"} ${
+            inert(event.channel.name)
+          } (${event.channel.members} member${event.channel.members === 1 ? "" : "s"})${
+            event.channel.joined && event.channel.topic !== ""
+              ? `: ${inert(event.channel.topic)}`
+              : ""
+          }`,
+        ),
+      ];
+    case "topic":
+      return [
+        status(
+          `-- ${inert(event.by)} set the topic of ${inert(event.channel)}: ${inert(event.topic)}`,
+        ),
+      ];
+    case "conversations":
+    case "read":
+    case "notify":
     case "delivered":
       return [];
   }
