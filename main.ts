@@ -438,6 +438,7 @@ program.command("history")
     "only NICK's messages: public ones it sent, private ones of the account that owns it now",
   )
   .option("--search <text>", "only messages containing TEXT (any case)")
+  .option("--channel <name>", "only the public messages of channel NAME (ops or #ops; general too)")
   .option("--limit <n>", "show the newest N matches", parsePositiveInt, 100)
   .option("--json", "one JSON object per line", false)
   .option(

@@ -1,6 +1,7 @@
 /**
  * Tests of lib/store/history_cli.ts (`lanchat history`) on real database files,
- * in this process and, for `--with` by account, as a real `main.ts` process.
+ * in this process and, for `--with` by account and `--channel`, as a real
+ * `main.ts` process.
  * Times are built with the Date constructor in local time, so the printed
  * `[YYYY-MM-DD HH:MM]` is the same in any time zone.
  */
@@ -210,4 +211,87 @@ Deno.test("history --with NICK shows the private messages of the account that ow
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** A history file with `#general`, a channel `#ops` and a private message; `test` gets its path. */
+async function withChannelsFile(test: (path: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "lanchat_cli_" });
+  try {
+    const path = `${dir}/history.db`;
+    const history = openSqliteHistory(path);
+    const key = (seed: number) => new Uint8Array(32).fill(seed);
+    const ana = history.accounts.claim("ana", ["ana"], key(1), at(8, 0)).id;
+    const bob = history.accounts.claim("bob", ["bob"], key(2), at(8, 0)).id;
+    const ops = history.channels.create("#Ops", ["#ops"], ana, at(8, 1)).id;
+    history.channels.join(ops, bob, at(8, 2));
+    const say = (text: string, minute: number, fields: Partial<NewMessage>) =>
+      history.append(message(text, at(9, minute), fields));
+    await say("hello all", 0, { from: "ana", fromAccount: ana });
+    await say("deploy at ten", 1, { from: "ana", fromAccount: ana, channel: ops });
+    await say("ana, a word?", 2, { from: "bob", to: "ana", fromAccount: bob, toAccount: ana });
+    await say("pages the deploy", 3, {
+      from: "bob",
+      kind: "action",
+      fromAccount: bob,
+      channel: ops,
+    });
+    await say("lunch?", 4, { from: "bob", fromAccount: bob });
+    await history.close();
+    await test(path);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const opsLines = [
+  "[2026-11-25 09:01] <ana #Ops> deploy at ten",
+  "[2026-11-25 09:03] * bob #Ops pages the deploy",
+];
+
+Deno.test("history names the channel of a channel's message", async () => {
+  await withChannelsFile(async (db) => {
+    assertEquals(await run({ db }), [
+      "[2026-11-25 09:00] <ana> hello all",
+      opsLines[0],
+      "[2026-11-25 09:02] <bob -> ana> ana, a word?",
+      opsLines[1],
+      "[2026-11-25 09:04] <bob> lunch?",
+    ]);
+    const objects = (await run({ db, json: true })).map((line) =>
+      JSON.parse(line) as HistoryJsonLine
+    );
+    assertEquals(objects.map(({ text, channel }) => [text, channel]), [
+      ["hello all", "#general"],
+      ["deploy at ten", "#Ops"],
+      ["ana, a word?", null],
+      ["pages the deploy", "#Ops"],
+      ["lunch?", "#general"],
+    ]);
+  });
+});
+
+Deno.test("history --channel shows that channel's messages only; general is those in no channel", async () => {
+  await withChannelsFile(async (db) => {
+    assertEquals(await run({ db, channel: "ops" }), opsLines);
+    assertEquals(await run({ db, channel: "#OPS" }), opsLines);
+    assertEquals(await run({ db, channel: "ops", search: "deploy", with: "bob" }), [opsLines[1]]);
+    assertEquals(await run({ db, channel: "general" }), [
+      "[2026-11-25 09:00] <ana> hello all",
+      "[2026-11-25 09:04] <bob> lunch?",
+    ]);
+    assertEquals(await run({ db, channel: "#general", with: "ana" }), [
+      "[2026-11-25 09:00] <ana> hello all",
+    ]);
+    const error = await assertRejects(() => run({ db, channel: "dev" }), Error);
+    assertEquals(error.message, `no channel #dev in ${db} (its channels: #general, #Ops)`);
+
+    // The command as typed.
+    const typed = await lanchatToEnd(["history", "--db", db, "--channel", "ops"]);
+    assertEquals(typed.code, 0, typed.stderr);
+    assertEquals(typed.stdout, opsLines.map((line) => `${line}\n`).join(""));
+    const unknown = await lanchatToEnd(["history", "--db", db, "--channel", "#dev"]);
+    assertEquals(unknown.code, 1);
+    assertEquals(unknown.stdout, "");
+    assert(unknown.stderr.includes("no channel #dev in"), unknown.stderr);
+  });
 });

@@ -5,15 +5,19 @@
  * read-only media is read too, see openSqliteHistory).
  *
  * Owns: the filters, the two output formats (lines for people, JSON lines
- * for scripts), and the report of `--salvage`. Imports lib/store/history_sqlite.ts,
- * lib/store/history_salvage.ts, lib/store/time_parse.ts, lib/store/local_time.ts, lib/wire/errors.ts and
- * lib/cli/run_command.ts (how the suggested command is written); must not
- * import the server, room or sockets.
+ * for scripts, both naming the channel of a channel's message), and the
+ * report of `--salvage`. Imports lib/store/history_sqlite.ts,
+ * lib/store/history_salvage.ts, lib/store/channels.ts (and channels_sqlite.ts
+ * for its type), lib/store/time_parse.ts, lib/store/local_time.ts,
+ * lib/wire/errors.ts and lib/cli/run_command.ts (how the suggested command is
+ * written); must not import the server, room or sockets.
  */
 import { openSqliteHistory } from "./history_sqlite.ts";
 import { salvageHistory } from "./history_salvage.ts";
 import type { OperatorQuery } from "./history_sqlite.ts";
 import type { StoredMessage } from "./history.ts";
+import { general } from "./channels.ts";
+import type { SqliteChannels } from "./channels_sqlite.ts";
 import { parseTime } from "./time_parse.ts";
 import { localIsoTime, localMinute } from "./local_time.ts";
 import { documentedCommand, shellWord } from "../cli/run_command.ts";
@@ -41,6 +45,12 @@ export interface HistoryCommandOptions {
   with?: string;
   /** Only messages whose text contains this, case-insensitively (`--search`). */
   search?: string;
+  /**
+   * Only the public messages of this channel (`--channel`), named with or
+   * without its `#`, in any case: `general` is `#general`, the public
+   * messages in no channel. An unknown name is an Error listing the channels.
+   */
+  channel?: string;
   /** Show the newest this many matches, oldest first (`--limit`). Default 100. */
   limit?: number;
   /** One JSON object per line instead of text (`--json`). Default false. */
@@ -66,13 +76,16 @@ export interface HistoryJsonLine {
   time: string;
   from: string;
   to: string | null;
+  /** The channel of a public message (`#general` when in none); null for a private one. */
+  channel: string | null;
   kind: "text" | "action";
   text: string;
 }
 
 /**
  * Runs `lanchat history`: calls `out` once per message, oldest first, as
- * `[2026-11-25 14:03] <alice> text`, `[..] <alice -> bob> text` (private) or
+ * `[2026-11-25 14:03] <alice> text` (`#general`), `[..] <alice #ops> text`
+ * (in channel `#ops`), `[..] <alice -> bob> text` (private) or
  * `[..] * alice waves` (action); or with `json` one HistoryJsonLine per call.
  * With no match, text output is the single line `(no messages)` and JSON
  * output is nothing.
@@ -82,7 +95,8 @@ export interface HistoryJsonLine {
  * resolves with 0 when something was copied, 1 when nothing could be.
  *
  * Throws StorageError (missing, damaged or newer file) or Error (a bad
- * `--since`/`--until`/`--limit`), with messages meant for the person typing.
+ * `--since`/`--until`/`--limit`, an unknown `--channel`), with messages meant
+ * for the person typing.
  * Resolves with the exit code.
  */
 export async function runHistoryCommand(
@@ -107,16 +121,42 @@ export async function runHistoryCommand(
 
   const history = openSqliteHistory(options.db, { readOnly: true });
   let messages: StoredMessage[];
+  let channelName: (id: number) => string;
   try {
+    const channels = history.channels;
+    if (options.channel !== undefined) {
+      query.channel = channelNamed(channels, options.channel, options.db);
+    }
     messages = history.query(query);
+    const names = new Map(channels.list().map((channel) => [channel.id, channel.name]));
+    channelName = (id) => names.get(id) ?? `(channel ${id})`;
   } finally {
     await history.close();
   }
   if (messages.length === 0 && !options.json) out("(no messages)");
   for (const message of messages) {
-    out(options.json ? JSON.stringify(jsonLine(message)) : textLine(message));
+    const channelId = message.channel ?? general.id;
+    if (options.json) {
+      out(JSON.stringify(jsonLine(message, message.to === null ? channelName(channelId) : null)));
+    } else {
+      const inChannel = message.to === null && channelId !== general.id;
+      out(textLine(message, inChannel ? channelName(channelId) : null));
+    }
   }
   return 0;
+}
+
+/** The id of the channel `name` (`ops`, `#ops`, `general`) for `--channel`; Error when unknown. */
+function channelNamed(channels: SqliteChannels, name: string, db: string): number {
+  const wanted = name.startsWith("#") ? name : `#${name}`;
+  const channel = channels.byName(wanted);
+  if (channel !== null) return channel.id;
+  const known = channels.list().map((each) => each.name);
+  throw new Error(
+    `no channel ${wanted} in ${db} (its channels: ${known.slice(0, 20).join(", ")}${
+      known.length > 20 ? `, and ${known.length - 20} more` : ""
+    })`,
+  );
 }
 
 async function runSalvage(
@@ -155,6 +195,26 @@ async function runSalvage(
         `they are kept as released accounts, so nobody who joins later sees those messages`,
     );
   }
+  const recovered = report.channelsRecovered;
+  if (report.channels > 0 || report.channelRowsUnreadable > 0 || recovered.length > 0) {
+    out(
+      `copied ${report.channels} channels with ${report.channelMembers} memberships` +
+        (report.channelRowsUnreadable > 0
+          ? `; ${report.channelRowsUnreadable} rows of channels, their members or their names' ` +
+            `look-alikes could not be read (a member left out can join the channel again)`
+          : ""),
+    );
+  }
+  if (recovered.length > 0) {
+    out(
+      `${recovered.length} channels could not be read but hold messages: they are kept, ` +
+        `messages and the members that could be read, as ${recovered.slice(0, 10).join(", ")}${
+          recovered.length > 10 ? ", ..." : ""
+        } (nothing of them is in #general); see one with ${
+          command("history", "--db", shellWord(target), "--channel", shellWord(recovered[0]!))
+        }`,
+    );
+  }
   if (report.copied === 0) {
     out(
       report.unreadable === 0
@@ -167,18 +227,26 @@ async function runSalvage(
   return 0;
 }
 
-/** One message as a line for people: local time, nicks, and text with control characters made visible. */
-export function textLine(message: StoredMessage): string {
+/**
+ * One message as a line for people: local time, nicks, the channel (`channel`,
+ * for a message in one; null for `#general` and private messages), and text
+ * with control characters made visible.
+ */
+export function textLine(message: StoredMessage, channel: string | null = null): string {
   const time = `[${localMinute(message.ts)}]`;
-  const who = message.to === null ? message.from : `${message.from} -> ${message.to}`;
+  const who = message.to !== null
+    ? `${message.from} -> ${message.to}`
+    : channel === null
+    ? message.from
+    : `${message.from} ${channel}`;
   const text = showControls(message.text);
   return message.kind === "action" ? `${time} * ${who} ${text}` : `${time} <${who}> ${text}`;
 }
 
-/** One message as the object of a `--json` line. */
-export function jsonLine(message: StoredMessage): HistoryJsonLine {
+/** One message as the object of a `--json` line; `channel` as in HistoryJsonLine. */
+export function jsonLine(message: StoredMessage, channel: string | null): HistoryJsonLine {
   const { id, ts, from, to, kind, text } = message;
-  return { id, ts, time: localIsoTime(ts), from, to, kind, text };
+  return { id, ts, time: localIsoTime(ts), from, to, channel, kind, text };
 }
 
 /**

@@ -10,17 +10,24 @@
  * message's accounts the same way, so the copy shows a private message to
  * the same two accounts as the original and to nobody else (PROTOCOL.md
  * section 8.7): an account that messages name but whose row is lost comes
- * back released, and no new account ever gets the id of an old one. It reads
+ * back released, and no new account ever gets the id of an old one. From a
+ * history of schema 3 or later it copies the channels (ids kept), their
+ * members and name skeletons, and each message's channel: a message of a
+ * channel never lands in `#general` of the copy (PROTOCOL.md section 9.2). A
+ * channel that messages name but whose row is lost comes back as
+ * `#recovered-<id>` with the members that could be read, and no new channel
+ * ever gets the id of an old one. It reads
  * through SQLite's b-tree, so rows reachable only through a destroyed
  * interior page are lost; `sqlite3 F .recover` scans raw pages and may find more.
- * Imports lib/store/history_sqlite.ts (to create NEW), lib/wire/errors.ts and
- * lib/wire/protocol.ts; must not import the server, room or sockets.
+ * Imports lib/store/history_sqlite.ts (to create NEW), lib/store/channels.ts,
+ * lib/wire/errors.ts and lib/wire/protocol.ts; must not import the server, room or sockets.
  */
 import { DatabaseSync } from "node:sqlite";
 import type { SQLOutputValue, StatementSync } from "node:sqlite";
 import { StorageError } from "../wire/errors.ts";
 import { openSqliteHistory, schemaVersion } from "./history_sqlite.ts";
-import { nickKey } from "../wire/protocol.ts";
+import { channelNameProblem, maxTopicLength, nickKey } from "../wire/protocol.ts";
+import { channelKey } from "./channels.ts";
 
 /** What a salvage did. */
 export interface SalvageReport {
@@ -47,6 +54,23 @@ export interface SalvageReport {
    * are in the copy as released accounts (their messages stay theirs).
    */
   accountsRestoredReleased: number;
+  /** Channels copied with their ids (0 from a history older than channels); recovered ones not included. */
+  channels: number;
+  /** Channel memberships copied (those of recovered channels included). */
+  channelMembers: number;
+  /**
+   * Rows of channels, their members and name skeletons that could not be
+   * read, or held values no lanchat channel has, or memberships of a channel
+   * or an account that is not in the copy (a table that cannot be read at all
+   * counts 1).
+   */
+  channelRowsUnreadable: number;
+  /**
+   * Channels named by copied messages whose own row was lost: they are in the
+   * copy under these names (`#recovered-<id>`), with the members that could
+   * be read, so their messages stay in their channel and out of `#general`.
+   */
+  channelsRecovered: string[];
 }
 
 /** Options of salvageHistory. */
@@ -57,7 +81,10 @@ export interface SalvageOptions {
   progressEveryMs?: number;
   /** Rows read (and written) per query and transaction. Default 1000. */
   chunkSize?: number;
-  /** The time (ms) an account restored released is marked released at. Default Date.now. */
+  /**
+   * The time (ms) an account restored released is marked released at, and a
+   * membership read only from the index by account is marked joined at. Default Date.now.
+   */
   now?: () => number;
 }
 
@@ -72,6 +99,8 @@ interface MessageRow {
   toAccount: number | null;
   /** 1 for a private message stored before accounts that no account has claimed yet. */
   unclaimed: 0 | 1;
+  /** The channel of a public message; null: `#general` (and every private message). */
+  channel: number | null;
 }
 
 type Row = Record<string, SQLOutputValue>;
@@ -80,8 +109,10 @@ const applicationId = 0x4c4e4348;
 
 /**
  * Copies what can be read of the history `source` into a new history at
- * `target`, which must not exist: messages, and from a history of schema 2 or
- * later its accounts, devices and nick skeletons (see the module comment).
+ * `target`, which must not exist: messages, from a history of schema 2 or
+ * later its accounts, devices and nick skeletons, and from one of schema 3 or
+ * later its channels, their members and each message's channel (see the
+ * module comment).
  * Rejects with StorageError when `source` cannot be opened as a lanchat
  * history at all, or `target` exists or cannot be written.
  */
@@ -103,8 +134,13 @@ export async function salvageHistory(
   }
   const from = openSource(source);
   try {
-    const hasAccounts = tablesOf(from).has("accounts");
-    const walk = new SalvageWalk(from, source, options, hasAccounts);
+    const tables = tablesOf(from);
+    const hasAccounts = tables.has("accounts");
+    // Read the channel of every message whenever the file may have it: a message read without it
+    // would land in #general. Should the column be unreadable, its rows are skipped instead.
+    const hasChannels = tables.has("channels") || schemaVersionOf(from) >= 3 ||
+      columnsOf(from, "messages").has("channel_id");
+    const walk = new SalvageWalk(from, source, options, { hasAccounts, hasChannels });
     const idRange = walk.idRange();
     const report: SalvageReport = {
       copied: 0,
@@ -115,7 +151,12 @@ export async function salvageHistory(
       devices: 0,
       accountRowsUnreadable: 0,
       accountsRestoredReleased: 0,
+      channels: 0,
+      channelMembers: 0,
+      channelRowsUnreadable: 0,
+      channelsRecovered: [],
     };
+    const now = options.now ?? Date.now;
     // Made and migrated by the store, closed (its lock released) before it is filled.
     await openSqliteHistory(target, { readInWorker: false }).close();
     const to = new DatabaseSync(target);
@@ -138,10 +179,14 @@ export async function salvageHistory(
         const accounts = new AccountsSalvage(from, to, options, report);
         inTransaction(() => accounts.copy());
       }
+      const channels = hasChannels ? new ChannelsSalvage(from, to, options, report) : undefined;
+      if (channels !== undefined && tables.has("channels")) {
+        inTransaction(() => channels.copyChannels());
+      }
       const insert = to.prepare(
         `INSERT OR IGNORE INTO messages (id, ts, from_nick, to_nick, kind, text, from_key, to_key,
-           from_account, to_account, unclaimed)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           from_account, to_account, unclaimed, channel_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
       const write = (rows: MessageRow[]) =>
         inTransaction(() => {
@@ -161,6 +206,7 @@ export async function salvageHistory(
                 row.fromAccount,
                 isPrivate ? row.toAccount : null,
                 isPrivate ? row.unclaimed : 0,
+                row.channel, // null only when it was null in the old file (checkedRow)
               ).changes > 0;
             } catch {
               // A row the new file's constraints refuse is damage; the transaction goes on.
@@ -177,16 +223,20 @@ export async function salvageHistory(
       );
       if (hasAccounts) {
         inTransaction(() => {
-          report.accountsRestoredReleased = restoreNamedAccounts(to, (options.now ?? Date.now)());
+          report.accountsRestoredReleased = restoreNamedAccounts(to, now());
           // A new account must never get the id of an old one: its private messages would be
           // the newcomer's. The accounts' sequence goes past every id the old file handed out.
-          const lastAccount = sequenceOf(from, "accounts") ?? 0;
-          to.prepare(
-            "INSERT INTO sqlite_sequence (name, seq) SELECT 'accounts', 0 " +
-              "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'accounts')",
-          ).run();
-          to.prepare("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'accounts'")
-            .run(lastAccount);
+          keepSequencePast(to, "accounts", sequenceOf(from, "accounts") ?? 0);
+        });
+      }
+      if (channels !== undefined) {
+        inTransaction(() => {
+          channels.recoverNamedChannels();
+          channels.copyMembers(now());
+          channels.copySkeletons();
+          // A new channel must never get the id of an old one: the old one's messages would be
+          // in it. Recovered channels keep their ids, so the sequence is past them too.
+          keepSequencePast(to, "channels", sequenceOf(from, "channels") ?? 0);
         });
       }
       to.exec("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -273,64 +323,15 @@ class AccountsSalvage {
     if (tables.has("account_skeletons")) this.#copySkeletons();
   }
 
-  /**
-   * Calls `copyRow` with every row of `table` (a rowid table), by rowid
-   * ranges, bisecting a range that cannot be read down to single rowids;
-   * `copyRow` answers whether the row was good. `lastRowid` is where to look
-   * up to when `max(rowid)` cannot be read.
-   */
   #walk(
     table: string,
     columns: string,
     lastRowid: number | undefined,
     copyRow: (row: Row) => boolean,
   ): void {
-    const low = numberOf(this.#from, `SELECT min(rowid) AS n FROM ${table}`) ?? 1;
-    const high = numberOf(this.#from, `SELECT max(rowid) AS n FROM ${table}`) ?? lastRowid;
-    if (high === undefined) {
-      // Not even the ends of the table can be read, and nothing says how far it went.
-      if (numberOf(this.#from, `SELECT count(*) AS n FROM ${table}`) !== 0) {
-        this.#report.accountRowsUnreadable++;
-      }
-      return;
-    }
-    let select: StatementSync;
-    try {
-      select = this.#from.prepare(
-        `SELECT rowid AS salvage_rowid, ${columns} FROM ${table}
-         WHERE rowid >= ? AND rowid <= ? ORDER BY rowid LIMIT ?`,
-      );
-    } catch {
-      this.#report.accountRowsUnreadable++; // its columns are not what schema 2 made
-      return;
-    }
-    const ranges: Array<[number, number]> = [[low, high]];
-    while (ranges.length > 0) {
-      const [start, end] = ranges.pop()!;
-      let cursor = start;
-      while (cursor <= end) {
-        let rows: Row[];
-        try {
-          rows = select.all(cursor, end, this.#chunkSize);
-        } catch {
-          if (cursor === end) {
-            this.#report.accountRowsUnreadable++;
-          } else {
-            const middle = Math.floor((cursor + end) / 2);
-            ranges.push([middle + 1, end], [cursor, middle]);
-          }
-          break;
-        }
-        let last = cursor;
-        for (const row of rows) {
-          if (!copyRow(row)) this.#report.accountRowsUnreadable++;
-          const rowid = row.salvage_rowid;
-          if (typeof rowid === "number" && rowid > last && rowid <= end) last = rowid;
-        }
-        if (rows.length < this.#chunkSize) break;
-        cursor = last + 1; // always forward, whatever a damaged page returned
-      }
-    }
+    walkRowids(this.#from, table, columns, lastRowid, this.#chunkSize, copyRow, () => {
+      this.#report.accountRowsUnreadable++;
+    });
   }
 
   /** The nick skeletons of the copied accounts that own a nick: all at once, else account by account. */
@@ -364,6 +365,254 @@ class AccountsSalvage {
       } catch {
         this.#report.accountRowsUnreadable++;
       }
+    }
+  }
+}
+
+/**
+ * Copies the channels of `from` into the new history `to` (each step inside
+ * the caller's transaction), ids kept: first the readable, well-formed
+ * channel rows; after the messages, a `#recovered-<id>` channel for each
+ * channel that copied messages name but that was not copied; then the
+ * memberships of the channels in the copy by the accounts in the copy, and
+ * the name skeletons of the copied channels. A row that cannot be read, holds
+ * what no lanchat channel has, or names a channel or account not in the copy
+ * is counted in `channelRowsUnreadable` and left out.
+ */
+class ChannelsSalvage {
+  #from: DatabaseSync;
+  #to: DatabaseSync;
+  #chunkSize: number;
+  #report: SalvageReport;
+  /** The channels copied from their own rows, by id (recovered ones are not: their names are new). */
+  #copied = new Set<number>();
+
+  constructor(
+    from: DatabaseSync,
+    to: DatabaseSync,
+    options: SalvageOptions,
+    report: SalvageReport,
+  ) {
+    this.#from = from;
+    this.#to = to;
+    this.#chunkSize = Math.max(1, options.chunkSize ?? 1000);
+    this.#report = report;
+  }
+
+  /** The channel rows, by rowid ranges (see walkRowids). */
+  copyChannels(): void {
+    const insert = this.#to.prepare(
+      "INSERT OR IGNORE INTO channels (id, name, name_key, topic, created) VALUES (?, ?, ?, ?, ?)",
+    );
+    walkRowids(
+      this.#from,
+      "channels",
+      "id, name, name_key, topic, created",
+      sequenceOf(this.#from, "channels"),
+      this.#chunkSize,
+      (row) => {
+        const channel = checkedChannel(row);
+        if (channel === null) return false;
+        // A name another row already took (damage) is left out; its messages get a recovered one.
+        const inserted = insert.run(
+          channel.id,
+          channel.name,
+          channelKey(channel.name),
+          channel.topic,
+          channel.created,
+        ).changes > 0;
+        if (inserted) {
+          this.#report.channels++;
+          this.#copied.add(channel.id);
+        }
+        return inserted;
+      },
+      () => this.#report.channelRowsUnreadable++,
+    );
+  }
+
+  /**
+   * Gives every channel that copied messages name but that is not in the copy
+   * a row again, as `#recovered-<id>` (`-2`, `-3`... when a channel has that
+   * name), made at its first message: its messages stay in it and out of
+   * `#general`, and a new channel never takes its id. Nobody is in it yet.
+   */
+  recoverNamedChannels(): void {
+    const lost = this.#to.prepare(
+      `SELECT channel_id AS id, min(ts) AS created FROM messages
+       WHERE channel_id IS NOT NULL AND channel_id NOT IN (SELECT id FROM channels)
+       GROUP BY channel_id ORDER BY channel_id`,
+    ).all();
+    const taken = this.#to.prepare("SELECT 1 AS taken FROM channels WHERE name_key = ?");
+    const insert = this.#to.prepare(
+      "INSERT INTO channels (id, name, name_key, topic, created) VALUES (?, ?, ?, '', ?)",
+    );
+    for (const { id, created } of lost) {
+      let name = `#recovered-${id}`;
+      for (let suffix = 2; taken.get(channelKey(name)) !== undefined; suffix++) {
+        name = `#recovered-${id}-${suffix}`;
+      }
+      insert.run(Number(id), name, channelKey(name), Number(created));
+      this.#report.channelsRecovered.push(name);
+    }
+  }
+
+  /**
+   * The memberships of the channels in the copy (recovered ones included) by
+   * the accounts in the copy: all at once, else channel by channel, and the
+   * channels that fail that way from the index by account, which holds no
+   * join time (`now` is used).
+   */
+  copyMembers(now: number): void {
+    const channels = new Set(
+      this.#to.prepare("SELECT id FROM channels").all().map((row) => Number(row.id)),
+    );
+    const accounts = new Set(
+      this.#to.prepare("SELECT id FROM accounts").all().map((row) => Number(row.id)),
+    );
+    const insert = this.#to.prepare(
+      "INSERT OR IGNORE INTO channel_members (channel_id, account_id, joined) VALUES (?, ?, ?)",
+    );
+    const copyRows = (rows: Row[]) => {
+      for (const row of rows) {
+        const { channel_id: channelId, account_id: accountId, joined } = row;
+        if (
+          typeof channelId !== "number" || !channels.has(channelId) ||
+          typeof accountId !== "number" || !accounts.has(accountId) ||
+          typeof joined !== "number" || !Number.isFinite(joined)
+        ) {
+          this.#report.channelRowsUnreadable++;
+        } else if (insert.run(channelId, accountId, joined).changes > 0) {
+          this.#report.channelMembers++;
+        }
+      }
+    };
+    const columns = "channel_id, account_id, joined";
+    const all = readAll(this.#from, `SELECT ${columns} FROM channel_members`);
+    if (all !== undefined) return copyRows(all);
+    // Damaged somewhere: each channel's own are tried (a seek in the table's b-tree)...
+    const failed = new Set<number>();
+    for (const channelId of channels) {
+      const rows = readAll(
+        this.#from,
+        `SELECT ${columns} FROM channel_members WHERE channel_id = ?`,
+        channelId,
+      );
+      if (rows === undefined) failed.add(channelId);
+      else copyRows(rows);
+    }
+    if (failed.size === 0) return;
+    // ...and for those that fail, each account's from the index (a b-tree of its own).
+    for (const accountId of accounts) {
+      const rows = readAll(
+        this.#from,
+        `SELECT channel_id, account_id FROM channel_members INDEXED BY channel_members_by_account
+         WHERE account_id = ?`,
+        accountId,
+      );
+      if (rows === undefined) {
+        this.#report.channelRowsUnreadable++;
+        if (!tablesOf(this.#from, "index").has("channel_members_by_account")) return;
+        continue;
+      }
+      copyRows(
+        rows.filter((row) => failed.has(Number(row.channel_id))).map((row) => ({
+          ...row,
+          joined: now,
+        })),
+      );
+    }
+  }
+
+  /**
+   * The name skeletons (look-alike keys) of the channels copied from their own
+   * rows, as far as the table can be read in order (a recovered channel has a
+   * new name, so its old name's skeletons are not its own).
+   */
+  copySkeletons(): void {
+    const insert = this.#to.prepare(
+      "INSERT OR IGNORE INTO channel_skeletons (skeleton, channel_id) VALUES (?, ?)",
+    );
+    let rows: Iterable<Row>;
+    try {
+      rows = this.#from.prepare("SELECT skeleton, channel_id FROM channel_skeletons").iterate();
+    } catch {
+      this.#report.channelRowsUnreadable++;
+      return;
+    }
+    try {
+      for (const { skeleton, channel_id: channelId } of rows) {
+        if (typeof skeleton !== "string" || skeleton === "" || typeof channelId !== "number") {
+          this.#report.channelRowsUnreadable++;
+        } else if (this.#copied.has(channelId)) {
+          insert.run(skeleton, channelId);
+        }
+      }
+    } catch {
+      this.#report.channelRowsUnreadable++; // the rows after a damaged page are lost
+    }
+  }
+}
+
+/**
+ * Calls `copyRow` with every row of `table` (a rowid table) of `from`, by
+ * rowid ranges of `chunkSize` rows, bisecting a range that cannot be read down
+ * to single rowids; `copyRow` answers whether the row was good, and
+ * `unreadable` is called for each bad row, each rowid that cannot be read, and
+ * once for a table whose extent or columns cannot be read. `lastRowid` is
+ * where to look up to when `max(rowid)` cannot be read.
+ */
+function walkRowids(
+  from: DatabaseSync,
+  table: string,
+  columns: string,
+  lastRowid: number | undefined,
+  chunkSize: number,
+  copyRow: (row: Row) => boolean,
+  unreadable: () => void,
+): void {
+  const low = numberOf(from, `SELECT min(rowid) AS n FROM ${table}`) ?? 1;
+  const high = numberOf(from, `SELECT max(rowid) AS n FROM ${table}`) ?? lastRowid;
+  if (high === undefined) {
+    // Not even the ends of the table can be read, and nothing says how far it went.
+    if (numberOf(from, `SELECT count(*) AS n FROM ${table}`) !== 0) unreadable();
+    return;
+  }
+  let select: StatementSync;
+  try {
+    select = from.prepare(
+      `SELECT rowid AS salvage_rowid, ${columns} FROM ${table}
+       WHERE rowid >= ? AND rowid <= ? ORDER BY rowid LIMIT ?`,
+    );
+  } catch {
+    unreadable(); // its columns are not what the schema made
+    return;
+  }
+  const ranges: Array<[number, number]> = [[low, high]];
+  while (ranges.length > 0) {
+    const [start, end] = ranges.pop()!;
+    let cursor = start;
+    while (cursor <= end) {
+      let rows: Row[];
+      try {
+        rows = select.all(cursor, end, chunkSize);
+      } catch {
+        if (cursor === end) {
+          unreadable();
+        } else {
+          const middle = Math.floor((cursor + end) / 2);
+          ranges.push([middle + 1, end], [cursor, middle]);
+        }
+        break;
+      }
+      let last = cursor;
+      for (const row of rows) {
+        if (!copyRow(row)) unreadable();
+        const rowid = row.salvage_rowid;
+        if (typeof rowid === "number" && rowid > last && rowid <= end) last = rowid;
+      }
+      if (rows.length < chunkSize) break;
+      cursor = last + 1; // always forward, whatever a damaged page returned
     }
   }
 }
@@ -415,6 +664,14 @@ function openSource(source: string): DatabaseSync {
   }
 }
 
+/** What the source's messages carry besides the columns of schema 1. */
+interface SourceSchema {
+  /** Their accounts (schema 2 or later). */
+  hasAccounts: boolean;
+  /** Their channel (schema 3 or later). */
+  hasChannels: boolean;
+}
+
 /** One pass over the source's messages; see the module comment. */
 class SalvageWalk {
   #db: DatabaseSync;
@@ -425,11 +682,10 @@ class SalvageWalk {
   #lastProgress = performance.now();
   #high = 0;
   #low = 0;
-  #hasAccounts: boolean;
+  #schema: SourceSchema;
 
-  /** `hasAccounts`: the source is of schema 2 or later (messages carry their accounts). */
-  constructor(db: DatabaseSync, source: string, options: SalvageOptions, hasAccounts: boolean) {
-    this.#hasAccounts = hasAccounts;
+  constructor(db: DatabaseSync, source: string, options: SalvageOptions, schema: SourceSchema) {
+    this.#schema = schema;
     this.#db = db;
     this.#source = source;
     this.#chunkSize = Math.max(1, options.chunkSize ?? 1000);
@@ -465,7 +721,9 @@ class SalvageWalk {
         try {
           rows = this.#db.prepare(
             `SELECT id, ts, from_nick, to_nick, kind, text${
-              this.#hasAccounts ? ", from_account, to_account, unclaimed" : ""
+              this.#schema.hasAccounts ? ", from_account, to_account, unclaimed" : ""
+            }${
+              this.#schema.hasChannels ? ", channel_id" : ""
             } FROM messages WHERE id >= ? AND id <= ? ORDER BY id LIMIT ?`,
           ).all(cursor, end, this.#chunkSize);
         } catch {
@@ -480,7 +738,7 @@ class SalvageWalk {
         const good: MessageRow[] = [];
         let lastId = cursor - 1;
         for (const row of rows) {
-          const message = checkedRow(row, cursor, end, this.#hasAccounts);
+          const message = checkedRow(row, cursor, end, this.#schema);
           if (message === null) {
             report.unreadable++;
             continue;
@@ -515,11 +773,19 @@ class SalvageWalk {
 
 /**
  * The row as a message, or null when a field holds what no lanchat message
- * has, or its id is outside the range asked for (damage). `hasAccounts`: the
- * row has the columns of schema 2; without them, a private message is
- * `unclaimed` as the migration to schema 2 makes it (its nick's first owner gets it).
+ * has, or its id is outside the range asked for (damage). Without the columns
+ * of schema 2 (`schema.hasAccounts`), a private message is `unclaimed` as the
+ * migration to schema 2 makes it (its nick's first owner gets it). With those
+ * of schema 3 (`schema.hasChannels`), its channel is kept as it is: a value
+ * that is not a channel id, or a channel on a private message, is damage, so
+ * the row is left out rather than put in `#general`.
  */
-function checkedRow(row: Row, low: number, high: number, hasAccounts: boolean): MessageRow | null {
+function checkedRow(
+  row: Row,
+  low: number,
+  high: number,
+  schema: SourceSchema,
+): MessageRow | null {
   const { id, ts, from_nick: from, to_nick: to, kind, text } = row;
   if (typeof id !== "number" || !Number.isSafeInteger(id) || id < low || id > high) return null;
   if (typeof ts !== "number" || !Number.isFinite(ts)) return null;
@@ -527,7 +793,13 @@ function checkedRow(row: Row, low: number, high: number, hasAccounts: boolean): 
   if (to !== null && (typeof to !== "string" || to.length === 0)) return null;
   if (kind !== "text" && kind !== "action") return null;
   if (typeof text !== "string") return null;
-  if (!hasAccounts) {
+  let channel: number | null = null;
+  if (schema.hasChannels) {
+    const value = row.channel_id;
+    if (value !== null && (!isRowId(value) || to !== null)) return null;
+    channel = value;
+  }
+  if (!schema.hasAccounts) {
     return {
       id,
       ts,
@@ -538,16 +810,19 @@ function checkedRow(row: Row, low: number, high: number, hasAccounts: boolean): 
       fromAccount: null,
       toAccount: null,
       unclaimed: to === null ? 0 : 1,
+      channel,
     };
   }
   const { from_account: fromAccount, to_account: toAccount, unclaimed } = row;
-  if (!isAccountId(fromAccount) || !isAccountId(toAccount)) return null;
+  if (!isRowId(fromAccount) && fromAccount !== null) return null;
+  if (!isRowId(toAccount) && toAccount !== null) return null;
   if (unclaimed !== 0 && unclaimed !== 1) return null;
-  return { id, ts, from, to, kind, text, fromAccount, toAccount, unclaimed };
+  return { id, ts, from, to, kind, text, fromAccount, toAccount, unclaimed, channel };
 }
 
-function isAccountId(value: SQLOutputValue | undefined): value is number | null {
-  return value === null || (typeof value === "number" && Number.isSafeInteger(value) && value > 0);
+/** True for an id of an account or a channel: a whole number from 1. */
+function isRowId(value: SQLOutputValue | undefined): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value > 0;
 }
 
 /** The row as an account, or null when a field holds what no lanchat account has. */
@@ -564,6 +839,20 @@ function checkedAccount(
   // Owned and released at once, or neither: damage. The key is made again from the nick.
   if ((released === null) !== (typeof key === "string" && key === nickKey(nick))) return null;
   return { id, nick, created, released };
+}
+
+/** The row as a channel, or null when a field holds what no lanchat channel has. */
+function checkedChannel(
+  row: Row,
+): { id: number; name: string; topic: string; created: number } | null {
+  const { id, name, name_key: key, topic, created } = row;
+  if (!isRowId(id)) return null;
+  if (typeof name !== "string" || channelNameProblem(name) !== null) return null;
+  // The key is made again from the name; one that does not match it is damage.
+  if (key !== channelKey(name)) return null;
+  if (typeof topic !== "string" || [...topic].length > maxTopicLength) return null;
+  if (typeof created !== "number" || !Number.isFinite(created)) return null;
+  return { id, name, topic, created };
 }
 
 /** The row as a device, or null when a field holds what no lanchat device has. */
@@ -602,16 +891,50 @@ function restoreNamedAccounts(to: DatabaseSync, now: number): number {
   return Number(changes);
 }
 
-/** The names of the tables of `db` (an empty set when its schema cannot be read). */
-function tablesOf(db: DatabaseSync): Set<string> {
+/** The names of the tables (or indexes) of `db` (an empty set when its schema cannot be read). */
+function tablesOf(db: DatabaseSync, type: "table" | "index" = "table"): Set<string> {
   try {
     return new Set(
-      db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all()
+      db.prepare("SELECT name FROM sqlite_master WHERE type = ?").all(type)
         .map((row) => String(row.name)),
     );
   } catch {
     return new Set();
   }
+}
+
+/** The names of the columns of `table` in the schema of `db` (empty when it cannot be read). */
+function columnsOf(db: DatabaseSync, table: string): Set<string> {
+  try {
+    return new Set(
+      db.prepare("SELECT name FROM pragma_table_info(?)").all(table).map((row) => String(row.name)),
+    );
+  } catch {
+    return new Set();
+  }
+}
+
+/** `PRAGMA user_version` of `db` (openSource has read it once already). */
+function schemaVersionOf(db: DatabaseSync): number {
+  return numberOf(db, "SELECT user_version AS n FROM pragma_user_version") ?? 0;
+}
+
+/** The rows `sql` answers, or undefined when they cannot all be read. */
+function readAll(db: DatabaseSync, sql: string, ...params: number[]): Row[] | undefined {
+  try {
+    return db.prepare(sql).all(...params);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Moves the sequence of table `name` in `db` to `lastId` when it is behind (making it if missing). */
+function keepSequencePast(db: DatabaseSync, name: string, lastId: number): void {
+  db.prepare(
+    "INSERT INTO sqlite_sequence (name, seq) SELECT ?, 0 " +
+      "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?)",
+  ).run(name, name);
+  db.prepare("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?").run(lastId, name);
 }
 
 /** The last id the table `name` handed out (`sqlite_sequence`), when readable. */
