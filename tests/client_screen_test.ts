@@ -14,7 +14,6 @@ import {
   clearLog,
   createView,
   layoutChat,
-  mentions,
   messageEntry,
   nickColor,
   olderCursor,
@@ -131,10 +130,14 @@ Deno.test("chat screen: messages above the status bar, typed text and cursor in 
 });
 
 Deno.test("chat screen: private messages and mentions are marked and ring the bell; own and history do not", () => {
-  const view = createView({ width: 60, height: 10 }, "ana");
+  const view = createView({ width: 60, height: 12 }, "ana");
   assertEquals(applyEvent(view, message(1, "bob", "psst", { to: "ana" }), now).bell, true);
-  assertEquals(applyEvent(view, message(2, "bob", "ANA: look"), now).bell, true);
+  assertEquals(applyEvent(view, message(2, "bob", "@ANA look"), now).bell, true);
   assertEquals(applyEvent(view, message(3, "bob", "banana"), now).bell, false);
+  // The shared rule (lib/wire/mentions.ts): only `@` mentions, never in code; @here is everyone.
+  assertEquals(applyEvent(view, message(7, "bob", "ana: look"), now).bell, false);
+  assertEquals(applyEvent(view, message(8, "bob", "`@ana`"), now).bell, false);
+  assertEquals(applyEvent(view, message(9, "bob", "@here standup"), now).bell, true);
   assertEquals(
     applyEvent(view, message(4, "ana", "me", { own: true, to: "bob" }), now).bell,
     false,
@@ -148,8 +151,6 @@ Deno.test("chat screen: private messages and mentions are marked and ring the be
   assert(shown.includes("[14:30] [private] <bob> psst"), shown.join("\n"));
   assert(shown.includes("[14:30] [to bob] <ana> me"), shown.join("\n"));
   assert(shown.includes("[14:30] * bob waves"), shown.join("\n"));
-  assertEquals(mentions("hi @ana!", "ana"), true);
-  assertEquals(mentions("anarchy", "ana"), false);
   assertEquals(nickColor("Bob"), nickColor("bob"));
 });
 

@@ -35,10 +35,11 @@
  * - A code span is a run of N backticks closed by the next run of exactly N
  *   on the line; one space inside each end is dropped when both are there.
  *   A run that is never closed is literal text.
- * - Links: `http://` and `https://` addresses in the text (not right after a
- *   letter or digit; they end at a space, a control or format character,
- *   `<`, `>`, `"` or a backtick, then lose trailing `. , : ; ! ? ' * _ ~` and
- *   unbalanced `)` or `]`); `<https://...>`; and `[text](url)` where the url
+ * - Links: `http://` and `https://` addresses in the text (not right after an
+ *   ASCII letter or digit; they end at a space, a control or format character,
+ *   `<`, `>`, `"`, a backtick or CJK punctuation, then lose trailing
+ *   `. , : ; ! ? ' * _ ~ …` and unbalanced `)` or `]`); `<https://...>`
+ *   (also `<mailto:...>`); and `[text](url)` where the url
  *   starts with `http://`, `https://` or `mailto:` (any case) and holds no
  *   space. Any other scheme (`javascript:`, `data:`, `vbscript:`, ...) is not
  *   a link: the text stays as written.
@@ -46,6 +47,9 @@
  * Every scan is linear in the length of the text (no backtracking regular
  * expressions, no recursion): the server runs it on every message.
  * Pure: imports only lib/wire/protocol.ts.
+ *
+ * API (stable): {@link mentionsIn}, {@link mentionsMe}, {@link everyoneWords};
+ * for lib/client/markup.ts: {@link splitFences}, {@link scanLine}.
  */
 import { nickKey, nickProblem } from "./protocol.ts";
 
@@ -334,13 +338,18 @@ class LineIndex {
   }
 }
 
-/** Characters beyond ASCII that end an address: spaces, C1 controls, format characters (bidi, zero width). */
-const wideAddressStop = /^[\s\p{Cc}\p{Cf}]/u;
+/**
+ * Characters beyond ASCII that end an address: spaces, C1 controls, format
+ * characters (bidi, zero width), CJK and full-width punctuation.
+ */
+const wideAddressStop =
+  /^[\s\p{Cc}\p{Cf}\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65]/u;
 
 /**
  * True when the character at `at` cannot be in an address: white space,
  * controls, format characters (bidi controls, zero-width characters), `<`,
- * `>`, `"` and backtick. The low half of a surrogate pair answers for its pair.
+ * `>`, `"`, backtick, CJK and full-width punctuation (`。`, `，`, `（`). The low
+ * half of a surrogate pair answers for its pair.
  */
 function stopsAddress(line: string, at: number): boolean {
   const code = line.charCodeAt(at);
@@ -358,7 +367,8 @@ const httpScheme = /https?:\/\//iy;
 const linkScheme = /(?:https?:\/\/|mailto:)/iy;
 /** What may follow `scheme://`: the start of a host name or address, `[` for IPv6. */
 const hostStart = /[\p{L}\p{N}[]/uy;
-const trailingPunctuation = ".,:;!?'*_~";
+/** Punctuation that ends a sentence around an address rather than the address. */
+const trailingPunctuation = ".,:;!?'*_~\u2026";
 
 function runLength(line: string, start: number, code: number): number {
   let end = start;
@@ -426,7 +436,8 @@ function bracketLinkAt(line: string, start: number, index: LineIndex): LineToken
   };
 }
 
-const wordBefore = /[\p{L}\p{N}]/u;
+/** An address is not taken out of a Latin word ("xhttps://"); CJK text runs into addresses. */
+const wordBefore = /[A-Za-z0-9]/;
 
 /** The code point that ends just before `at`, or "" at the start. */
 function characterBefore(line: string, at: number): string {

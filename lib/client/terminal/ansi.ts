@@ -2,8 +2,8 @@
  * Screen model -> terminal escape sequences.
  *
  * Owns: the only escape sequences the full-screen client writes for content:
- * SGR styles (colours left out under NO_COLOR; bold, dim, underline and
- * inverse kept), absolute cursor positioning per row, erase to end of line,
+ * SGR styles (colours left out under NO_COLOR; bold, dim, italic,
+ * underline and inverse kept), absolute cursor positioning per row, erase to end of line,
  * and redrawing only the rows that changed since the previous screen.
  * Every row is drawn from its own start, so a character the terminal shows
  * wider or narrower than expected can only disturb its own row.
@@ -24,6 +24,7 @@ export function sgr(style: Style | undefined, color = true): string {
   const codes: number[] = [];
   if (style.bold) codes.push(1);
   if (style.dim) codes.push(2);
+  if (style.italic) codes.push(3);
   if (style.underline) codes.push(4);
   if (style.inverse) codes.push(7);
   if (color && style.color !== undefined) {

@@ -7,14 +7,18 @@
  * (while offline: the countdown to the next attempt in the status bar, and
  * only the first reconnect attempts and changed reasons in the log, so a long
  * outage does not push the chat out), how a chat message looks (timestamps,
- * per-nick colours, private and mention highlighting; a message's line breaks
- * start rows indented past its timestamp), the status bar, and
+ * per-nick colours, private marks; its text formatted by markup_spans.ts, with
+ * mentions of me highlighted by lib/wire/mentions.ts's rule; a message's line
+ * breaks start rows indented past its timestamp), the status bar, and
  * {@link layoutChat}: the Screen as a pure function of the view. No I/O, no
  * timers; the caller passes the clock in and ticks the countdown.
- * Imports lib/client/ modules and lib/wire/protocol.ts types only.
+ * Imports lib/client/ modules and lib/wire/ only.
  */
 import type { ChatMessage } from "../../wire/protocol.ts";
 import { nickKey } from "../../wire/protocol.ts";
+import { mentionsMe } from "../../wire/mentions.ts";
+import { parseMarkup } from "../markup.ts";
+import { markupSpans } from "./markup_spans.ts";
 import { nickHash, OnlineList } from "../online_list.ts";
 import type { SessionEvent, SessionState } from "../session.ts";
 import { formatEvent, inert, type LineKind } from "./format.ts";
@@ -123,18 +127,6 @@ const styles = {
   barAlert: { inverse: true, bold: true },
 } satisfies Record<string, Style>;
 
-/** True when `text` names `nick` as a word (any case), e.g. "ana:", "@ana", "hi ana!". */
-export function mentions(text: string, nick: string): boolean {
-  if (nick === "") return false;
-  const escaped = nick.replace(/[.*+?^${}()|[\]\\-]/g, "\\$&");
-  return new RegExp(`(?<![\\p{L}\\p{N}_\\-])${escaped}(?![\\p{L}\\p{N}_\\-])`, "iu").test(text);
-}
-
-/** Received text made inert, except newlines, which the layout turns into row breaks. */
-export function inertText(text: string): string {
-  return text.split(/\r?\n/).map(inert).join("\n");
-}
-
 function two(value: number): string {
   return String(value).padStart(2, "0");
 }
@@ -169,19 +161,15 @@ export function messageEntry(
       style: styles.privateTag,
     }, { text: " " });
   }
-  const mentioned = !own && mentions(text, options.nick);
-  const textStyle = mentioned ? styles.mention : undefined;
-  const body = inertText(text);
+  const body = markupSpans(parseMarkup(text), {
+    me: options.nick,
+    highlight: !own,
+    mentionStyle: styles.mention,
+  });
   if (message.kind === "action") {
-    spans.push({ text: "* " }, { text: from, style: nickStyle }, {
-      text: ` ${body}`,
-      ...(textStyle === undefined ? {} : { style: textStyle }),
-    });
+    spans.push({ text: "* " }, { text: from, style: nickStyle }, { text: " " }, ...body);
   } else {
-    spans.push({ text: `<${from}>`, style: nickStyle }, {
-      text: ` ${body}`,
-      ...(textStyle === undefined ? {} : { style: textStyle }),
-    });
+    spans.push({ text: `<${from}>`, style: nickStyle }, { text: " " }, ...body);
   }
   return {
     ...(options.placed === false ? {} : { id: message.id }),
@@ -330,7 +318,7 @@ export function applyEvent(view: ChatView, event: SessionEvent, now: number): Ev
     case "message": {
       addEntries(view, [messageEntry(event, { nick: view.nick, now })]);
       bell = event.source === "live" && !event.own &&
-        (event.message.to !== undefined || mentions(event.text, view.nick));
+        (event.message.to !== undefined || mentionsMe(event.text, view.nick));
       return { bell };
     }
     default:

@@ -16,6 +16,7 @@ export interface Style {
   color?: number;
   bold?: boolean;
   dim?: boolean;
+  italic?: boolean;
   underline?: boolean;
   inverse?: boolean;
 }
