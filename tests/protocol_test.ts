@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "./_assert.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
 import {
   decodeBody,
   encodeBody,
@@ -137,4 +137,12 @@ Deno.test("a nick holds at most 4 combining marks in a row (no stacked Zalgo tex
     "a nick may hold at most 4 combining marks in a row",
   );
   assert(nickProblem("\u0301\u0301") !== null, "marks alone");
+});
+
+Deno.test("channel, here and all are kept from nicks (@channel mentions everyone), in any case", () => {
+  for (const nick of ["channel", "HERE", "All"]) {
+    assertMatch(String(nickProblem(nick)), /kept for mentions/);
+  }
+  assertEquals(nickProblem("channels"), null);
+  assertEquals(nickProblem("hall"), null);
 });

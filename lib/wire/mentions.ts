@@ -51,10 +51,10 @@
  * API (stable): {@link mentionsIn}, {@link mentionsMe}, {@link everyoneWords};
  * for lib/client/markup.ts: {@link splitFences}, {@link scanLine}.
  */
-import { nickKey, nickProblem } from "./protocol.ts";
+import { nickKey, nickProblem, reservedNicks } from "./protocol.ts";
 
 /** Words that, after an `@`, mention everyone in the conversation (compared with `nickKey`). */
-export const everyoneWords: readonly string[] = ["channel", "here", "all"];
+export const everyoneWords: readonly string[] = reservedNicks;
 
 /** Who a message mentions. */
 export interface Mentions {
@@ -507,8 +507,10 @@ function mentionAt(line: string, start: number): LineToken | number {
   while (length > 0 && (run[length - 1] === "." || run[length - 1] === "-")) length--;
   if (length === 0) return start + 1 + run.length;
   const name = run.slice(0, length);
-  if (nickProblem(name) !== null) return start + 1 + run.length;
   const key = nickKey(name);
   const end = start + 1 + length;
-  return { type: "mention", start, end, nick: everyoneWords.includes(key) ? null : key };
+  // The everyone words are kept from nicks (nickProblem refuses them): test them first.
+  if (everyoneWords.includes(key)) return { type: "mention", start, end, nick: null };
+  if (nickProblem(name) !== null) return start + 1 + run.length;
+  return { type: "mention", start, end, nick: key };
 }

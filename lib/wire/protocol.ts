@@ -328,6 +328,11 @@ export function decodeBody(body: string): { text: string; bytes: Uint8Array; can
 // ---- nicks ----------------------------------------------------------------------
 
 const nickPattern = /^[\p{L}\p{Nd}_.-][\p{L}\p{M}\p{Nd}_.-]*$/u;
+/**
+ * Nicks nobody may take (version 3): `@channel`, `@here` and `@all` mention everyone in a
+ * conversation (lib/wire/mentions.ts), so a person with such a nick could never be mentioned alone.
+ */
+export const reservedNicks: readonly string[] = ["channel", "here", "all"];
 /** Combining marks in a row a nick may hold: scripts need a few, stacked "Zalgo" text more. */
 export const maxNickMarkRun = 4;
 const longMarkRun = new RegExp(`\\p{M}{${maxNickMarkRun + 1}}`, "u");
@@ -346,6 +351,9 @@ export function nickProblem(nick: string): string | null {
   if (!nickPattern.test(nick)) return "a nick may hold only letters, digits, _, - and .";
   if (longMarkRun.test(nick)) {
     return `a nick may hold at most ${maxNickMarkRun} combining marks in a row`;
+  }
+  if (reservedNicks.includes(nickKey(nick))) {
+    return `'${nick}' is kept for mentions (@${nickKey(nick)} mentions everyone in a conversation)`;
   }
   return null;
 }
