@@ -27,6 +27,9 @@ Deno.test("the page's bundle stays small (minified and gzipped)", async () => {
     `lib/web/app.js: ${(bytes.length / 1024).toFixed(1)} KB minified, ` +
       `${(gzipped.byteLength / 1024).toFixed(1)} KB gzipped`,
   );
-  assert(bytes.length < 192 * 1024, `the page's bundle grew to ${bytes.length} bytes`);
-  assert(gzipped.byteLength < 64 * 1024, `the gzipped bundle grew to ${gzipped.byteLength} bytes`);
+  // Raised for issue #15 (team chat: formatting, mentions, channels, the sidebar and switcher) from
+  // 192 KB / 64 KB, where the page stood at 162 KB / 58.7 KB with identity. Still one script with
+  // its crypto, loaded once per browser, a few round trips on a LAN.
+  assert(bytes.length < 208 * 1024, `the page's bundle grew to ${bytes.length} bytes`);
+  assert(gzipped.byteLength < 72 * 1024, `the gzipped bundle grew to ${gzipped.byteLength} bytes`);
 });

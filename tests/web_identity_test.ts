@@ -15,13 +15,13 @@ import { fromBase64 } from "../lib/wire/base64.ts";
 import type { Page } from "playwright-core";
 import {
   browserTest,
+  conversationEntry,
   join,
   messageRows,
   pageDeadlineMs,
   screenshot,
   send,
   serveWebOnLoopback,
-  tab,
   TestBrowser,
   userButton,
   waitForStatus,
@@ -87,7 +87,7 @@ browserTest(
     // Both tabs get what is said to ana, privately too.
     await term.say("for ana only", { to: "ana" });
     for (const { page } of [first, second]) {
-      await tab(page, "@ term").waitFor({ timeout: pageDeadlineMs });
+      await conversationEntry(page, "term").waitFor({ timeout: pageDeadlineMs });
     }
     await send(second.page, "from the second tab");
     const said = await term.next((m) => m.type === "msg" && text(m) === "from the second tab");
@@ -186,7 +186,7 @@ browserTest(
     // Both devices get ana's private messages; the phone remembers the account's nick.
     await term.say("to both of your devices", { to: "ana" });
     for (const { page } of [laptop, phone]) {
-      await tab(page, "@ term").waitFor({ timeout: pageDeadlineMs });
+      await conversationEntry(page, "term").waitFor({ timeout: pageDeadlineMs });
     }
     assertEquals(await phone.page.evaluate(() => localStorage.getItem("lanchat.nick")), "ana");
     browser.assertClean(server.origin);
@@ -221,7 +221,7 @@ browserTest(
 
     // The card's button opens the private conversation; a double-click still does too.
     await card.getByRole("button", { name: "Private message" }).click();
-    await tab(bob.page, "@ ana").and(bob.page.locator("[aria-selected=true]")).waitFor({
+    await conversationEntry(bob.page, "ana").and(bob.page.locator(".active")).waitFor({
       timeout: pageDeadlineMs,
     });
     assert(await card.isHidden(), "the card stayed open");

@@ -10,7 +10,9 @@
  * prompts) as @preact/signals.
  *
  * Owns: turning session events into conversation entries and page
- * sentences, what the composer's text does (send, or a command of
+ * sentences, the unread mentions of me per conversation (until the server
+ * counts them), the sidebar's items, marking the conversation on screen
+ * read (Esc), what the composer's text does (send, or a command of
  * page_commands.ts), the room password prompt and the keys derived from it
  * (in memory only), the remembered nick, the downgrade refusal's question,
  * and identity (issue #14, PROTOCOL.md section 8): the device key the
@@ -30,7 +32,12 @@ import {
   type SessionState,
   type WhoisAnswer,
 } from "../../client/session.ts";
-import { type Conversation, Conversations, type NoticeTone } from "../../client/conversations.ts";
+import {
+  type Conversation,
+  Conversations,
+  type NoticeTone,
+  peerOf,
+} from "../../client/conversations.ts";
 import { leftText, linkedText, shortPrint } from "../../client/event_words.ts";
 import { OnlineList, sameNick } from "../../client/online_list.ts";
 import type { MessageKind, SecureParams } from "../../wire/protocol.ts";
@@ -50,6 +57,8 @@ import {
 } from "./page_storage.ts";
 import { serverKeyCheck } from "../../client/server_keys.ts";
 import { pageAddress, webSocketDialer } from "./websocket_channel.ts";
+import { type ConversationItem, conversationItems } from "./conversation_list.ts";
+import { mentionsMe } from "../../wire/mentions.ts";
 
 /** Messages asked for after joining, and per page when scrolling up. */
 export const historyPageSize = 50;
@@ -177,6 +186,8 @@ export class ChatPage implements PageActions {
   readonly person = signal<PersonCard | null>(null);
   /** This browser's device key's fingerprint (`SHA256:` ...). */
   readonly deviceFingerprint: string;
+  /** Grows each time the person marks the conversation on screen read (Esc): the view's cue. */
+  readonly markedRead = signal(0);
 
   readonly #hooks: PageHooks;
   #session: ChatSession | null = null;
@@ -204,6 +215,12 @@ export class ChatPage implements PageActions {
   #lastCode = "";
   /** The device key, made on first use and kept in this browser (page_storage.ts). */
   readonly #deviceKey: DeviceKeyLoad;
+  /**
+   * Unread messages that mention me, per conversation id, counted while it
+   * has unread messages (a count goes stale, and is not shown, once its
+   * conversation is read). Kept here until the server counts them (issue #15).
+   */
+  readonly #mentions = new Map<number, number>();
 
   constructor(hooks: PageHooks) {
     this.#hooks = hooks;
@@ -305,7 +322,31 @@ export class ChatPage implements PageActions {
     if (visible) this.retryNow();
   }
 
+  /** Unread messages of `conversation` that mention me. */
+  mentionsIn(conversation: Conversation): number {
+    return conversation.unread === 0 ? 0 : this.#mentions.get(conversation.id) ?? 0;
+  }
+
+  /** The sidebar's conversations (see conversation_list.ts). */
+  conversationItems(): ConversationItem[] {
+    return conversationItems(this.conversations.all, {
+      active: this.conversations.active,
+      mentionsIn: (conversation) => this.mentionsIn(conversation),
+      isOnline: (nick) => this.online.has(nick),
+    });
+  }
+
   // ---- what the person does -------------------------------------------------------
+
+  /**
+   * The person marked the conversation on screen read (Esc in the composer):
+   * a key pressed here means the page is in front of them, so its unread
+   * count goes to 0, and the view drops its "new messages" marker.
+   */
+  markActiveRead(): void {
+    this.conversations.setVisible(true);
+    this.markedRead.value++;
+  }
 
   /** Runs the composer's text; true when it was used up (the box empties). */
   submit(text: string): boolean {
@@ -462,10 +503,18 @@ export class ChatPage implements PageActions {
    * (the page knows the server's host name, not its chat port).
    */
   linkCommand(code: string): string {
+    return `${this.joinCommand()} --link ${code}`;
+  }
+
+  /**
+   * The command line that joins this server from a terminal (the page knows
+   * the server's host name, not its chat port): "lanchat join 192.168.1.20".
+   */
+  joinCommand(): string {
     const port = document.querySelector<HTMLMetaElement>('meta[name="lanchat-chat-port"]')?.content;
     const host = location.hostname.includes(":") ? `[${location.hostname}]` : location.hostname;
     const address = port === undefined || port === "" || port === "9000" ? host : `${host}:${port}`;
-    return `lanchat join ${address} --link ${code}`;
+    return `lanchat join ${address}`;
   }
 
   /** Closes "Add a device" (an unused code stays good until it expires). */
@@ -714,7 +763,16 @@ export class ChatPage implements PageActions {
         this.#redraw();
         return;
       case "message": {
+        const peer = peerOf(event.message, event.own);
+        const before = (peer === null ? conversations.room : conversations.privateWith(peer))
+          ?.unread ?? 0;
         const placed = conversations.addMessage(event, event.source, this.#epoch(session));
+        if (
+          placed !== null && placed.unread > before && mentionsMe(event.text, this.nick.value ?? "")
+        ) {
+          const counted = before === 0 ? 0 : this.#mentions.get(placed.id) ?? 0;
+          this.#mentions.set(placed.id, counted + 1);
+        }
         if (placed !== null && !this.#firstMessageShown) {
           this.#firstMessageShown = true;
           performance.mark("lanchat:first-message");

@@ -3,26 +3,32 @@
 /// <reference lib="dom.iterable" />
 /// <reference lib="esnext" />
 /**
- * The whole page: the top bar, the banner, the conversations with the
- * composer, the online list, the prompts (password, nick, or a code from
- * another device), and "Add a device".
+ * The whole page, laid out as today's team chats are: the top bar, the
+ * banner, the sidebar of conversations on the left, the conversation on
+ * screen with the composer, the online list on the right, the quick
+ * switcher, the prompts (password, nick, or a code from another device), and
+ * "Add a device". On a phone the sidebar and the online list are drawers.
  *
  * Owns: the layout's markup (the ids and classes style.css and the tests
  * know), the document's title with the unread count, the `offline` class on
- * body, and whether the screen is narrow (a phone). Imports preact, the
- * page's types and the other view modules.
+ * body, whether the screen is narrow (a phone), which drawer is open, and
+ * the page-wide Ctrl+K / ⌘K. Imports preact, the page's types and the other
+ * view modules.
  */
-import { useEffect, useState } from "preact/hooks";
+import { useCallback, useEffect, useState } from "preact/hooks";
 import type { ChatPage } from "../chat_page.ts";
+import { type ConversationItem, switcherChoices } from "../conversation_list.ts";
 import { visibleBidi } from "../../../wire/inert_text.ts";
 import { Composer } from "./composer.tsx";
-import { ConversationTabs } from "./conversation_tabs.tsx";
+import { ConversationView } from "./conversation_view.tsx";
 import { People, PeopleToggle } from "./people.tsx";
 import { CodePrompt, NickPrompt, PasswordPrompt } from "./prompts.tsx";
 import { AddDevice } from "./add_device.tsx";
+import { Sidebar, SidebarToggle } from "./sidebar.tsx";
+import { QuickSwitcher } from "./switcher.tsx";
 import { SearchBox, StatusLine } from "./top_bar.tsx";
 
-/** Phones: the online list is a drawer and hints are shorter (as in style.css). */
+/** Phones: the sidebar and the online list are drawers and hints are shorter (as in style.css). */
 const narrowQuery = "(max-width: 720px)";
 
 function useNarrowScreen(): boolean {
@@ -36,6 +42,12 @@ function useNarrowScreen(): boolean {
   return narrow;
 }
 
+/** The switcher's shortcut as this keyboard writes it. */
+const jumpKeys = /Mac|iPhone|iPad/.test(navigator.userAgent) ? "⌘K" : "Ctrl+K";
+
+/** Which drawer is open on a phone. */
+type Drawer = "none" | "sidebar" | "people";
+
 export function App({ page }: { page: ChatPage }) {
   // Every change of the conversations or the online list bumps it. It goes down as a prop to
   // every part that draws them: @preact/signals skips a child whose props did not change.
@@ -44,8 +56,10 @@ export function App({ page }: { page: ChatPage }) {
   const status = page.status.value;
   const banner = page.banner.value;
   const narrow = useNarrowScreen();
-  const [drawerOpen, setDrawerOpen] = useState(false);
+  const [drawer, setDrawer] = useState<Drawer>("none");
+  const [switcherOpen, setSwitcherOpen] = useState(false);
   const unread = page.conversations.totalUnread;
+  const items = page.conversationItems();
 
   useEffect(() => {
     const name = roomName === "" ? "lanchat" : `${roomName} · lanchat`;
@@ -54,12 +68,37 @@ export function App({ page }: { page: ChatPage }) {
   useEffect(() => {
     document.body.classList.toggle("offline", status.state !== "online");
   }, [status.state]);
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      const k = event.key === "k" || event.key === "K";
+      if (!k || !(event.ctrlKey || event.metaKey) || event.altKey || event.shiftKey) return;
+      // Not over a question the page waits on (the nick, the password, a code).
+      if (document.querySelector("dialog.nick-dialog[open]") !== null) return;
+      event.preventDefault();
+      setDrawer("none");
+      setSwitcherOpen(true);
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, []);
 
-  const people = { page, revision, drawerOpen, setDrawerOpen };
+  const closeDrawer = useCallback(() => setDrawer("none"), []);
+  const setPeopleOpen = useCallback((open: boolean) => setDrawer(open ? "people" : "none"), []);
+  const people = { page, revision, drawerOpen: drawer === "people", setDrawerOpen: setPeopleOpen };
+  const openItem = (item: ConversationItem) => {
+    setDrawer("none");
+    if (item.key === "") page.openPrivate(item.title);
+    else page.activate(item.key, !narrow); // a phone's keyboard would cover the conversation
+  };
   return (
     <>
       <a class="skip-link" href="#composer-input">Skip to the message box</a>
       <header class="topbar">
+        <SidebarToggle
+          open={drawer === "sidebar"}
+          unread={unread}
+          onToggle={() => setDrawer(drawer === "sidebar" ? "none" : "sidebar")}
+        />
         <h1 id="room-name" class="room-name">{roomName || "lanchat"}</h1>
         <StatusLine page={page} />
         <SearchBox page={page} />
@@ -67,12 +106,42 @@ export function App({ page }: { page: ChatPage }) {
       </header>
       <div id="notice" class="banner" role="alert" hidden={banner === null}>{banner ?? ""}</div>
       <div class="layout">
+        <Sidebar
+          items={items}
+          onOpen={openItem}
+          onClose={(item) => page.close(item.key)}
+          onJump={() => {
+            setDrawer("none");
+            setSwitcherOpen(true);
+          }}
+          jumpKeys={jumpKeys}
+          open={drawer === "sidebar"}
+          onDismiss={closeDrawer}
+        />
         <main class="chat">
-          <ConversationTabs page={page} revision={revision} />
+          <ConversationView page={page} revision={revision} />
           <Composer page={page} revision={revision} narrow={narrow} />
         </main>
         <People {...people} />
       </div>
+      <div
+        id="drawer-backdrop"
+        class="backdrop"
+        hidden={drawer === "none"}
+        onClick={closeDrawer}
+      />
+      <QuickSwitcher
+        open={switcherOpen}
+        choices={switcherOpen
+          ? switcherChoices(items, page.online.sorted().map((user) => user.nick), page.nick.value)
+          : []}
+        onChoose={(item) => {
+          setSwitcherOpen(false);
+          openItem(item);
+          if (item.key !== "") page.focusComposer();
+        }}
+        onDismiss={() => setSwitcherOpen(false)}
+      />
       <NickPrompt page={page} />
       <CodePrompt page={page} />
       <PasswordPrompt page={page} />

@@ -4,14 +4,17 @@
 /// <reference lib="esnext" />
 /**
  * The message box: Enter sends, Shift+Enter starts a new line (one message
- * with line breaks), Enter that confirms an IME composition does neither; it
- * grows with its text up to a limit, and says whom it writes to.
+ * with line breaks), Enter that confirms an IME composition does neither,
+ * Escape marks the conversation on screen read; it grows with its text up to
+ * a limit, and says whom it writes to.
  *
  * Owns: the composer's keys, height and placeholder. What a line does is
  * page_commands.ts (through the page). Imports preact and the page's types.
  */
 import { useRef } from "preact/hooks";
 import type { ChatPage } from "../chat_page.ts";
+import { visibleBidi } from "../../../wire/inert_text.ts";
+import { channelTitle } from "../conversation_list.ts";
 
 /** The element id the page focuses (and the skip link points at). */
 export const composerId = "composer-input";
@@ -25,9 +28,11 @@ export function Composer(
   const input = useRef<HTMLTextAreaElement>(null);
   const active = page.conversations.active;
   const keys = narrow ? "" : " (Enter sends, Shift+Enter new line)";
-  const placeholder = active.kind === "private"
-    ? `Private message to ${active.title}${keys}`
-    : `Message the room${keys}`;
+  // Search results are not written to: what is typed there goes to the room.
+  const target = active.kind === "search" ? page.conversations.room : active;
+  const placeholder = target.kind === "private"
+    ? `Private message to ${visibleBidi(target.title)}${keys}`
+    : `Message #${visibleBidi(channelTitle(target))}${keys}`;
 
   const resize = () => {
     const box = input.current;
@@ -66,6 +71,8 @@ export function Composer(
           if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
             event.preventDefault();
             submit();
+          } else if (event.key === "Escape" && !event.isComposing) {
+            page.markActiveRead();
           }
         }}
       />

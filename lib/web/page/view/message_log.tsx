@@ -3,18 +3,25 @@
 /// <reference lib="dom.iterable" />
 /// <reference lib="esnext" />
 /**
- * The scrolling log of one conversation: "Load older messages" on top, the
- * rows in order, a view that sticks to the bottom unless the reader scrolled
- * up (then new messages do not move it and the "new messages" marker shows),
+ * The scrolling log of one conversation: "Load older messages" on top (or,
+ * at the very start, what the conversation is, and in an empty one what to
+ * do), the rows laid out by timeline.ts (day separators, messages grouped by
+ * sender), a view that sticks to the bottom unless the reader scrolled up
+ * (then new messages do not move it and the "new messages" marker shows),
  * and older rows added above without moving what the reader looks at.
  *
- * Owns: the scroll position rules and asking for older messages near the
- * top. Knows nothing of the protocol: it reads a Conversation and calls the
- * page. Imports preact, the page's types and rows.tsx.
+ * Owns: the scroll position rules, asking for older messages near the top,
+ * and the conversation's introduction. Knows nothing of the protocol: it
+ * reads a Conversation and calls the page. Imports preact, the page's types,
+ * timeline.ts and rows.tsx.
  */
-import { useLayoutEffect, useRef } from "preact/hooks";
+import { useLayoutEffect, useMemo, useRef } from "preact/hooks";
 import type { Conversation } from "../../../client/conversations.ts";
-import { MessageRow, NoticeRow } from "./rows.tsx";
+import { visibleBidi } from "../../../wire/inert_text.ts";
+import type { ChatPage } from "../chat_page.ts";
+import { channelTitle, isChannel } from "../conversation_list.ts";
+import { layoutTimeline, startOfDay } from "../timeline.ts";
+import { DaySeparator, MessageRow, NoticeRow } from "./rows.tsx";
 
 /** Pixels from the bottom that still count as "at the bottom". */
 const stickyPixels = 48;
@@ -30,7 +37,10 @@ export interface ScrollMemory {
 }
 
 export interface MessageLogProps {
+  page: ChatPage;
   conversation: Conversation;
+  /** My nick (mentions of it are marked). */
+  me: string | null;
   /** Its element ids: `panel-N` and `tab-N`. */
   id: number;
   active: boolean;
@@ -55,7 +65,7 @@ export function scrollToBottom(panel: HTMLElement, memory: ScrollMemory): void {
 }
 
 export function MessageLog(props: MessageLogProps) {
-  const { conversation, id, active, memory } = props;
+  const { page, conversation, id, active, memory, me } = props;
   const panel = useRef<HTMLElement>(null);
   /** The first and last entry keys and the scroll height at the last render. */
   const last = useRef({ first: "", final: "", height: 0, top: 0, active: false });
@@ -109,13 +119,19 @@ export function MessageLog(props: MessageLogProps) {
 
   const showOlder = conversation.more || conversation.loading;
   const search = conversation.kind === "search";
+  const today = startOfDay(Date.now());
+  const timeline = useMemo(
+    () => layoutTimeline(conversation.entries, { now: Date.now() }),
+    [conversation.entries, today],
+  );
+  const empty = !conversation.entries.some((entry) => entry.kind === "message");
+  const replyable = isChannel(conversation);
   return (
     <section
       ref={panel}
       class="log"
       id={`panel-${id}`}
-      role="tabpanel"
-      aria-labelledby={`tab-${id}`}
+      aria-label={search ? "Search results" : "Messages"}
       tabIndex={0}
       hidden={!active}
       onScroll={onScroll}
@@ -129,30 +145,64 @@ export function MessageLog(props: MessageLogProps) {
       >
         {conversation.loading ? "Loading older messages…" : "Load older messages"}
       </button>
+      {showOlder || search ? null : <Intro page={page} conversation={conversation} empty={empty} />}
       <div class="rows" role="log" aria-live={search ? "off" : "polite"}>
-        {conversation.kind === "private"
-          ? (
-            <NoticeRow
-              key="intro"
-              entry={{
-                kind: "notice",
-                key: "intro",
-                epoch: 0,
-                order: 0,
-                tone: "quiet",
-                ts: null,
-                text:
-                  `Private conversation with ${conversation.title}: only the two of you see these messages.`,
-              }}
-            />
-          )
-          : null}
-        {conversation.entries.map((entry) =>
-          entry.kind === "message"
-            ? <MessageRow key={entry.key} entry={entry} showAddressee={search} />
-            : <NoticeRow key={entry.key} entry={entry} />
-        )}
+        {timeline.map((item) => {
+          switch (item.type) {
+            case "day":
+              return <DaySeparator key={item.key} label={item.label} />;
+            case "notice":
+              return <NoticeRow key={item.key} entry={item.entry} />;
+            case "message":
+              return (
+                <MessageRow
+                  key={item.key}
+                  entry={item.entry}
+                  head={item.head}
+                  showAddressee={search}
+                  me={me}
+                  replyable={replyable}
+                  page={page}
+                />
+              );
+          }
+        })}
       </div>
     </section>
+  );
+}
+
+/**
+ * The top of a conversation's history: what it is, and in one without
+ * messages yet, what to do (say hello, or invite people, and how).
+ */
+function Intro(
+  { page, conversation, empty }: { page: ChatPage; conversation: Conversation; empty: boolean },
+) {
+  const title = visibleBidi(conversation.title);
+  if (conversation.kind === "private") {
+    return (
+      <div class="intro" id={`intro-${conversation.id}`}>
+        <h2 class="intro-title">This is the start of your conversation with {title}</h2>
+        <p class="intro-text">
+          Only the two of you see these messages.{empty ? " Say hello!" : ""}
+        </p>
+      </div>
+    );
+  }
+  return (
+    <div class="intro" id={`intro-${conversation.id}`}>
+      <h2 class="intro-title">This is the start of #{visibleBidi(channelTitle(conversation))}</h2>
+      {empty
+        ? (
+          <p class="intro-text">
+            Say hello, or invite people with the address of this page: they open{" "}
+            <code>{location.origin}</code> in a browser, or type <code>{page.joinCommand()}</code>
+            {" "}
+            in a terminal.
+          </p>
+        )
+        : <p class="intro-text">Everyone in the room sees what is written here.</p>}
+    </div>
   );
 }
