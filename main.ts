@@ -294,7 +294,10 @@ program.command("join")
       .default(9000),
   )
   .option("--discovery-port <port>", "UDP port to find servers on (no ADDRESS)", parsePort, 9000)
-  .option("--no-bell", "do not ring the terminal bell on a private message or a mention")
+  .option(
+    "--no-bell",
+    "never ring the terminal bell (/notify sets when it rings, per conversation)",
+  )
   .option(
     "--forget-password",
     "forget that this server had a room password (only when whoever runs it removed it)",
@@ -310,6 +313,12 @@ program.command("join")
     ).argParser(linkCodeFlag).conflicts("guest"),
   )
   .option("--guest", "join without this device's key: the nick is not kept for you")
+  .addOption(
+    new Option(
+      "--channel <name>",
+      "post piped lines to this channel, or start there (ops or #ops; made when missing)",
+    ).conflicts("guest"),
+  )
   .addHelpText("after", () =>
     examples([
       [lanchatCommand("join"), "finds the room on your network (asks if several)"],
@@ -318,6 +327,12 @@ program.command("join")
       [
         `printf 'build done\\n' | ${lanchatCommand("join", "192.168.1.20", "--nick", "ci")}`,
         "post from a script",
+      ],
+      [
+        `printf 'deploy done\\n' | ${
+          lanchatCommand("join", "192.168.1.20", "--channel", "ops", "--nick", "ci")
+        }`,
+        "post to #ops",
       ],
       [lanchatCommand("join", "192.168.1.20", "--link", "K7QM-3XPA"), "this device joins as you"],
     ]) +
@@ -332,7 +347,12 @@ Your nick stays yours: the first time you join, this device makes its key and pr
 server, which keeps your nick for it. To be you on another device too, type /link here and join
 there with --link CODE (good once, for 10 minutes). --guest joins without the key, as older
 clients do: a nick nobody owns, no private history. This device's key:
-  ${lanchatCommand("whoami")}`)
+  ${lanchatCommand("whoami")}
+
+Channels: everyone is in #general. --channel NAME joins another (made when it does not exist;
+channels belong to your account, so not with --guest) and posts piped lines there; at the
+terminal it starts there. Inside: /join #NAME, /part, /channels, /topic, /notify, /next;
+Alt+1..9 and Alt+Left/Right (or Ctrl+P/N) switch conversations in the full screen.`)
   .action(
     async (
       address: string | undefined,
@@ -345,6 +365,7 @@ clients do: a nick nobody owns, no private history. This device's key:
         forgetServerKey?: boolean;
         link?: string;
         guest?: boolean;
+        channel?: string;
       },
     ) => {
       const target = address === undefined
@@ -365,6 +386,7 @@ clients do: a nick nobody owns, no private history. This device's key:
         command: lanchatCommand,
         ...(flags.guest === true ? {} : { deviceKeyPath: defaultDeviceKeyPath() }),
         ...(flags.link === undefined ? {} : { linkCode: flags.link }),
+        ...(flags.channel === undefined ? {} : { channel: flags.channel }),
       });
       if (code === 0) await rememberServer(target);
       Deno.exitCode = code;

@@ -99,3 +99,58 @@ Deno.test("the registry has the required commands, each with usage and help", ()
   }
   assertEquals(new Set(names).size, names.length);
 });
+
+Deno.test("channel commands: /join checks the name (ops or #ops), /part, /channels, /topic, /notify levels, /next", () => {
+  const calls: string[] = [];
+  const base = recorder().context;
+  const context: CommandContext = {
+    ...base,
+    print: (text) => calls.push(`print ${text}`),
+    joinChannel: (name) => calls.push(`join ${name}`),
+    part: (name) => calls.push(`part ${name ?? "(here)"}`),
+    listChannels: () => calls.push("channels"),
+    topic: (text) => calls.push(`topic ${text ?? "(show)"}`),
+    notify: (level) => calls.push(`notify ${level ?? "(show)"}`),
+    next: () => calls.push("next"),
+  };
+  const lines = [
+    "/join ops",
+    "/join #Ops",
+    "/join",
+    "/join two words",
+    "/join #bad!",
+    "/part",
+    "/part #ops",
+    "/channels",
+    "/topic",
+    "/topic deploys  at 5",
+    "/notify",
+    "/notify MENTIONS",
+    "/notify loud",
+    "/next",
+  ];
+  for (const line of lines) runLine(line, context);
+  assertEquals(calls, [
+    "join #ops",
+    "join #Ops",
+    "print ! usage: /join #CHANNEL",
+    "print ! a channel name has no spaces; usage: /join #CHANNEL",
+    "print ! a channel name may hold only letters, digits, - and _; usage: /join #CHANNEL",
+    "part (here)",
+    "part #ops",
+    "channels",
+    "topic (show)",
+    "topic deploys  at 5",
+    "notify (show)",
+    "notify mentions",
+    "print ! the level is one of all, mentions, muted; usage: /notify [all|mentions|muted]",
+    "next",
+  ]);
+  // A client without them says where they work.
+  assertEquals(run("/join #ops"), [
+    "print ! /join works only in the interactive client; usage: /join #CHANNEL",
+  ]);
+  assertEquals(run("/next"), [
+    "print ! /next works only in the full-screen client; usage: /next",
+  ]);
+});

@@ -19,6 +19,8 @@ import {
   olderCursor,
   prependEntries,
   scrollBy,
+  statusBar,
+  switchConversation,
 } from "../lib/client/terminal/chat_view.ts";
 import { editorWith } from "../lib/client/terminal/line_editor.ts";
 import { drawScreen } from "../lib/client/terminal/ansi.ts";
@@ -31,7 +33,13 @@ function message(
   id: number,
   from: string,
   text: string,
-  extra: { to?: string; kind?: "text" | "action"; own?: boolean; source?: "live" | "history" } = {},
+  extra: {
+    to?: string;
+    channel?: string;
+    kind?: "text" | "action";
+    own?: boolean;
+    source?: "live" | "history";
+  } = {},
 ): SessionEvent {
   return {
     type: "message",
@@ -43,6 +51,7 @@ function message(
       kind: extra.kind ?? "text",
       body: encodeBody(text),
       ...(extra.to === undefined ? {} : { to: extra.to }),
+      ...(extra.channel === undefined ? {} : { channel: extra.channel }),
     },
     text,
     own: extra.own ?? false,
@@ -147,10 +156,17 @@ Deno.test("chat screen: private messages and mentions are marked and ring the be
     false,
   );
   assertEquals(applyEvent(view, message(6, "bob", "waves", { kind: "action" }), now).bell, false);
+  // A private message goes to the conversation with its sender; one I sent with /msg shows
+  // where I typed it too.
   const shown = lines(view);
-  assert(shown.includes("[14:30] [private] <bob> psst"), shown.join("\n"));
+  assert(!shown.includes("[14:30] [private] <bob> psst"), shown.join("\n"));
   assert(shown.includes("[14:30] [to bob] <ana> me"), shown.join("\n"));
   assert(shown.includes("[14:30] * bob waves"), shown.join("\n"));
+  switchConversation(view, "@bob");
+  const direct = lines(view);
+  assert(direct.includes("[14:30] [private] <bob> psst"), direct.join("\n"));
+  assert(direct.includes("[14:30] [to bob] <ana> me"), direct.join("\n"));
+  assert(!direct.includes("[14:30] * bob waves"), direct.join("\n"));
   assertEquals(nickColor("Bob"), nickColor("bob"));
 });
 
@@ -240,4 +256,104 @@ Deno.test("drawScreen rewrites only the rows that changed, and leaves colours ou
   assert(drawScreen(null, second).includes("\x1b[2J"));
   assert(colour.test(drawScreen(null, second)), "colours by default");
   assert(!colour.test(drawScreen(null, second, { color: false })), "no colours");
+});
+
+Deno.test("chat screen: the status bar lists conversations with unread and mention counts; each keeps its log", () => {
+  const view = createView({ width: 100, height: 8 }, "ana");
+  applyEvent(view, message(1, "bob", "in general"), now);
+  // Only #general: no list (a guest, an older server).
+  assertEquals(
+    rowText(statusBar(view)),
+    " lanchat │ connecting │ ana │ 0 online" + " ".repeat(62),
+  );
+  applyEvent(view, {
+    type: "conversations",
+    items: [
+      {
+        conversation: "#general",
+        kind: "channel",
+        unread: 0,
+        mentions: 0,
+        read: 1,
+        last: 1,
+        notify: "all",
+      },
+      {
+        conversation: "#ops",
+        kind: "channel",
+        unread: 3,
+        mentions: 2,
+        read: 2,
+        last: 6,
+        notify: "all",
+      },
+      {
+        conversation: "@bob",
+        kind: "direct",
+        unread: 1,
+        mentions: 1,
+        read: 0,
+        last: 5,
+        notify: "all",
+      },
+    ],
+  }, now);
+  const bar = statusBar(view);
+  assertEquals(
+    rowText(bar).trimEnd(),
+    " lanchat │ connecting │ ana │ [#general] #ops 3 @2 @bob 1 │ 0 online",
+  );
+  // A conversation with mentions stands out.
+  assertEquals(bar.find((span) => span.text === "#ops 3 @2")?.style?.bold, true);
+
+  // A message in #ops counts there and stays in its log; the topic is said there too.
+  assertEquals(
+    applyEvent(view, message(7, "carol", "deploy", { channel: "#ops" }), now).bell,
+    true,
+  );
+  applyEvent(view, { type: "topic", channel: "#ops", topic: "deploys", by: "carol", ts: now }, now);
+  assert(!lines(view).some((line) => line.includes("deploy")), lines(view).join("\n"));
+  assert(rowText(statusBar(view)).includes("#ops 4 @2"));
+  const switched = switchConversation(view, "#OPS");
+  assertEquals(switched, { name: "#ops", needsHistory: true });
+  assert(lines(view).includes("[14:30] <carol> deploy"), lines(view).join("\n"));
+  assert(lines(view).includes("-- carol set the topic of #ops: deploys"), lines(view).join("\n"));
+  assertEquals(lines(view).at(-1), "[#ops] > ");
+  assert(rowText(statusBar(view)).includes(" #general [#ops] @bob 1 │"));
+  assertEquals(view.reads.at(-1), { conversation: "#ops", id: 7 });
+  // Back: #general's log is where it was; the history of #ops is not asked twice.
+  switchConversation(view, "#general");
+  assert(lines(view).includes("[14:30] <bob> in general"), lines(view).join("\n"));
+  assertEquals(switchConversation(view, "#ops").needsHistory, false);
+  // A read mark from another device of mine clears a count.
+  applyEvent(view, { type: "read", conversation: "@bob", id: 5 }, now);
+  assert(rowText(statusBar(view)).includes(" #general [#ops] @bob │"));
+  // Leaving the channel on screen brings #general back.
+  applyEvent(view, {
+    type: "channel",
+    channel: { name: "#ops", topic: "deploys", members: 1, joined: false },
+  }, now);
+  assert(lines(view).includes("[14:30] <bob> in general"), lines(view).join("\n"));
+  assert(rowText(statusBar(view)).includes(" [#general] @bob │"));
+  assert(lines(view).some((line) => line.startsWith("-- you left #ops")));
+
+  // Narrow: the one on screen and those with unread stay, then how many are left out;
+  // the online count keeps its room.
+  const narrow = createView({ width: 60, height: 8 }, "ana");
+  applyEvent(narrow, {
+    type: "conversations",
+    items: ["#general", "#a", "#b", "#c", "#d", "#e"].map((conversation, index) => ({
+      conversation,
+      kind: "channel" as const,
+      unread: conversation === "#d" ? 2 : 0,
+      mentions: 0,
+      read: 0,
+      last: index,
+      notify: "all" as const,
+    })),
+  }, now);
+  assertEquals(
+    rowText(statusBar(narrow)).trimEnd(),
+    " lanchat │ connecting │ ana │ [#general] #d 2 +4 │ 0 online",
+  );
 });

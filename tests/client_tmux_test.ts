@@ -38,9 +38,12 @@ Deno.test({
 
     await observer.say("\x1b[2J\x1b[Hwiped?");
     await observer.say("just for you", "ana");
-    const screen = await chat.waitFor(/\[private\] <bob> just for you/);
+    // The private message waits in its own conversation, counted in the status bar.
+    const screen = await chat.waitFor(/@bob 1 │/);
     assert(screen.includes("<bob> ␛[2J␛[Hwiped?"), screen);
     assert(screen.includes("<ana> hello from the keyboard"), "the screen was not wiped");
+    await chat.press("M-2");
+    await chat.waitFor(/\[private\] <bob> just for you/);
 
     await chat.save("prompt-before-quit");
     await chat.type("/quit");

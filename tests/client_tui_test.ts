@@ -89,7 +89,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "full screen: /msg and /query go privately, /query alone goes back to the room",
+  name:
+    "full screen: /msg and /query go privately, each in its own conversation; /query alone goes back to #general",
   ignore: !hasTmux(),
   async fn() {
     await using server = await serve();
@@ -108,12 +109,17 @@ Deno.test({
       await bob.waitFor(/3 online: ana, bob, carol/);
 
       await ana.type("/msg bob one secret");
-      await bob.waitFor(/\[private\] <ana> one secret/);
+      // Bob is in #general: the message waits in the conversation with ana, counted.
+      await bob.waitFor(/\[#general\] @ana 1 │/);
       assertEquals(
         await bob.format("#{window_bell_flag}"),
         "1",
         "a private message rings the bell",
       );
+      assert(!(await bob.screen()).includes("one secret"), "shown in the other conversation");
+      await bob.press("M-2");
+      await bob.waitFor(/\[private\] <ana> one secret/);
+      await bob.waitFor(/#general \[@ana\] │/);
       await ana.waitFor(/\[to bob\] <ana> one secret/);
 
       await ana.type("/query bob");
@@ -124,9 +130,11 @@ Deno.test({
       await bob.waitFor(/\[private\] \* ana whispers/);
       await bob.waitFor(/\[private\] <ana> two secret/);
       await ana.type("/query");
-      await ana.waitFor(/back in the room/);
+      await ana.waitFor(/back in #general/);
       await ana.type("for everyone");
       await carol.waitForMessages((message) => message.text === "for everyone", 1);
+      await bob.waitFor(/#general 1 \[@ana\] │/);
+      await bob.press("M-Left");
       await bob.waitFor(/\] <ana> for everyone/);
 
       const seen = carol.messages().filter((message) => message.from === "ana");

@@ -7,8 +7,20 @@
  * Acts only through {@link CommandContext}; must not import the session,
  * sockets or terminal code, so the full-screen UI can reuse it.
  */
-import { formatLinkCode, nickProblem } from "../wire/protocol.ts";
+import {
+  channelNameProblem,
+  type ConversationEntry,
+  formatLinkCode,
+  nickProblem,
+} from "../wire/protocol.ts";
 import { linkCodeText, type WhoisAnswer, whoisLines } from "./event_words.ts";
+import { channelName } from "./conversation_names.ts";
+
+/** How a person wants to be told of a conversation (PROTOCOL.md 9.5). */
+export type NotifyLevel = ConversationEntry["notify"];
+
+/** The levels of /notify, in the order its usage lists them. */
+export const notifyLevels: readonly NotifyLevel[] = ["all", "mentions", "muted"];
 
 /** What a command may do. The line-mode client and the TUI each provide one. */
 export interface CommandContext {
@@ -45,13 +57,43 @@ export interface CommandContext {
   whois?(nick: string): Promise<WhoisAnswer>;
   /** The clock, for how long a link code is good. Default `Date.now`. */
   now?(): number;
+  /**
+   * Joins channel `name` (`#ops`, checked; made when it does not exist) and
+   * makes it the conversation typed lines go to (version 3).
+   */
+  joinChannel?(name: string): void;
+  /**
+   * Leaves channel `name`, or the conversation typed lines go to when null
+   * (a private one is closed; `#general` cannot be left).
+   */
+  part?(name: string | null): void;
+  /** Lists every channel with its topic and member count. */
+  listChannels?(): void;
+  /** Sets the topic of the channel typed lines go to, or shows it when `text` is null. */
+  topic?(text: string | null): void;
+  /** Sets how the bell tells of the conversation on screen, or shows it when `level` is null. */
+  notify?(level: NotifyLevel | null): void;
+  /** Goes to the next conversation with unread messages (mentions first). */
+  next?(): void;
 }
 
 /** The capabilities a client may lack; such a command then says where it works. */
-type OptionalCapability = "query" | "history" | "search" | "clear" | "link" | "whois";
+type OptionalCapability =
+  | "query"
+  | "history"
+  | "search"
+  | "clear"
+  | "link"
+  | "whois"
+  | "join"
+  | "part"
+  | "channels"
+  | "topic";
 
-function unavailable(name: OptionalCapability): string {
-  return `/${name} works only in the interactive client`;
+function unavailable(name: OptionalCapability | "notify" | "next"): string {
+  return name === "notify" || name === "next"
+    ? `/${name} works only in the full-screen client`
+    : `/${name} works only in the interactive client`;
 }
 
 /** Messages /history shows when no count is given. */
@@ -105,6 +147,92 @@ export const commands: readonly Command[] = [
         if (problem !== null) return problem;
       }
       context.query(nick ?? null);
+    },
+  },
+  {
+    name: "join",
+    usage: "/join #CHANNEL",
+    help: "join a channel (made when it does not exist) and talk there",
+    minArgs: 1,
+    run(args, context) {
+      if (context.joinChannel === undefined) return unavailable("join");
+      if (args.words.length > 1) return "a channel name has no spaces";
+      const name = channelName(args.words[0] ?? "");
+      const problem = channelNameProblem(name);
+      if (problem !== null) return problem;
+      context.joinChannel(name);
+    },
+  },
+  {
+    name: "part",
+    usage: "/part [#CHANNEL]",
+    help: "leave the channel you are in (or #CHANNEL); in a private conversation, close it",
+    minArgs: 0,
+    run(args, context) {
+      if (context.part === undefined) return unavailable("part");
+      if (args.words.length > 1) return "a channel name has no spaces";
+      const typed = args.words[0];
+      if (typed === undefined) {
+        context.part(null);
+        return;
+      }
+      const name = channelName(typed);
+      const problem = channelNameProblem(name);
+      if (problem !== null) return problem;
+      context.part(name);
+    },
+  },
+  {
+    name: "channels",
+    usage: "/channels",
+    help: "list the channels with their topics and how many are in each",
+    minArgs: 0,
+    run(args, context) {
+      if (context.listChannels === undefined) return unavailable("channels");
+      if (args.words.length > 0) return "/channels takes no arguments";
+      context.listChannels();
+    },
+  },
+  {
+    name: "topic",
+    usage: "/topic [TEXT]",
+    help: "show the topic of the channel you are in, or set it to TEXT",
+    minArgs: 0,
+    run(args, context) {
+      if (context.topic === undefined) return unavailable("topic");
+      const text = args.rest(0);
+      context.topic(text === "" ? null : text);
+    },
+  },
+  {
+    name: "notify",
+    usage: `/notify [${notifyLevels.join("|")}]`,
+    help:
+      "when the bell rings for this conversation: every message, mentions only, or never (kept for your account)",
+    minArgs: 0,
+    run(args, context) {
+      if (context.notify === undefined) return unavailable("notify");
+      const typed = args.words[0]?.toLowerCase();
+      if (typed === undefined) {
+        context.notify(null);
+        return;
+      }
+      const level = notifyLevels.find((known) => known === typed);
+      if (level === undefined || args.words.length > 1) {
+        return `the level is one of ${notifyLevels.join(", ")}`;
+      }
+      context.notify(level);
+    },
+  },
+  {
+    name: "next",
+    usage: "/next",
+    help: "go to the next conversation with unread messages (mentions first)",
+    minArgs: 0,
+    run(args, context) {
+      if (context.next === undefined) return unavailable("next");
+      if (args.words.length > 0) return "/next takes no arguments";
+      context.next();
     },
   },
   {

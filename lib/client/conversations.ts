@@ -1,23 +1,50 @@
 /**
- * The conversations of one chat window: the room, one private conversation
- * per peer (keyed by `nickKey`, so "Bob" and "bob" are one), and the results
- * of the latest search.
+ * The conversations of one chat window: the room (`#general`), the other
+ * channels I am in (version 3), one private conversation per peer (keyed by
+ * `nickKey`, so "Bob" and "bob" are one), and the results of the latest
+ * search.
  *
- * Owns: where a message belongs (the room, or the private conversation with
- * the other party), each message once per epoch (live, missed, history pages
- * and private history overlap), entries kept in message-id order with local
- * notices where they happened, what counts as unread (a message from someone
- * else that is not on screen), which conversation is active, closing one,
- * following a peer's rename, and the cursors of older history (`before`).
+ * Owns: where a message belongs (the room, its channel, or the private
+ * conversation with the other party: conversation_names.ts), each message
+ * once per epoch (live, missed, history pages and private history overlap),
+ * entries kept in message-id order with local notices where they happened,
+ * which conversation is active, closing one, following a peer's rename, and
+ * the cursors of older history (`before`). What counts as unread, mentions,
+ * read marks and notification levels are lib/client/unread.ts's rules
+ * (shared with the terminal): each conversation mirrors its status there.
  * Pure bookkeeping: no sockets, no DOM, no timers; the UI draws it and calls
- * the session. Imports lib/wire/protocol.ts, lib/client/session.ts types and
- * lib/client/message_ids.ts types only.
+ * the session. Imports lib/wire/protocol.ts, lib/client/session.ts types,
+ * lib/client/message_ids.ts types, lib/client/conversation_names.ts and
+ * lib/client/unread.ts only.
+ *
+ * Version 3 (issue #15), for the page: feed `conversations`, `read`,
+ * `notify` and `channel` events to {@link Conversations.applyConversations},
+ * {@link Conversations.applyRead}, {@link Conversations.applyNotify},
+ * {@link Conversations.openChannel} / {@link Conversations.removeChannel};
+ * pass `onRead` (to `ChatSession.markRead`, through lib/client/read_sender.ts)
+ * and `me`; read `unread`, `mentions`, `notify` on each conversation;
+ * {@link Conversations.place} says whether a message should notify.
  */
-import { type ChatMessage, nickKey } from "../wire/protocol.ts";
+import { type ChatMessage, type ConversationEntry, nickKey } from "../wire/protocol.ts";
 import type { MessageSource } from "./message_ids.ts";
-import type { DecodedMessage, HistoryResult } from "./session.ts";
+import type { DecodedMessage, HistoryResult, NotifyLevel } from "./session.ts";
+import {
+  channelName,
+  conversationKey,
+  conversationOf,
+  directName,
+  generalChannel,
+  isDirect,
+} from "./conversation_names.ts";
+import { type ConversationStatus, type ReadMark, UnreadTracker } from "./unread.ts";
 
-/** What a conversation is. */
+export type { ReadMark };
+
+/**
+ * What a conversation is: `room`, a channel (the room, `#general`, with the
+ * key "room", or another channel of version 3, keyed by {@link channelKey};
+ * {@link isChannel}); private messages with one person; or search results.
+ */
 export type ConversationKind = "room" | "private" | "search";
 
 /** How a local line reads: news (info), small talk of the room (quiet), or trouble (error). */
@@ -57,15 +84,29 @@ export type Entry = MessageEntry | NoticeEntry;
 export interface Conversation {
   /** Stable while the conversation lives, also across a peer's rename (element ids, list keys). */
   readonly id: number;
-  /** "room", "search", or {@link privateKey} of the peer. */
+  /** "room", "search", {@link channelKey} of a channel, or {@link privateKey} of the peer. */
   key: string;
   kind: ConversationKind;
-  /** The room's name, the peer's nick, or the search text. */
+  /** The room's name (the server's), a channel's name without its `#`, the peer's nick, or the search text. */
   title: string;
+  /**
+   * Its name on the wire (PROTOCOL.md 9.1): `#general` for the room, `#ops`,
+   * `@ana`; "" for search results.
+   */
+  name: string;
   /** In order: older epochs first, then by message id; a new array after each change. */
   entries: readonly Entry[];
-  /** Messages from others that arrived while it was not on screen. */
+  /**
+   * Messages from others I have not read (lib/client/unread.ts): counted by
+   * the server while I was away, then here while it is not on screen.
+   */
   unread: number;
+  /** Those of them that mention me; every unread private message is one. */
+  mentions: number;
+  /** How I want to be told of it (version 3; `all` until the server says otherwise). */
+  notify: NotifyLevel;
+  /** Read up to this message id, on any of my devices (0: nothing), e.g. for a "new" line. */
+  readId: number;
   /** Older messages exist on the server. */
   more: boolean;
   /** An older page is being fetched. */
@@ -78,10 +119,12 @@ export interface Conversation {
   revision: number;
 }
 
-/** A request for older messages: for `history({ limit, before, with })`. */
+/** A request for older messages: for `history({ limit, before, with, channel })`. */
 export interface OlderRequest {
   before: number;
   with?: string;
+  /** A channel other than the room (version 3). */
+  channel?: string;
 }
 
 /** Options of {@link Conversations}. */
@@ -90,11 +133,41 @@ export interface ConversationsOptions {
   onChange?: (conversation: Conversation | null) => void;
   /** The clock for notices. Default Date.now. */
   now?: () => number;
+  /** My nick, for mentions (lib/wire/mentions.ts). Default: none, so only private messages are. */
+  me?: () => string | null;
+  /**
+   * Told each time a conversation on screen was read further (version 3):
+   * send it with `ChatSession.markRead`, through lib/client/read_sender.ts.
+   * Default: nobody.
+   */
+  onRead?: (mark: ReadMark) => void;
+}
+
+/** Where {@link Conversations.place} put a message, and what it means for the person. */
+export interface Placement {
+  conversation: Conversation;
+  /** It was added to the conversation's unread count. */
+  counted: boolean;
+  /** It mentions me, or is a private message from someone else. */
+  mention: boolean;
+  /** Notify the person now, by the conversation's level (lib/client/unread.ts alertWanted). */
+  alert: boolean;
 }
 
 /** The key of the private conversation with `nick`. */
 export function privateKey(nick: string): string {
   return `@${nickKey(nick)}`;
+}
+
+/** True for the room and the other channels (kind `room`), false for private and search ones. */
+export function isChannel(conversation: Conversation): boolean {
+  return conversation.kind === "room";
+}
+
+/** The key of channel `name` (`#ops`, any case); the room (`#general`) is "room". */
+export function channelKey(name: string): string {
+  const key = conversationKey(channelName(name));
+  return key === conversationKey(generalChannel) ? "room" : key;
 }
 
 /**
@@ -116,6 +189,7 @@ export function peerOf(message: ChatMessage, own: boolean): string | null {
  */
 export class Conversations {
   readonly #options: ConversationsOptions;
+  readonly #unread: UnreadTracker;
   readonly #byKey = new Map<string, Conversation>();
   /** Tab order: the room first, then the others as they opened. */
   #order: Conversation[] = [];
@@ -133,7 +207,8 @@ export class Conversations {
 
   constructor(options: ConversationsOptions = {}) {
     this.#options = options;
-    this.#create("room", "room", "");
+    this.#unread = new UnreadTracker({ onRead: (mark) => this.#options.onRead?.(mark) });
+    this.#create("room", "room", "", generalChannel);
   }
 
   /** The room (always there). */
@@ -156,6 +231,11 @@ export class Conversations {
     return this.#order.reduce((total, conversation) => total + conversation.unread, 0);
   }
 
+  /** Unread mentions over all conversations (private messages included). */
+  get totalMentions(): number {
+    return this.#order.reduce((total, conversation) => total + conversation.mentions, 0);
+  }
+
   /** The epoch of the message ids placed (see ChatSession.historyEpoch). */
   get epoch(): number {
     return this.#epoch;
@@ -171,6 +251,11 @@ export class Conversations {
     return this.#byKey.get(privateKey(nick));
   }
 
+  /** The conversation the wire calls `name` (`#general`, `#ops`, `@ana`), if open. */
+  byName(name: string): Conversation | undefined {
+    return this.#byKey.get(this.#keyOfName(name));
+  }
+
   /** The room's name (the server's), shown as its title. */
   setRoomName(name: string): void {
     this.room.title = name;
@@ -183,12 +268,34 @@ export class Conversations {
    */
   setVisible(visible: boolean): void {
     this.#visible = visible;
-    if (visible) this.markRead(this.active);
+    this.#unread.setVisible(visible);
+    this.#syncAll();
   }
 
   /** The private conversation with `nick`, opened (last in tab order) when missing. */
   openPrivate(nick: string): Conversation {
-    return this.privateWith(nick) ?? this.#create(privateKey(nick), "private", nick);
+    return this.privateWith(nick) ??
+      this.#create(privateKey(nick), "private", nick, directName(nick));
+  }
+
+  /**
+   * Channel `name` (`#ops`; the room for `#general`), opened (last in tab
+   * order) when missing: for a `channel` event that says I am in it.
+   */
+  openChannel(name: string): Conversation {
+    const wire = channelName(name);
+    const key = channelKey(wire);
+    return this.#byKey.get(key) ?? this.#create(key, "room", wire.slice(1), wire);
+  }
+
+  /**
+   * I left channel `name` (a `channel` event with `joined: false`, from this
+   * device or another of mine): its conversation closes. Never the room.
+   */
+  removeChannel(name: string): void {
+    const key = channelKey(name);
+    if (key === "room") return;
+    this.close(key);
   }
 
   /** Puts `key` on screen and marks it read; unknown keys change nothing. */
@@ -196,22 +303,69 @@ export class Conversations {
     if (!this.#byKey.has(key)) return;
     if (key !== this.#activeKey) this.#previousKey = this.#activeKey;
     this.#activeKey = key;
-    this.markRead(this.active);
+    this.#activateUnread();
     this.#changed(null);
   }
 
-  /** Closes a private or search conversation (never the room); the one before comes back. */
+  /** Closes a channel, private or search conversation (never the room); the one before comes back. */
   close(key: string): void {
     const conversation = this.#byKey.get(key);
-    if (conversation === undefined || conversation.kind === "room") return;
+    if (conversation === undefined || key === "room") return;
     this.#byKey.delete(key);
     this.#order = this.#order.filter((other) => other !== conversation);
     if (this.#activeKey === key) {
       this.#activeKey = this.#byKey.has(this.#previousKey) ? this.#previousKey : "room";
-      this.markRead(this.active);
+      this.#activateUnread(); // Before it goes, so the tracker does not pick a conversation itself.
     }
     if (this.#previousKey === key) this.#previousKey = "room";
+    if (conversation.name !== "") this.#unread.remove(conversation.name);
     this.#changed(null);
+  }
+
+  // ---- unread that follows the person (version 3) -------------------------------------
+
+  /**
+   * The server's `conversations` event (after each join): every channel I
+   * am in and every person I have private messages with opens (in its
+   * order), with the server's unread and mention counts, read marks and
+   * levels. One on screen is read at once (`onRead`).
+   */
+  applyConversations(items: readonly ConversationEntry[]): void {
+    for (const item of items) {
+      if (item.kind === "direct") this.openPrivate(item.conversation.slice(1));
+      else this.openChannel(item.conversation);
+    }
+    this.#unread.seed(items);
+    this.#syncAll();
+  }
+
+  /** Another device of mine read `name` up to `id` (the `read` event). */
+  applyRead(name: string, id: number): void {
+    this.#unread.applyRead(name, id);
+    this.#syncAll();
+  }
+
+  /** How I want to be told of `name` (the `notify` event). */
+  applyNotify(name: string, level: NotifyLevel): void {
+    if (this.byName(name) === undefined) return;
+    this.#unread.applyNotify(name, level);
+    this.#syncAll();
+  }
+
+  /** The person marked `conversation` read (Esc), even when it is not on screen. */
+  markReadNow(conversation: Conversation): void {
+    if (conversation.name === "") return;
+    this.#unread.markRead(conversation.name);
+    this.#sync(conversation);
+  }
+
+  /**
+   * Where the next unread conversation is (mentions first, muted ones
+   * last), after the active one; null when nothing is unread.
+   */
+  nextUnread(): Conversation | null {
+    const next = this.#unread.nextUnread();
+    return next === null ? null : this.byName(next.name) ?? null;
   }
 
   /**
@@ -236,6 +390,8 @@ export class Conversations {
     this.#byKey.delete(conversation.key);
     conversation.key = privateKey(to);
     conversation.title = to;
+    conversation.name = directName(to);
+    this.#unread.renamePeer(from, to);
     this.#byKey.set(conversation.key, conversation);
     if (wasActive) this.#activeKey = conversation.key;
     this.#changed(conversation);
@@ -244,21 +400,33 @@ export class Conversations {
 
   /**
    * Places a message once (per epoch) in its conversation, opening a private
-   * one when needed. `epoch` is ChatSession.historyEpoch when it arrived: a
-   * newer one means the server restarted without its history, and its ids
-   * start again. Live and missed messages from others count as unread when
-   * their conversation is not on screen. Returns where it went, or null for
-   * a repeat.
+   * one or a channel when needed. `epoch` is ChatSession.historyEpoch when it
+   * arrived: a newer one means the server restarted without its history, and
+   * its ids start again. Live and missed messages from others count as unread
+   * when their conversation is not on screen (lib/client/unread.ts). Returns
+   * where it went, or null for a repeat; {@link place} says more.
    */
   addMessage(decoded: DecodedMessage, source: MessageSource, epoch: number): Conversation | null {
+    return this.place(decoded, source, epoch)?.conversation ?? null;
+  }
+
+  /**
+   * {@link addMessage}, telling also whether the message counted as unread,
+   * mentions me, and should notify the person (by the conversation's level).
+   */
+  place(decoded: DecodedMessage, source: MessageSource, epoch: number): Placement | null {
     if (epoch > this.#epoch) this.#newEpoch(epoch);
     const { message } = decoded;
     if (this.#placed.has(message.id)) return null;
     this.#placed.add(message.id);
     this.#newestId = Math.max(this.#newestId, message.id);
     this.#oldestId = Math.min(this.#oldestId ?? message.id, message.id);
-    const peer = peerOf(message, decoded.own);
-    const conversation = peer === null ? this.room : this.openPrivate(peer);
+    const name = conversationOf(message, decoded.own);
+    const conversation = isDirect(name)
+      ? this.openPrivate(name.slice(1))
+      : channelKey(name) === "room"
+      ? this.room
+      : this.openChannel(name);
     conversation.oldestId = Math.min(conversation.oldestId ?? message.id, message.id);
     this.#insert(conversation, {
       kind: "message",
@@ -269,11 +437,20 @@ export class Conversations {
       text: decoded.text,
       own: decoded.own,
     });
-    if (source !== "history" && !decoded.own && !this.#onScreen(conversation)) {
-      conversation.unread++;
-    }
-    this.#changed(conversation);
-    return conversation;
+    const arrival = this.#unread.arrive(
+      message,
+      decoded.text,
+      decoded.own,
+      source,
+      this.#options.me?.() ?? "",
+    );
+    this.#sync(conversation);
+    return {
+      conversation,
+      counted: arrival.counted,
+      mention: arrival.mention,
+      alert: arrival.alert,
+    };
   }
 
   /** Adds a local line to `conversation` (default: the one on screen), after the newest message. */
@@ -298,8 +475,8 @@ export class Conversations {
   /** The conversation was seen: its unread count goes to 0 (when it is on screen). */
   markRead(conversation: Conversation): void {
     if (!this.#onScreen(conversation) || conversation.unread === 0) return;
-    conversation.unread = 0;
-    this.#changed(conversation);
+    if (conversation.name !== "") this.#unread.markRead(conversation.name);
+    this.#sync(conversation);
   }
 
   /** Empties a conversation's view (the messages stay known: they are not shown again). */
@@ -346,11 +523,14 @@ export class Conversations {
    */
   olderRequest(conversation: Conversation): OlderRequest | null {
     if (!conversation.more || conversation.loading) return null;
-    if (conversation.kind === "room") {
+    if (conversation.key === "room") {
       return this.#oldestId === null ? null : { before: this.#oldestId };
     }
     if (conversation.kind === "private" && conversation.oldestId !== null) {
       return { before: conversation.oldestId, with: conversation.title };
+    }
+    if (conversation.kind === "room" && conversation.oldestId !== null) {
+      return { before: conversation.oldestId, channel: conversation.name };
     }
     return null;
   }
@@ -385,7 +565,7 @@ export class Conversations {
     conversation.more = page.more;
     this.#changed(conversation);
     const cursorMoved = request === null || (this.#oldestId ?? 0) < request.before;
-    return request !== null && conversation.kind === "room" && addedHere === 0 && page.more &&
+    return request !== null && conversation.key === "room" && addedHere === 0 && page.more &&
       cursorMoved;
   }
 
@@ -401,23 +581,63 @@ export class Conversations {
     return this.#visible && conversation.key === this.#activeKey;
   }
 
+  /** The key of the conversation the wire calls `name`. */
+  #keyOfName(name: string): string {
+    return isDirect(name) ? privateKey(name.slice(1)) : channelKey(name);
+  }
+
+  /** Tells the tracker which conversation is on screen (search results: none of them). */
+  #activateUnread(): void {
+    const name = this.active.name;
+    this.#unread.activate(name === "" ? null : name);
+    this.#syncAll();
+  }
+
+  /** Copies the tracker's counts to `conversation`; tells onChange when they moved. */
+  #sync(conversation: Conversation, always = true): void {
+    const status: ConversationStatus | undefined = conversation.name === ""
+      ? undefined
+      : this.#unread.find(conversation.name);
+    if (status !== undefined) {
+      const moved = conversation.unread !== status.unread ||
+        conversation.mentions !== status.mentions || conversation.notify !== status.notify ||
+        conversation.readId !== status.readId;
+      conversation.unread = status.unread;
+      conversation.mentions = status.mentions;
+      conversation.notify = status.notify;
+      conversation.readId = status.readId;
+      if (moved && !always) this.#changed(conversation);
+    }
+    if (always) this.#changed(conversation);
+  }
+
+  #syncAll(): void {
+    for (const conversation of this.#order) this.#sync(conversation, false);
+  }
+
   /** The server restarted without its history: ids start again; what is shown stays, above. */
   #newEpoch(epoch: number): void {
     this.#epoch = epoch;
     this.#placed.clear();
     this.#newestId = 0;
     this.#oldestId = null;
+    this.#unread.resetIds();
     for (const conversation of this.#order) conversation.oldestId = null;
   }
 
-  #create(key: string, kind: ConversationKind, title: string): Conversation {
+  #create(key: string, kind: ConversationKind, title: string, name = ""): Conversation {
+    if (name !== "") this.#unread.open(name);
     const conversation: Conversation = {
       id: ++this.#counter,
       key,
       kind,
       title,
+      name,
       entries: [],
       unread: 0,
+      mentions: 0,
+      notify: "all",
+      readId: 0,
       more: false,
       loading: false,
       askedHistory: false,

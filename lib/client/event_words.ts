@@ -4,7 +4,8 @@
  *
  * Owns: how a leave reason reads, and the words of device keys and accounts
  * (issue #14): a device added to my account, a link code and how to use it,
- * a `whois` answer, what to do about a nick that belongs to someone else.
+ * a `whois` answer, what to do about a nick that belongs to someone else;
+ * a channel in a list and what a notification level means (issue #15).
  * Pure: no output, no DOM, no Deno.
  * Imports lib/wire/protocol.ts only.
  */
@@ -139,4 +140,41 @@ export function whoisLines(answer: WhoisAnswer): string[] {
  */
 export function ownedNickAdvice(nick: string, howToLink: string): string {
   return `If ${nick} is yours, type /link on a device where you are ${nick}, then ${howToLink}.`;
+}
+
+// ---- channels and notifications (PROTOCOL.md section 9) -----------------------------
+
+/**
+ * What a notification level means for `conversation`, in the words the
+ * terminal (its bell) and the page (its notifications) both use.
+ *
+ * @example
+ * notifyText("#ops", "mentions"); // "#ops: you are told only when someone mentions you"
+ */
+export function notifyText(conversation: string, level: "all" | "mentions" | "muted"): string {
+  switch (level) {
+    case "all":
+      return `${conversation}: you are told of every message while you are elsewhere, and of mentions`;
+    case "mentions":
+      return `${conversation}: you are told only when someone mentions you`;
+    case "muted":
+      return `${conversation}: muted, you are never told (unread messages are still counted)`;
+  }
+}
+
+/**
+ * One channel of `/channels`: its name, how many are in it, whether I am,
+ * and its topic.
+ *
+ * @example
+ * channelText({ name: "#ops", topic: "deploys", members: 3, joined: true });
+ * // "#ops (3 members, you are in it): deploys"
+ */
+export function channelText(
+  channel: { name: string; topic: string; members: number; joined: boolean },
+): string {
+  const members = `${channel.members} member${channel.members === 1 ? "" : "s"}`;
+  return `${channel.name} (${members}${channel.joined ? ", you are in it" : ""})${
+    channel.topic === "" ? "" : `: ${channel.topic}`
+  }`;
 }

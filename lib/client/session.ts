@@ -566,6 +566,15 @@ export class ChatSession {
     return this.#guest;
   }
 
+  /**
+   * The protocol version of the server (its greeting's `version`: 3 has
+   * channels, PROTOCOL.md section 9); 1 for an older server and before the
+   * first greeting.
+   */
+  get serverVersion(): number {
+    return this.#serverVersion;
+  }
+
   /** True once a connection of this session ran the room password's handshake. */
   get encrypted(): boolean {
     return this.#ranEncrypted;

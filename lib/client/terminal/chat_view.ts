@@ -1,9 +1,13 @@
 /**
  * What the full-screen client shows, as state, and the screen made from it.
  *
- * Owns: the view state ({@link ChatView}: the message log, scroll position,
- * who is online, connection state, the private-query target, the input
- * editor, the terminal size), how session events and states change it
+ * Owns: the view state ({@link ChatView}: the message log of the
+ * conversation on screen, scroll position, the other conversations' logs and
+ * their unread counts (issue #15: the client core's UnreadTracker, each
+ * message in the log of its conversation, switching with
+ * {@link switchConversation}), who is online, connection state, the
+ * private-query target, the input editor, the terminal size), how session
+ * events and states change it
  * (while offline: the countdown to the next attempt in the status bar, and
  * only the first reconnect attempts and changed reasons in the log, so a long
  * outage does not push the chat out), how a chat message looks (timestamps,
@@ -15,9 +19,22 @@
  * Imports lib/client/ modules and lib/wire/ only.
  */
 import type { ChatMessage } from "../../wire/protocol.ts";
-import { nickKey } from "../../wire/protocol.ts";
-import { mentionsMe } from "../../wire/mentions.ts";
 import { parseMarkup } from "../markup.ts";
+import {
+  conversationKey,
+  directName,
+  generalChannel,
+  peerOfDirect,
+  sameConversation,
+} from "../conversation_names.ts";
+import { type ReadMark, UnreadTracker } from "../unread.ts";
+import {
+  appendParked,
+  conversationsBar,
+  emptyParkedLog,
+  mergeById,
+  type ParkedLog,
+} from "./conversations_view.ts";
 import { markupSpans } from "./markup_spans.ts";
 import { nickHash, OnlineList } from "../online_list.ts";
 import type { SessionEvent, SessionState } from "../session.ts";
@@ -72,9 +89,21 @@ export interface ChatView {
   /** Fetch older messages before this id when the log holds none (after /clear). */
   olderBefore: number | null;
   newestId: number;
-  /** Every typed line goes privately to this nick, or null. */
+  /** Every typed line goes privately to this nick, or null: the peer of the direct conversation on screen. */
   query: string | null;
   editor: EditorState;
+  /**
+   * My conversations and their unread counts, and which one is on screen
+   * (the client core's rules). `log`, `scroll`, `unseen`, `older`,
+   * `olderBefore` and `newestId` above are that one's.
+   */
+  conversations: UnreadTracker;
+  /** The logs of the conversations not on screen, by conversationKey. */
+  parked: Map<string, ParkedLog>;
+  /** Conversations whose history was asked for, by conversationKey (#general's comes with the join). */
+  historyAsked: Set<string>;
+  /** Read marks to send, oldest first: the full-screen client takes them (ReadSender). */
+  reads: ReadMark[];
 }
 
 /** Most entries kept; older ones are dropped (and can be fetched again with PageUp). */
@@ -86,6 +115,7 @@ export function createView(
   nick = "",
   history: readonly string[] = [],
 ): ChatView {
+  const reads: ReadMark[] = [];
   return {
     width: size.width,
     height: size.height,
@@ -104,6 +134,10 @@ export function createView(
     newestId: 0,
     query: null,
     editor: emptyEditor(history),
+    conversations: new UnreadTracker({ onRead: (mark) => reads.push(mark) }),
+    parked: new Map(),
+    historyAsked: new Set([conversationKey(generalChannel)]),
+    reads,
   };
 }
 
@@ -122,6 +156,7 @@ const styles = {
   status: { dim: true },
   error: { color: 9, bold: true },
   privateTag: { color: 13, bold: true },
+  channelTag: { color: 6 },
   mention: { color: 11, bold: true },
   bar: { inverse: true },
   barAlert: { inverse: true, bold: true },
@@ -146,7 +181,14 @@ export function timestamp(ts: number, now: number, alwaysDate = false): string {
 /** A chat message as a log entry. */
 export function messageEntry(
   input: { message: ChatMessage; text: string; own: boolean },
-  options: { nick: string; now: number; alwaysDate?: boolean; placed?: boolean },
+  options: {
+    nick: string;
+    now: number;
+    alwaysDate?: boolean;
+    placed?: boolean;
+    /** Say which channel it is in (search results, shown in another conversation). */
+    tagChannel?: boolean;
+  },
 ): LogEntry {
   const { message, text, own } = input;
   const time = `[${timestamp(message.ts, options.now, options.alwaysDate)}]`;
@@ -155,6 +197,14 @@ export function messageEntry(
     color: nickColor(message.from),
   };
   const spans: Span[] = [{ text: time, style: styles.time }, { text: " " }];
+  if (options.tagChannel === true && message.to === undefined) {
+    spans.push(
+      { text: `[${inert(message.channel ?? generalChannel)}]`, style: styles.channelTag },
+      {
+        text: " ",
+      },
+    );
+  }
   if (message.to !== undefined) {
     spans.push({
       text: own ? `[to ${inert(message.to)}]` : "[private]",
@@ -243,6 +293,136 @@ export function clearLog(view: ChatView): void {
   }
 }
 
+// ---- conversations ---------------------------------------------------------------
+
+/** The name of the conversation on screen (`#general` when none of mine is). */
+export function activeConversation(view: ChatView): string {
+  return view.conversations.active?.name ?? generalChannel;
+}
+
+function isActive(view: ChatView, name: string): boolean {
+  return sameConversation(activeConversation(view), name);
+}
+
+/** What {@link switchConversation} did. */
+export interface SwitchResult {
+  /** The conversation now on screen, as the wire names it. */
+  name: string;
+  /** Its history was never asked for: ask for it now (and give it to {@link addHistory}). */
+  needsHistory: boolean;
+}
+
+/**
+ * Puts conversation `name` on screen, opening it when new: the log on
+ * screen is parked, the other one comes back (at its newest messages), and
+ * it is read up to its newest message (a mark for the server in `reads`).
+ */
+export function switchConversation(view: ChatView, name: string): SwitchResult {
+  const current = view.conversations.active;
+  const target = view.conversations.open(name);
+  const key = conversationKey(target.name);
+  if (current === null || conversationKey(current.name) !== key) {
+    if (current !== null) {
+      view.parked.set(conversationKey(current.name), {
+        log: view.log,
+        older: view.older === "loading" ? "idle" : view.older,
+        olderBefore: view.olderBefore,
+        newestId: view.newestId,
+      });
+    }
+    const parked = view.parked.get(key) ?? emptyParkedLog();
+    view.parked.delete(key);
+    view.log = parked.log;
+    view.older = parked.older;
+    view.olderBefore = parked.olderBefore;
+    view.newestId = parked.newestId;
+    view.scroll = 0;
+    view.unseen = 0;
+  }
+  view.conversations.activate(target.name);
+  view.query = peerOfDirect(target.name);
+  const needsHistory = !view.historyAsked.has(key);
+  view.historyAsked.add(key);
+  return { name: target.name, needsHistory };
+}
+
+/** Adds entries at the bottom of conversation `name`'s log, on screen or not. */
+export function addToConversation(view: ChatView, name: string, entries: LogEntry[]): void {
+  if (isActive(view, name)) {
+    addEntries(view, entries);
+    return;
+  }
+  const key = conversationKey(name);
+  const parked = view.parked.get(key) ?? emptyParkedLog();
+  view.parked.set(key, parked);
+  appendParked(parked, entries);
+}
+
+/**
+ * A page of conversation `name`'s history (the one asked for when it first
+ * came on screen): its messages go into its log by id, wherever it is now.
+ */
+export function addHistory(view: ChatView, name: string, entries: LogEntry[], more: boolean): void {
+  const newest = Math.max(0, ...entries.map((entry) => entry.id ?? 0));
+  if (isActive(view, name)) {
+    view.log = mergeById(view.log, entries);
+    view.newestId = Math.max(view.newestId, newest);
+    view.older = more ? "idle" : "none";
+    if (!more) view.olderBefore = null;
+    clampScroll(view);
+    return;
+  }
+  const key = conversationKey(name);
+  const parked = view.parked.get(key) ?? emptyParkedLog();
+  view.parked.set(key, parked);
+  parked.log = mergeById(parked.log, entries);
+  parked.newestId = Math.max(parked.newestId, newest);
+  parked.older = more ? "idle" : "none";
+}
+
+/**
+ * Conversation `name` is gone (a channel I left, a direct one closed);
+ * never `#general`. When it was on screen, `#general` comes back.
+ */
+export function dropConversation(view: ChatView, name: string): void {
+  if (sameConversation(name, generalChannel)) return;
+  if (isActive(view, name)) switchConversation(view, generalChannel);
+  const key = conversationKey(name);
+  view.parked.delete(key);
+  view.historyAsked.delete(key);
+  view.conversations.remove(name);
+}
+
+/** `from` is now `to`: the direct conversation with them follows, log and all. */
+function renamePeer(view: ChatView, from: string, to: string): void {
+  const fromKey = conversationKey(directName(from));
+  const toKey = conversationKey(directName(to));
+  const wasActive = isActive(view, directName(from));
+  if (view.conversations.renamePeer(from, to) === null || fromKey === toKey) {
+    if (wasActive) view.query = to;
+    return;
+  }
+  const moved = view.parked.get(fromKey);
+  view.parked.delete(fromKey);
+  if (view.historyAsked.delete(fromKey)) view.historyAsked.add(toKey);
+  const there = view.parked.get(toKey);
+  if (wasActive) {
+    // Both were open (one account, two nicks): one conversation now, on screen.
+    if (there !== undefined) view.log = mergeById(view.log, there.log);
+    view.parked.delete(toKey);
+    view.query = to;
+  } else if (moved !== undefined) {
+    view.parked.set(
+      toKey,
+      there === undefined ? moved : {
+        ...there,
+        log: mergeById(there.log, moved.log),
+        newestId: Math.max(there.newestId, moved.newestId),
+      },
+    );
+  }
+}
+
 /** The online list's rules are the client core's (OnlineList); the view keeps its names, in order. */
 function usersOf(online: OnlineList): string[] {
   return online.sorted().map((user) => user.nick);
@@ -250,7 +430,7 @@ function usersOf(online: OnlineList): string[] {
 
 /** What the caller should do after an event, besides redrawing. */
 export interface EventOutcome {
-  /** Ring the terminal bell: a private message or a mention arrived. */
+  /** Ring the terminal bell: a message arrived that its conversation's notification level tells of. */
   bell: boolean;
 }
 
@@ -259,7 +439,7 @@ export interface EventOutcome {
  * connection state, my nick. `now` is the current time (ms), for timestamps.
  */
 export function applyEvent(view: ChatView, event: SessionEvent, now: number): EventOutcome {
-  let bell = false;
+  const bell = false;
   switch (event.type) {
     case "connected":
       view.room = event.serverName;
@@ -285,7 +465,7 @@ export function applyEvent(view: ChatView, event: SessionEvent, now: number): Ev
       view.online.renamed(event.from, event.to, event.ts);
       view.users = usersOf(view.online);
       if (event.own) view.nick = event.to;
-      if (view.query !== null && nickKey(view.query) === nickKey(event.from)) view.query = event.to;
+      else renamePeer(view, event.from, event.to);
       break;
     case "lost":
       view.connection = "disconnected";
@@ -312,15 +492,67 @@ export function applyEvent(view: ChatView, event: SessionEvent, now: number): Ev
       view.connection = "connected";
       view.offlineReason = null;
       break;
-    case "history_end":
-      view.older = event.more ? "idle" : "none";
+    case "history_end": {
+      // The join's history: #general's.
+      const older = event.more ? "idle" : "none";
+      if (isActive(view, generalChannel)) view.older = older;
+      else {
+        const parked = view.parked.get(conversationKey(generalChannel));
+        if (parked !== undefined) parked.older = older;
+      }
       break;
-    case "message": {
-      addEntries(view, [messageEntry(event, { nick: view.nick, now })]);
-      bell = event.source === "live" && !event.own &&
-        (event.message.to !== undefined || mentionsMe(event.text, view.nick));
-      return { bell };
     }
+    case "message": {
+      const arrival = view.conversations.arrive(
+        event.message,
+        event.text,
+        event.own,
+        event.source,
+        view.nick,
+      );
+      const name = arrival.conversation.name;
+      addToConversation(view, name, [messageEntry(event, { nick: view.nick, now })]);
+      if (
+        event.own && event.source === "live" && event.message.to !== undefined &&
+        !isActive(view, name)
+      ) {
+        // Sent with /msg from another conversation: shown where it was typed too.
+        addEntries(view, [messageEntry(event, { nick: view.nick, now, placed: false })]);
+      }
+      return { bell: arrival.alert };
+    }
+    case "conversations":
+      view.conversations.seed(event.items);
+      return { bell };
+    case "read":
+      view.conversations.applyRead(event.conversation, event.id);
+      return { bell };
+    case "notify":
+      view.conversations.applyNotify(event.conversation, event.level);
+      return { bell };
+    case "channel":
+      if (event.channel.joined) {
+        view.conversations.open(event.channel.name);
+        // Said in the channel itself: that is where the person goes next.
+        addToConversation(
+          view,
+          event.channel.name,
+          formatEvent(event).map((line) => noteEntry(line.text, line.kind)),
+        );
+        return { bell };
+      }
+      dropConversation(view, event.channel.name);
+      break;
+    case "topic":
+      if (view.conversations.find(event.channel) !== undefined) {
+        addToConversation(
+          view,
+          event.channel,
+          formatEvent(event).map((line) => noteEntry(line.text, line.kind)),
+        );
+        return { bell };
+      }
+      break;
     default:
       break;
   }
@@ -406,7 +638,11 @@ export function maxInputRows(height: number): number {
 }
 
 function promptRow(view: ChatView): Row {
-  if (view.query === null) return [{ text: "> " }];
+  if (view.query === null) {
+    const active = activeConversation(view);
+    if (sameConversation(active, generalChannel)) return [{ text: "> " }];
+    return [{ text: "[" }, { text: inert(active), style: styles.channelTag }, { text: "] > " }];
+  }
   return [{ text: "[" }, { text: inert(view.query), style: styles.privateTag }, { text: "] > " }];
 }
 
@@ -489,7 +725,7 @@ function usersText(users: string[], width: number): string {
   return head;
 }
 
-/** The status bar: room, connection, my nick, query, scroll state, who is online. */
+/** The status bar: room, connection, my nick, the conversations, who is online, query, scroll state. */
 export function statusBar(view: ChatView): Row {
   const room = view.room === "" ? "lanchat" : inert(view.room);
   const alerts: string[] = [];
@@ -507,11 +743,25 @@ export function statusBar(view: ChatView): Row {
   ];
   const left = lefts.find((text) => displayWidth(text) + displayWidth(right) + 10 <= view.width) ??
     truncate(lefts[2]!, Math.max(0, view.width - displayWidth(right)));
-  const usersWidth = view.width - displayWidth(left) - displayWidth(right);
+  const middleWidth = view.width - displayWidth(left) - displayWidth(right);
+  // The conversations (when there are several) before the online list, which shrinks first.
+  const separator = " │ ";
+  const conversations = conversationsBar(
+    view.conversations.all,
+    view.conversations.active,
+    middleWidth - displayWidth(`${view.users.length} online`) - displayWidth(separator),
+    { bar: styles.bar, alert: styles.barAlert },
+  );
+  const conversationsWidth = conversations.length === 0
+    ? 0
+    : displayWidth(conversations.map((span) => span.text).join("")) + displayWidth(separator);
+  const usersWidth = middleWidth - conversationsWidth;
   const users = usersText(view.users, Math.max(0, usersWidth));
   const gap = Math.max(0, usersWidth - displayWidth(users));
   const bar: Row = [
     { text: left, style: styles.bar },
+    ...conversations,
+    ...(conversations.length === 0 ? [] : [{ text: separator, style: styles.bar }]),
     { text: users + " ".repeat(gap), style: styles.bar },
     { text: right, style: alerts.length === 0 ? styles.bar : styles.barAlert },
   ];

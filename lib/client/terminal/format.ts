@@ -2,13 +2,15 @@
  * Session events -> lines of text for a terminal or a pipe.
  *
  * Owns: how chat looks in line mode (`[HH:MM] <nick> text`, private and
- * action markers, joins, leaves, errors) and making received text inert, so a
+ * action markers, `[#ops]` before a message in a channel other than
+ * `#general`, the unread counts at join, joins, leaves, errors) and making received text inert, so a
  * hostile peer cannot move the cursor or fake lines. Pure: no I/O.
  * Imports only lib/client/ types; never a socket or the session's internals.
  */
 import { leftText, linkedText } from "../event_words.ts";
 import type { SessionEvent } from "../session.ts";
 import { formatAddress } from "../address.ts";
+import { countText } from "../unread.ts";
 
 import { inert } from "../../wire/inert_text.ts";
 
@@ -72,7 +74,7 @@ export function formatEvent(event: SessionEvent): FormattedLine[] {
       const clock = `[${formatClock(message.ts)}]`;
       const from = inert(message.from);
       const marker = message.to === undefined
-        ? ""
+        ? message.channel === undefined ? "" : `[${inert(message.channel)}] `
         : own
         ? `[to ${inert(message.to)}] `
         : "[private] ";
@@ -153,7 +155,16 @@ export function formatEvent(event: SessionEvent): FormattedLine[] {
           `-- ${inert(event.by)} set the topic of ${inert(event.channel)}: ${inert(event.topic)}`,
         ),
       ];
-    case "conversations":
+    case "conversations": {
+      const unread = event.items.filter((item) => item.unread > 0).map((item) =>
+        `${inert(item.conversation)} ${countText(item.unread)}${
+          item.kind === "channel" && item.mentions > 0
+            ? ` (${countText(item.mentions)} mentioning you)`
+            : ""
+        }`
+      );
+      return unread.length === 0 ? [] : [status(`-- unread: ${unread.join(", ")}`)];
+    }
     case "read":
     case "notify":
     case "delivered":

@@ -2,26 +2,44 @@
  * The full-screen client: wires the session, the view and the terminal.
  *
  * Owns: what each key does beyond editing (Enter runs what was typed, line
- * breaks from Alt+Enter or a paste included, as one message; PageUp/PageDown
- * scroll and fetch older history at the top; Ctrl-C/Ctrl-D/Ctrl-L; Ctrl-R
- * reconnects now while offline), the commands' actions in full-screen mode
- * (/query, /history, /search, /clear), Tab completion of commands and nicks,
- * the bell, the offline countdown's timer, and redrawing (coalesced, only
- * changed rows). The look lives in chat_view.ts, the terminal in tty.ts.
+ * breaks from Alt+Enter or a paste included, as one message, to the
+ * conversation on screen; PageUp/PageDown scroll and fetch older history of
+ * that conversation at the top; Alt+1..9, Alt+Left/Right and Ctrl+P/N switch
+ * conversations; Ctrl-C/Ctrl-D/Ctrl-L; Ctrl-R reconnects now while offline),
+ * the commands' actions in full-screen mode (/join, /part, /channels, /topic,
+ * /notify, /next, /query, /history, /search, /clear), a conversation's
+ * history the first time it comes on screen, sending read marks (coalesced:
+ * lib/client/read_sender.ts), Tab completion of commands, nicks and channels,
+ * the bell (by each conversation's notification level; `--no-bell` wins),
+ * the offline countdown's timer, and redrawing (coalesced, only changed
+ * rows). The look lives in chat_view.ts, the terminal in tty.ts.
  * Imports lib/client/ and lib/wire/protocol.ts only.
  */
 import { nickKey } from "../../wire/protocol.ts";
 import type { ChatSession, SessionEnd, SessionEvent, SessionState } from "../session.ts";
 import { type CommandContext, commands, runLine } from "../commands.ts";
+import {
+  conversationOf,
+  directName,
+  generalChannel,
+  isDirect,
+  peerOfDirect,
+  sameConversation,
+} from "../conversation_names.ts";
+import { channelText, notifyText } from "../event_words.ts";
+import { ReadSender } from "../read_sender.ts";
 import { drawScreen } from "./ansi.ts";
 import {
+  activeConversation,
   addEntries,
+  addHistory,
   addNote,
   applyEvent,
   applyState,
   type ChatView,
   clampScroll,
   clearLog,
+  dropConversation,
   layoutChat,
   messageEntry,
   olderCursor,
@@ -29,6 +47,7 @@ import {
   prependEntries,
   retryNowKey,
   scrollBy,
+  switchConversation,
   tickCountdown,
 } from "./chat_view.ts";
 import { type Completer, editKey, emptyEditor } from "./line_editor.ts";
@@ -39,7 +58,11 @@ import { inert } from "./format.ts";
 
 /** Options of {@link FullScreenClient}. */
 export interface FullScreenOptions {
-  /** Ring the terminal bell on a private message or a mention. Default true. */
+  /**
+   * Ring the terminal bell as each conversation's notification level says
+   * (lib/client/unread.ts alertWanted: by default on a private message, a
+   * mention, or a message in a conversation not on screen). Default true.
+   */
   bell?: boolean;
   /** Use colours. Default true (false under NO_COLOR). */
   color?: boolean;
@@ -52,14 +75,20 @@ export interface FullScreenOptions {
    * for /link. Default: the registry's (`lanchat join <this server> --link CODE`).
    */
   linkCommand?: (code: string) => string;
+  /** A channel to join (made when missing) and show once the screen opens (`--channel`). Default: none. */
+  channel?: string;
 }
 
 /** Messages fetched per PageUp at the top of the log. */
 export const olderPageSize = 100;
 
+/** Messages of a channel or private conversation fetched when it first comes on screen. */
+export const historyOnSwitch = 50;
+
 /** The key help that /help adds in full-screen mode. */
 export const keyHelp = [
-  "keys: Enter send · Alt+Enter new line · Tab complete a nick or command · Up/Down lines sent before",
+  "keys: Enter send · Alt+Enter new line · Tab complete a nick, #channel or command · Up/Down lines sent before",
+  "      Alt+1..9 go to conversation N of the status bar · Alt+Left/Right or Ctrl+P/N the one before/after",
   "      PageUp/PageDown scroll (older messages load at the top) · Esc back to the newest",
   "      Ctrl+A/E start/end · Ctrl+U/K/W cut · Ctrl+Y paste the cut · Ctrl+L redraw",
   "      Ctrl+C clear the line (on an empty line: quit) · Ctrl+D quit",
@@ -76,6 +105,12 @@ export function completer(view: ChatView): Completer {
       const prefix = word.slice(1).toLowerCase();
       return commands.filter((command) => command.name.startsWith(prefix))
         .map((command) => `/${command.name} `);
+    }
+    if (word.startsWith("#")) {
+      const prefix = nickKey(word);
+      return view.conversations.all
+        .filter((status) => status.kind === "channel" && nickKey(status.name).startsWith(prefix))
+        .map((status) => `${status.name} `);
     }
     const at = word.startsWith("@") ? "@" : "";
     const wanted = nickKey(word.slice(at.length));
@@ -109,7 +144,10 @@ export class FullScreenClient {
   readonly #now: () => number;
   readonly #openTerminal: typeof openTty;
   readonly #linkCommand: ((code: string) => string) | undefined;
+  readonly #startChannel: string | undefined;
   #session: ChatSession | null = null;
+  /** Sends the read marks of the view; made when the screen opens. */
+  #reads: ReadSender | null = null;
   #tty: Tty | null = null;
   #previous: Screen | null = null;
   #renderTimer: ReturnType<typeof setTimeout> | undefined;
@@ -123,13 +161,22 @@ export class FullScreenClient {
     this.#now = options.now ?? Date.now;
     this.#openTerminal = options.openTerminal ?? openTty;
     this.#linkCommand = options.linkCommand;
+    this.#startChannel = options.channel;
   }
 
   /** Shows a session event (and rings the bell when it calls for one). */
   onEvent(event: SessionEvent): void {
     const outcome = applyEvent(this.view, event, this.#now());
     if (outcome.bell && this.#bell) this.#tty?.write("\x07");
+    this.#sendReads();
     this.#scheduleRender();
+  }
+
+  /** Hands the read marks the view made to the server (coalesced), once the screen is open. */
+  #sendReads(): void {
+    const reads = this.#reads;
+    if (reads === null) return;
+    for (const mark of this.view.reads.splice(0)) reads.mark(mark);
   }
 
   /** Shows where the session is (the status bar; a countdown while waiting to reconnect). */
@@ -152,6 +199,9 @@ export class FullScreenClient {
   /** Opens the screen and runs until /quit, Ctrl-D, a signal, or the session's end. */
   async run(session: ChatSession): Promise<SessionEnd> {
     this.#session = session;
+    const reads = new ReadSender((mark) => session.markRead(mark.conversation, mark.id));
+    this.#reads = reads;
+    this.#sendReads();
     const tty = this.#openTerminal({
       onKeys: (keys) => this.#onKeys(keys),
       onResize: (size) => this.#resize(size),
@@ -161,13 +211,17 @@ export class FullScreenClient {
     try {
       this.#resize(tty.size());
       this.#tick();
+      if (this.#startChannel !== undefined) this.#joinChannel(this.#startChannel);
       const ended = await Promise.race([
         this.#quit.promise.then(() => null),
         session.ended,
       ]);
       if (ended !== null) return ended;
+      reads.close(); // What waits goes before `bye`.
       return await session.quit();
     } finally {
+      reads.close();
+      this.#reads = null;
       clearTimeout(this.#renderTimer);
       clearTimeout(this.#countdownTimer);
       this.#tty = null;
@@ -179,6 +233,7 @@ export class FullScreenClient {
 
   #onKeys(keys: Key[]): void {
     for (const key of keys) this.#onKey(key);
+    this.#sendReads();
     this.#scheduleRender();
   }
 
@@ -186,6 +241,18 @@ export class FullScreenClient {
     const view = this.view;
     if (key.type === "key") {
       const character = key.ctrl ? key.char : undefined;
+      if (key.alt && !key.ctrl && key.name === "char" && /^[1-9]$/.test(key.char ?? "")) {
+        const status = view.conversations.all[Number(key.char) - 1];
+        if (status !== undefined) this.#show(status.name);
+        return;
+      }
+      if (
+        (key.alt && (key.name === "left" || key.name === "right")) ||
+        (key.ctrl && key.name === "char" && (key.char === "p" || key.char === "n"))
+      ) {
+        this.#step(key.name === "right" || key.char === "n" ? 1 : -1);
+        return;
+      }
       if (key.name === "pageup" || (key.shift && key.name === "up")) {
         this.#scroll(key.name === "pageup" ? pageRows(view) : 1);
         return;
@@ -235,20 +302,108 @@ export class FullScreenClient {
     const session = this.#session;
     const before = olderCursor(view);
     if (session === null || view.older !== "idle" || before === null) return;
+    const name = activeConversation(view);
     view.older = "loading";
-    session.history({ before, limit: olderPageSize }).then((page) => {
+    session.history({ before, limit: olderPageSize, ...this.#historyFilter(name) }).then((page) => {
+      if (!sameConversation(activeConversation(view), name)) return; // Switched away: ask again there.
       if (page === null) {
         view.older = "idle";
       } else {
         const now = this.#now();
         prependEntries(
           view,
-          page.items.map((item) => messageEntry(item, { nick: view.nick, now })),
+          page.items
+            .filter((item) => sameConversation(conversationOf(item.message, item.own), name))
+            .map((item) => messageEntry(item, { nick: view.nick, now })),
           page.more,
         );
       }
       this.#scheduleRender();
     });
+  }
+
+  // ---- conversations ------------------------------------------------------------------
+
+  /**
+   * What `history` needs for conversation `name`: `with` for a private one,
+   * `channel` for a channel (for `#general` only on a server with channels:
+   * an older one's `history` is `#general` and my private messages, which are
+   * left out where it is shown).
+   */
+  #historyFilter(name: string): { with?: string; channel?: string } {
+    const peer = peerOfDirect(name);
+    if (peer !== null) return { with: peer };
+    if (sameConversation(name, generalChannel) && (this.#session?.serverVersion ?? 1) < 3) {
+      return {};
+    }
+    return { channel: name };
+  }
+
+  /** Puts conversation `name` on screen; the first time, asks for its history. */
+  #show(name: string): void {
+    const shown = switchConversation(this.view, name);
+    this.#sendReads();
+    if (shown.needsHistory) this.#askHistory(shown.name);
+    this.#scheduleRender();
+  }
+
+  /** Goes `steps` conversations along the status bar's order (round). */
+  #step(steps: number): void {
+    const all = this.view.conversations.all;
+    const at = all.findIndex((status) =>
+      sameConversation(status.name, activeConversation(this.view))
+    );
+    const next = all[(at + steps + all.length) % all.length];
+    if (next !== undefined) this.#show(next.name);
+  }
+
+  #askHistory(name: string): void {
+    const session = this.#session;
+    const view = this.view;
+    if (session === null) return;
+    void session.history({ limit: historyOnSwitch, ...this.#historyFilter(name) }).then((page) => {
+      if (view.conversations.find(name) === undefined) return; // Left meanwhile.
+      if (page === null) {
+        view.historyAsked.delete(nickKey(name)); // Not connected: asked again next time.
+        return;
+      }
+      const now = this.#now();
+      const items = page.items.filter((item) =>
+        sameConversation(conversationOf(item.message, item.own), name)
+      );
+      for (const item of items) {
+        view.conversations.arrive(item.message, item.text, item.own, "history", view.nick);
+      }
+      addHistory(
+        view,
+        name,
+        items.map((item) => messageEntry(item, { nick: view.nick, now })),
+        page.more,
+      );
+      this.#sendReads();
+      this.#scheduleRender();
+    });
+  }
+
+  /** `/join #name` (and `--channel`): joins, making it when missing, then shows it. */
+  #joinChannel(name: string): void {
+    const session = this.#session;
+    const known = this.view.conversations.find(name);
+    if (known !== undefined && known.kind === "channel") {
+      this.#show(known.name);
+      return;
+    }
+    if (session === null) return;
+    session.joinChannel(name).then(
+      (channel) => this.#show(channel.name),
+      (error: unknown) => this.#note(`! cannot join ${inert(name)}: ${reason(error)}`),
+    );
+  }
+
+  /** Adds a local line to the conversation on screen and redraws; it may hold a server's words. */
+  #note(text: string): void {
+    addNote(this.view, inert(text));
+    this.#scheduleRender();
   }
 
   // ---- lines and commands ---------------------------------------------------------------
@@ -263,11 +418,17 @@ export class FullScreenClient {
     if (/^\/help\s*$/i.test(text)) { for (const line of keyHelp) addNote(view, line); }
   }
 
+  /** Sends to `to`, else to the conversation on screen (a channel, or a private one). */
   #say(text: string, options: { to?: string; kind?: "text" | "action" } = {}): void {
     const to = options.to ?? this.view.query ?? undefined;
+    const active = activeConversation(this.view);
+    const channel = to === undefined && !sameConversation(active, generalChannel)
+      ? active
+      : undefined;
     void this.#session?.say(text, {
       ...(options.kind === undefined ? {} : { kind: options.kind }),
       ...(to === undefined ? {} : { to }),
+      ...(channel === undefined ? {} : { channel }),
     });
   }
 
@@ -291,29 +452,66 @@ export class FullScreenClient {
       ...(this.#linkCommand === undefined ? {} : { linkCommand: this.#linkCommand }),
       now: () => this.#now(),
       query: (nick) => {
-        view.query = nick;
         if (nick === null) {
-          addNote(view, "-- back in the room: lines go to everyone");
+          this.#show(generalChannel);
+          addNote(view, `-- back in ${generalChannel}: lines go to everyone`);
           return;
         }
+        this.#show(directName(nick));
         const online = view.users.some((user) => nickKey(user) === nickKey(nick));
         addNote(
           view,
-          `-- talking privately with ${inert(nick)}; /query alone goes back to the room` +
-            (online ? "" : ` (${inert(nick)} is not online now)`),
+          `-- talking privately with ${inert(nick)}; /query alone goes back to ${generalChannel}` +
+            (online ? "" : ` (${inert(nick)} is not online now; they see it when they are back)`),
         );
       },
+      joinChannel: (name) => this.#joinChannel(name),
+      part: (name) => this.#part(name),
+      listChannels: () => {
+        session?.listChannels().then(
+          (channels) => {
+            this.#note(
+              `-- ${channels.length} channel${
+                channels.length === 1 ? "" : "s"
+              }; /join #NAME joins one (or makes it):`,
+            );
+            for (const channel of channels) this.#note(`   ${inert(channelText(channel))}`);
+          },
+          (error: unknown) => this.#note(`! ${reason(error)}`),
+        );
+      },
+      topic: (text) => this.#topic(text),
+      notify: (level) => {
+        const status = view.conversations.active;
+        if (status === null || session === null) return;
+        const quiet = this.#bell ? "" : " (--no-bell is on: the bell stays quiet anyway)";
+        if (level === null) {
+          this.#note(`-- ${inert(notifyText(status.name, status.notify))}${quiet}`);
+          return;
+        }
+        session.setNotify(status.name, level).then(
+          () => this.#note(`-- ${inert(notifyText(status.name, level))}${quiet}`),
+          (error: unknown) => this.#note(`! ${reason(error)}`),
+        );
+      },
+      next: () => {
+        const next = view.conversations.nextUnread();
+        if (next === null) this.#note("-- nothing unread");
+        else this.#show(next.name);
+      },
       history: (count) => {
-        const query = view.query;
-        void session?.history({ limit: count, ...(query === null ? {} : { with: query }) })
+        const name = activeConversation(view);
+        void session?.history({ limit: count, ...this.#historyFilter(name) })
           .then((page) => {
             if (page === null) return;
             const now = this.#now();
-            const what = query === null ? "" : ` with ${inert(query)}`;
-            addNote(view, `-- the last ${page.items.length} messages${what}:`);
+            const items = page.items.filter((item) =>
+              sameConversation(conversationOf(item.message, item.own), name)
+            );
+            addNote(view, `-- the last ${items.length} messages in ${inert(name)}:`);
             addEntries(
               view,
-              page.items.map((item) => messageEntry(item, { nick: view.nick, now, placed: false })),
+              items.map((item) => messageEntry(item, { nick: view.nick, now, placed: false })),
             );
             addNote(view, "-- end of /history");
             this.#scheduleRender();
@@ -334,7 +532,13 @@ export class FullScreenClient {
           addEntries(
             view,
             items.map((item) =>
-              messageEntry(item, { nick: view.nick, now, placed: false, alwaysDate: true })
+              messageEntry(item, {
+                nick: view.nick,
+                now,
+                placed: false,
+                alwaysDate: true,
+                tagChannel: true,
+              })
             ),
           );
           if (items.length > 0) addNote(view, "-- end of /search");
@@ -343,6 +547,49 @@ export class FullScreenClient {
       },
       clear: () => clearLog(view),
     };
+  }
+
+  /** `/part`: leaves a channel (the `channel` event closes it), closes a private conversation. */
+  #part(name: string | null): void {
+    const target = name ?? activeConversation(this.view);
+    if (sameConversation(target, generalChannel)) {
+      this.#note(`! ${generalChannel} cannot be left; /join #NAME to talk in another channel`);
+      return;
+    }
+    if (isDirect(target)) {
+      dropConversation(this.view, target);
+      this.#note(`-- closed the conversation with ${inert(target.slice(1))}`);
+      return;
+    }
+    this.#session?.partChannel(target).catch((error: unknown) =>
+      this.#note(`! cannot leave ${inert(target)}: ${reason(error)}`)
+    );
+  }
+
+  /** `/topic [text]`: shows or sets the topic of the channel on screen. */
+  #topic(text: string | null): void {
+    const session = this.#session;
+    const name = activeConversation(this.view);
+    if (session === null) return;
+    if (isDirect(name)) {
+      this.#note("! a private conversation has no topic; /topic works in a channel");
+      return;
+    }
+    if (text !== null) {
+      session.setTopic(name, text).catch((error: unknown) => this.#note(`! ${reason(error)}`));
+      return;
+    }
+    session.listChannels().then(
+      (channels) => {
+        const topic = channels.find((channel) => sameConversation(channel.name, name))?.topic ?? "";
+        this.#note(
+          topic === ""
+            ? `-- ${inert(name)} has no topic; /topic TEXT sets one`
+            : `-- the topic of ${inert(name)}: ${inert(topic)}`,
+        );
+      },
+      (error: unknown) => this.#note(`! ${reason(error)}`),
+    );
   }
 
   // ---- drawing ---------------------------------------------------------------------------
@@ -369,4 +616,8 @@ export class FullScreenClient {
     tty.write(drawScreen(this.#previous, screen, { color: this.#color }));
     this.#previous = screen;
   }
+}
+
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -11,7 +11,9 @@
  * run, or this host:port joined with one before, remembered through
  * lib/client/terminal/recent_servers.ts), so that a server asking for none is refused, and
  * this device's key (issue #14: loaded, or made silently the first time, from
- * the file the CLI names; none with --guest) and a link code. The
+ * the file the CLI names; none with --guest) and a link code, and the
+ * channel lines go to (issue #15: `--channel`, `/join` in line and piped
+ * mode; channels need an account, so not with --guest). The
  * protocol lives in session.ts, the line-mode look in format.ts, the commands
  * in commands.ts, the full-screen client in full_screen.ts.
  * Imports lib/client/, lib/wire/, lib/client/terminal/recent_servers.ts,
@@ -19,6 +21,9 @@
  * (how the advice writes commands) only; never lib/server/server.ts.
  */
 import { ChatSession, JoinFailure } from "../session.ts";
+import { channelNameProblem } from "../../wire/protocol.ts";
+import { channelName, generalChannel, sameConversation } from "../conversation_names.ts";
+import { channelText } from "../event_words.ts";
 import { KeyFileError, loadOrCreateKey } from "../../identity/key_file.ts";
 import type { KeyPair } from "../../wire/identity.ts";
 import { ownedNickAdvice } from "../event_words.ts";
@@ -96,7 +101,7 @@ export interface JoinOptions {
    * interactive, with no `input` given, and both stdin and stdout are terminals.
    */
   fullScreen?: boolean;
-  /** Full screen: ring the terminal bell on a private message or a mention. Default true. */
+  /** Full screen: ring the terminal bell as each conversation's `/notify` level says. Default true. */
   bell?: boolean;
   /** Full screen: use colours. Default: true unless the NO_COLOR variable is set and not empty. */
   color?: boolean;
@@ -138,6 +143,14 @@ export interface JoinOptions {
    * its nick (no --nick needed). Needs `deviceKeyPath`. Default: none.
    */
   linkCode?: string;
+  /**
+   * A channel (`ops` or `#ops`; made when it does not exist) joined after
+   * the room: piped lines are posted there, interactive mode starts there.
+   * Channels belong to accounts, so it needs `deviceKeyPath` (not a guest);
+   * a server without channels, or one refusing the channel, ends a piped
+   * join with exit code 1. Default: none (`#general`).
+   */
+  channel?: string;
 }
 
 /** True unless NO_COLOR is set to something (https://no-color.org). */
@@ -213,6 +226,22 @@ export async function join(options: JoinOptions): Promise<number> {
     writeErr("--link adds this device's key to an account, so it cannot be used with --guest");
     return 2;
   }
+  let channel: string | null = null;
+  if (options.channel !== undefined) {
+    if (options.deviceKeyPath === undefined) {
+      writeErr(
+        "--channel needs this device's key (channels belong to accounts), so it cannot be used " +
+          "with --guest; leave out --guest, or post to #general without --channel",
+      );
+      return 2;
+    }
+    channel = channelName(options.channel);
+    const problem = channelNameProblem(channel);
+    if (problem !== null) {
+      writeErr(`--channel ${options.channel}: ${problem} (e.g. --channel ops)`);
+      return 2;
+    }
+  }
   if (
     !interactive && (options.nick === undefined || options.nick === "") && linkCode === undefined
   ) {
@@ -239,6 +268,7 @@ export async function join(options: JoinOptions): Promise<number> {
       bell: options.bell ?? true,
       color: options.color ?? colorWanted(),
       linkCommand: (code) => linkCommand(code),
+      ...(channel === null ? {} : { channel }),
     })
     : null;
 
@@ -403,8 +433,8 @@ export async function join(options: JoinOptions): Promise<number> {
     let end: SessionEnd & { badCommands?: number };
     try {
       end = interactive
-        ? await chatInteractively(session, reader, writeOut, linkCommand)
-        : await sendPiped(session, reader, writeErr, writeOutDefault);
+        ? await chatInteractively(session, reader, writeOut, linkCommand, channel)
+        : await sendPiped(session, reader, writeErr, writeOutDefault, channel);
     } finally {
       await reader.close();
       terminal = null;
@@ -478,17 +508,27 @@ async function chatInteractively(
   reader: LineReader,
   print: (line: string) => void,
   linkCommand: (code: string) => string,
+  startChannel: string | null,
 ): Promise<SessionEnd> {
   let quitting = false;
   let query: string | null = null;
+  /** The channel typed lines go to (when no /query is open). */
+  let channel = generalChannel;
+  const problem = (error: unknown) => print(`! ${inert(reason(error))}`);
+  const joinChannel = (name: string) =>
+    session.joinChannel(name).then((joined) => {
+      channel = joined.name;
+      query = null;
+      print(`-- lines now go to ${inert(joined.name)}; /part leaves it`);
+    }, (error: unknown) => print(`! cannot join ${inert(name)}: ${inert(reason(error))}`));
   const context: CommandContext = {
-    ...lookups(session, print, () => query),
+    ...lookups(session, print, () => query, () => channel),
     requestLinkCode: () => session.requestLinkCode(),
     linkCommand,
     whois: (nick) => session.whois(nick),
     say: (text, sayOptions) => {
       const to = sayOptions?.to ?? query ?? undefined;
-      void session.say(text, { ...sayOptions, ...(to === undefined ? {} : { to }) });
+      void session.say(text, { ...sayOptions, ...sayTarget(to, channel) });
     },
     rename: (nick) => session.rename(nick),
     requestUsers: () => session.requestUsers(),
@@ -501,11 +541,43 @@ async function chatInteractively(
       query = nick;
       print(
         nick === null
-          ? "-- back in the room: lines go to everyone"
-          : `-- talking privately with ${inert(nick)}; /query alone goes back to the room`,
+          ? `-- back in ${inert(channel)}: lines go to everyone there`
+          : `-- talking privately with ${inert(nick)}; /query alone goes back to ${inert(channel)}`,
       );
     },
+    joinChannel: (name) => void joinChannel(name),
+    part: (name) => {
+      const target = name ?? channel;
+      if (sameConversation(target, generalChannel)) {
+        print(`! ${generalChannel} cannot be left`);
+        return;
+      }
+      session.partChannel(target).then(() => {
+        if (sameConversation(target, channel)) channel = generalChannel;
+        print(`-- lines now go to ${channel}`);
+      }, problem);
+    },
+    listChannels: () => {
+      session.listChannels().then((channels) => {
+        for (const entry of channels) print(`-- ${inert(channelText(entry))}`);
+      }, problem);
+    },
+    topic: (text) => {
+      if (text !== null) {
+        session.setTopic(channel, text).catch(problem);
+        return;
+      }
+      session.listChannels().then((channels) => {
+        const topic = channels.find((entry) => sameConversation(entry.name, channel))?.topic ?? "";
+        print(
+          topic === ""
+            ? `-- ${inert(channel)} has no topic`
+            : `-- the topic of ${inert(channel)}: ${inert(topic)}`,
+        );
+      }, problem);
+    },
   };
+  if (startChannel !== null) await joinChannel(startChannel);
   while (!quitting) {
     const line = await nextLine(reader, session.ended);
     if (line === null) break;
@@ -525,17 +597,38 @@ async function sendPiped(
   reader: LineReader,
   writeErr: (line: string) => void,
   writeOut: (line: string) => void,
+  startChannel: string | null,
 ): Promise<SessionEnd & { badCommands: number }> {
   let over = false;
   let quitting = false;
   let badCommands = 0;
   let pending: Promise<unknown> = Promise.resolve();
+  /** The channel lines are posted to: `--channel`, then the last `/join`. */
+  let channel = generalChannel;
+  if (startChannel !== null) {
+    try {
+      channel = (await session.joinChannel(startChannel)).name;
+    } catch (error) {
+      await session.quit();
+      return {
+        kind: "gave_up",
+        message: `cannot post to ${startChannel}: ${inert(reason(error))}`,
+        badCommands,
+      };
+    }
+  }
   const show = (line: string) => writeOut(line);
-  const { history, search } = lookups(session, show, () => null);
+  const { history, search } = lookups(session, show, () => null, () => channel);
   const context: CommandContext = {
     history: (count) => pending = history(count),
     search: (text) => pending = search(text),
-    say: (text, sayOptions) => pending = session.say(text, sayOptions),
+    say: (text, sayOptions) =>
+      pending = session.say(text, { ...sayOptions, ...sayTarget(sayOptions?.to, channel) }),
+    joinChannel: (name) =>
+      pending = session.joinChannel(name).then((joined) => (channel = joined.name), (error) => {
+        badCommands++;
+        writeErr(`! cannot join ${inert(name)}: ${inert(reason(error))}`);
+      }),
     rename: (nick) => session.rename(nick),
     requestUsers: () => session.requestUsers(),
     quit: () => quitting = true,
@@ -563,18 +656,29 @@ function printMessages(items: DecodedMessage[], print: (line: string) => void): 
   }
 }
 
+/** Where a line goes: privately `to` someone, else to `channel` (nothing for `#general`). */
+function sayTarget(to: string | undefined, channel: string): { to?: string; channel?: string } {
+  if (to !== undefined) return { to };
+  return sameConversation(channel, generalChannel) ? {} : { channel };
+}
+
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** /history and /search for line and piped mode: the answers are printed as chat lines. */
 function lookups(
   session: ChatSession,
   print: (line: string) => void,
   query: () => string | null,
+  channel: () => string,
 ): { history(count: number): Promise<void>; search(text: string): Promise<void> } {
   return {
     async history(count) {
       const target = query();
       const page = await session.history({
         limit: count,
-        ...(target === null ? {} : { with: target }),
+        ...(target === null ? sayTarget(undefined, channel()) : { with: target }),
       });
       if (page !== null) printMessages(page.items, print);
     },
