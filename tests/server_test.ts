@@ -7,6 +7,8 @@ import type { Received } from "./_helpers.ts";
 import { encodeBody } from "../lib/wire/protocol.ts";
 import { encodeFrame } from "../lib/frame.ts";
 import { connect } from "node:net";
+import { MemoryHistory } from "../lib/store/history.ts";
+import type { StoredMessage, Viewer } from "../lib/store/history.ts";
 
 Deno.test("the server speaks first and welcomes a hello with the user list", async () => {
   await using server = await startTestServer();
@@ -520,4 +522,26 @@ Deno.test("a connection gets 4 proofs; a flood of prove requests costs the serve
   await mallory.send({ type: "hello", nick: "mallory" });
   assertEquals((await mallory.next("welcome", 20_000)).nick, "mallory");
   assertEquals(mallory.all("proof").length, 4);
+});
+
+Deno.test("a server closing while a resume is still being read from a slow store still tells shutting_down", async () => {
+  // The store answers `after` slowly (a busy disk): the replay holds live messages back meanwhile.
+  class SlowHistory extends MemoryHistory {
+    override after(viewer: Viewer, afterId: number, limit: number): Promise<StoredMessage[]> {
+      return new Promise((resolve) =>
+        setTimeout(() => resolve(super.after(viewer, afterId, limit)), 1500)
+      );
+    }
+  }
+  const history = new SlowHistory({ firstId: 1 });
+  const server = await startTestServer({ history });
+  {
+    await using bob = await TestClient.joined(server.port, "bob");
+    await bob.say("something to replay", { ref: 1 });
+    await bob.next((message) => message.ref === 1);
+  }
+  await using client = await TestClient.joined(server.port, "ana", { after: 0 });
+  await server.close();
+  // Before the fix the error waited behind the replay and the connection closed without it.
+  assertEquals((await client.next("error")).code, "shutting_down");
 });

@@ -300,6 +300,15 @@ export class Session implements Member {
     this.#leaveReason ??= reason;
     if (this.#closing) return;
     this.#closing = true;
+    // What waits behind an answer in preparation goes out now: an error told before closing
+    // (device_removed, not_joined) must not stay held while the answer it waited for never comes.
+    if (this.#held.length > 0) {
+      for (const message of this.#held.splice(0)) {
+        this.#queue.push(message);
+        this.#queueBytes += message.payload.length + 4;
+      }
+      this.#scheduleFlush();
+    }
     const timer = setTimeout(() => this.#closeTransport(), flushDeadlineMs);
     this.#whenDrained().then(() => {
       clearTimeout(timer);
@@ -609,17 +618,16 @@ export class Session implements Member {
   }
 
   /**
-   * Sends the account's conversations with their unread counts (section 9.5),
-   * right after `users`: live messages wait until it is queued.
+   * Sends the account's conversations with their unread counts (section 9.5)
+   * once the store has counted them. Live messages do not wait for it (a busy
+   * store must not delay the chat): each count covers its conversation up to
+   * its `last`, and a client counts what comes after that itself.
    */
   async #sendConversations(): Promise<void> {
-    this.#hold();
     try {
       for (const part of await this.#context.room.conversations(this)) this.#queueAnswer(part);
     } catch (error) {
       this.#reportError(error);
-    } finally {
-      this.#release();
     }
   }
 
