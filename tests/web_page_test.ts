@@ -94,7 +94,7 @@ browserTest("two pages and a terminal client chat in public and in private", asy
   await conversationEntry(ana, "bob").locator(".badge").filter({ hasText: /^1$/ }).waitFor({
     timeout: pageDeadlineMs,
   });
-  assertMatch(await ana.title(), /^\(1\) /);
+  assertMatch(await ana.title(), /^\(1 · @1\) /); // a direct message is a mention
   await conversationEntry(ana, "bob").locator("button.conversation").click();
   await messageRows(ana, "psst ana").waitFor({ timeout: pageDeadlineMs });
   assert(await conversationEntry(ana, "bob").locator(".badge").isHidden());

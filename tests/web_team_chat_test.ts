@@ -133,7 +133,8 @@ browserTest(
       "bob, online, 2 unread",
     );
     assert(await direct.locator(".presence.online").isVisible(), "bob shows as online");
-    await waitForTitle(page, `(2) ${roomName} · lanchat`);
+    // Every direct message is a mention: the title says both.
+    await waitForTitle(page, `(2 · @2) ${roomName} · lanchat`);
 
     await direct.locator("button.conversation").click();
     await waitForConversation(page, "bob");

@@ -10,9 +10,13 @@
  * prompts) as @preact/signals.
  *
  * Owns: turning session events into conversation entries and page
- * sentences, the unread mentions of me per conversation (until the server
- * counts them), the sidebar's items, marking the conversation on screen
- * read (Esc), what the composer's text does (send, or a command of
+ * sentences, the sidebar's items (unread and mention counts are the client
+ * core's, seeded by the server: issue #15), the read marks sent for what is
+ * on screen (through lib/client/read_sender.ts), where "new since you last
+ * read" goes, the channels (joining, leaving, topics, the list, each one's
+ * history), notification levels and when a message notifies (through the
+ * `notify` hook), marking the conversation on screen read (Esc), what the
+ * composer's text does (send, or a command of
  * page_commands.ts), the room password prompt and the keys derived from it
  * (in memory only), the remembered nick, the downgrade refusal's question,
  * and identity (issue #14, PROTOCOL.md section 8): the device key the
@@ -33,15 +37,25 @@ import {
   type WhoisAnswer,
 } from "../../client/session.ts";
 import {
+  channelKey,
   type Conversation,
   Conversations,
+  isChannel,
   type NoticeTone,
-  peerOf,
 } from "../../client/conversations.ts";
+import type { ChannelEntry, NotifyLevel } from "../../client/session.ts";
+import { ReadSender } from "../../client/read_sender.ts";
+import { parseMarkup, plainText } from "../../client/markup.ts";
+import { channelName, generalChannel } from "../../client/conversation_names.ts";
 import { leftText, linkedText, shortPrint } from "../../client/event_words.ts";
 import { OnlineList, sameNick } from "../../client/online_list.ts";
 import type { MessageKind, SecureParams } from "../../wire/protocol.ts";
-import { formatLinkCode, nickProblem, normalizeLinkCode } from "../../wire/protocol.ts";
+import {
+  channelNameProblem,
+  formatLinkCode,
+  nickProblem,
+  normalizeLinkCode,
+} from "../../wire/protocol.ts";
 import { deriveRoomPsk } from "../../wire/room_key.ts";
 import { fingerprint } from "../../wire/identity.ts";
 import { type PageActions, runComposerLine } from "./page_commands.ts";
@@ -58,7 +72,6 @@ import {
 import { serverKeyCheck } from "../../client/server_keys.ts";
 import { pageAddress, webSocketDialer } from "./websocket_channel.ts";
 import { type ConversationItem, conversationItems } from "./conversation_list.ts";
-import { mentionsMe } from "../../wire/mentions.ts";
 
 /** Messages asked for after joining, and per page when scrolling up. */
 export const historyPageSize = 50;
@@ -125,6 +138,25 @@ export function ownedText(problem: string): string {
     : `${sentence(problem)} Pick another nick, ${ownedAdvice}.`;
 }
 
+/** A notification for the browser to show (view/notifications.ts). */
+export interface PageNotification {
+  title: string;
+  body: string;
+  /** The conversation's name (`#ops`, `@ana`): a newer one replaces the one shown. */
+  tag: string;
+  /** The person clicked it: the conversation opens. */
+  onClick(): void;
+}
+
+/** The small windows over the chat besides the prompts (channel_dialogs.tsx draws them). */
+export type PageDialog =
+  /** "+" beside Channels, or the name of a channel to join: `problem` is the server's words. */
+  | { kind: "join"; problem: string | null; busy: boolean }
+  /** Setting the topic of channel `name`. */
+  | { kind: "topic"; name: string; topic: string; problem: string | null; busy: boolean }
+  /** "Browse channels" (`/channels`): every channel, null while asked for. */
+  | { kind: "channels"; channels: ChannelEntry[] | null; problem: string | null };
+
 /** What the page needs from its view. */
 export interface PageHooks {
   /**
@@ -134,6 +166,8 @@ export interface PageHooks {
   focusComposer(onlyIfIdle?: boolean): void;
   /** Asks a yes/no question (the downgrade refusal). */
   confirm(text: string): boolean;
+  /** Shows a notification, when the person allowed them (default: none). */
+  notify?(notification: PageNotification): void;
 }
 
 /** `text` as a sentence: a capital first letter and a full stop. */
@@ -141,6 +175,10 @@ export function sentence(text: string): string {
   const trimmed = text.trim();
   const capital = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
   return /[.!?…]$/.test(capital) ? capital : `${capital}.`;
+}
+
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** A private message on its way: where it was written, for its refusal. */
@@ -188,6 +226,10 @@ export class ChatPage implements PageActions {
   readonly deviceFingerprint: string;
   /** Grows each time the person marks the conversation on screen read (Esc): the view's cue. */
   readonly markedRead = signal(0);
+  /** The channel dialog that is open (join, topic, browse). */
+  readonly dialog = signal<PageDialog | null>(null);
+  /** What the page knows of each channel I am in (topic, members), by `channelKey`. */
+  readonly channels = new Map<string, ChannelEntry>();
 
   readonly #hooks: PageHooks;
   #session: ChatSession | null = null;
@@ -215,16 +257,23 @@ export class ChatPage implements PageActions {
   #lastCode = "";
   /** The device key, made on first use and kept in this browser (page_storage.ts). */
   readonly #deviceKey: DeviceKeyLoad;
+  /** Sends the read marks of the session (one per conversation every 500 ms at most). */
+  #reads: ReadSender | null = null;
   /**
-   * Unread messages that mention me, per conversation id, counted while it
-   * has unread messages (a count goes stale, and is not shown, once its
-   * conversation is read). Kept here until the server counts them (issue #15).
+   * Where "new since you last read" goes, per conversation id: the id it was
+   * read up to when it was opened with unread messages.
    */
-  readonly #mentions = new Map<number, number>();
+  readonly #newSince = new Map<number, number>();
+  /** The page is in front of the person (not a hidden tab). */
+  #visible = true;
 
   constructor(hooks: PageHooks) {
     this.#hooks = hooks;
-    this.conversations = new Conversations({ onChange: () => this.#redraw() });
+    this.conversations = new Conversations({
+      onChange: () => this.#redraw(),
+      me: () => this.nick.value,
+      onRead: (mark) => this.#reads?.mark(mark),
+    });
     this.#deviceKey = loadDeviceKey();
     this.deviceFingerprint = fingerprint(this.#deviceKey.key.publicKey);
     if (this.#deviceKey.problem !== null) {
@@ -288,6 +337,8 @@ export class ChatPage implements PageActions {
       },
     });
     this.#session = session;
+    this.#reads?.close();
+    this.#reads = new ReadSender((mark) => session.markRead(mark.conversation, mark.id));
     // A first visit asks for the nick while connecting; a room password, when the greeting
     // asks for one, comes first and hides this prompt until it is accepted.
     if (nick === undefined && options.linkCode === undefined && this.#earlyNick === null) {
@@ -308,6 +359,7 @@ export class ChatPage implements PageActions {
 
   /** Leaving the page: says `bye`. */
   leave(): void {
+    this.#reads?.close();
     void this.#session?.quit();
   }
 
@@ -318,20 +370,30 @@ export class ChatPage implements PageActions {
 
   /** The page became visible (or hidden): unread counts, and a quicker reconnect. */
   setVisible(visible: boolean): void {
+    this.#visible = visible;
+    if (visible) this.#markNewSince(this.conversations.active);
     this.conversations.setVisible(visible);
     if (visible) this.retryNow();
   }
 
-  /** Unread messages of `conversation` that mention me. */
-  mentionsIn(conversation: Conversation): number {
-    return conversation.unread === 0 ? 0 : this.#mentions.get(conversation.id) ?? 0;
+  /**
+   * Where "new since you last read" goes in `conversation`: before its first
+   * message from others after this id; null for none.
+   */
+  newSince(conversation: Conversation): number | null {
+    return this.#newSince.get(conversation.id) ?? null;
+  }
+
+  /** About to be read with unread messages: the line goes after what was read before. */
+  #markNewSince(conversation: Conversation, readId = conversation.readId): void {
+    if (conversation.unread > 0) this.#newSince.set(conversation.id, readId);
   }
 
   /** The sidebar's conversations (see conversation_list.ts). */
   conversationItems(): ConversationItem[] {
     return conversationItems(this.conversations.all, {
       active: this.conversations.active,
-      mentionsIn: (conversation) => this.mentionsIn(conversation),
+      mentionsIn: (conversation) => conversation.mentions,
       isOnline: (nick) => this.online.has(nick),
     });
   }
@@ -344,7 +406,11 @@ export class ChatPage implements PageActions {
    * count goes to 0, and the view drops its "new messages" marker.
    */
   markActiveRead(): void {
+    const active = this.conversations.active;
+    this.#visible = true;
     this.conversations.setVisible(true);
+    this.conversations.markReadNow(active);
+    this.#newSince.delete(active.id);
     this.markedRead.value++;
   }
 
@@ -369,9 +435,11 @@ export class ChatPage implements PageActions {
     const active = this.conversations.active;
     const to = options.to ?? (active.kind === "private" ? active.title : undefined);
     if (to !== undefined) this.openPrivate(to);
-    else if (active !== this.conversations.room) this.activate("room", true);
+    else if (!isChannel(active)) this.activate("room", true);
+    const channel = to === undefined && isChannel(active) ? active.name : undefined;
     const kind = options.kind ?? "text";
-    void session.say(text, { kind, ...(to === undefined ? {} : { to }) }).then((ref) => {
+    const where = to !== undefined ? { to } : channel === undefined ? {} : { channel };
+    void session.say(text, { kind, ...where }).then((ref) => {
       if (to !== undefined) this.#privateSays.set(ref, { to });
     });
     return true;
@@ -386,9 +454,14 @@ export class ChatPage implements PageActions {
 
   /** Shows a conversation; `focus`: the person chose it (the cursor goes to the composer). */
   activate(key: string, focus = false): void {
+    const target = this.conversations.find(key);
+    if (target !== undefined && target !== this.conversations.active) {
+      this.#newSince.delete(target.id);
+      if (this.#visible) this.#markNewSince(target);
+    }
     this.conversations.activate(key);
     const active = this.conversations.active;
-    if (active.kind === "private" && !active.askedHistory) void this.#askPrivateHistory(active);
+    if (!active.askedHistory && active.key !== "room") void this.#askHistory(active);
     if (focus) this.#hooks.focusComposer();
   }
 
@@ -414,9 +487,8 @@ export class ChatPage implements PageActions {
     const session = this.#session;
     const conversation = this.conversations.active;
     if (session === null || !session.online || conversation.kind === "search") return;
-    const peer = conversation.kind === "private" ? { with: conversation.title } : {};
     this.conversations.loading(conversation);
-    const page = await session.history({ limit: count, ...peer });
+    const page = await session.history({ limit: count, ...this.#historyFilter(conversation) });
     this.conversations.addPage(conversation, page, this.#epoch(session));
   }
 
@@ -448,6 +520,154 @@ export class ChatPage implements PageActions {
   requestUsers(): void {
     this.#printUsers = true;
     this.#session?.requestUsers();
+  }
+
+  // ---- channels (issue #15) -----------------------------------------------------------
+
+  /**
+   * Joins channel `typed` (`ops` or `#ops`; made when it does not exist) and
+   * shows it; resolves with why not (the server's words), or null.
+   */
+  async joinChannel(typed: string): Promise<string | null> {
+    const name = channelName(typed);
+    const problem = channelNameProblem(name);
+    if (problem !== null) return sentence(problem);
+    const known = this.conversations.byName(name);
+    if (known !== undefined && isChannel(known)) {
+      this.activate(known.key, true);
+      return null;
+    }
+    const session = this.#session;
+    if (session === null) return "Not connected yet.";
+    try {
+      const channel = await session.joinChannel(name);
+      const conversation = this.conversations.openChannel(channel.name);
+      this.channels.set(conversation.key, channel);
+      this.activate(conversation.key, true);
+      return null;
+    } catch (error) {
+      return sentence(reason(error));
+    }
+  }
+
+  /** `/join` and the join dialog: joined, the dialog closes; refused, it says why. */
+  async joinFromDialog(typed: string): Promise<void> {
+    const open = this.dialog.value;
+    if (open?.kind === "join") this.dialog.value = { ...open, busy: true };
+    const problem = await this.joinChannel(typed);
+    if (this.dialog.value?.kind !== "join") {
+      if (problem !== null) this.notice(`Cannot join ${channelName(typed)}: ${problem}`, "error");
+      return;
+    }
+    this.dialog.value = problem === null ? null : { kind: "join", problem, busy: false };
+  }
+
+  /**
+   * Leaves channel `name` (default: the one on screen); in a private
+   * conversation, closes it. `#general` cannot be left.
+   */
+  async leaveChannel(name: string | null = null): Promise<void> {
+    const target = name === null ? this.conversations.active : this.conversations.byName(name);
+    if (target === undefined || target.kind === "search") {
+      this.notice(`You are not in ${name ?? "a channel"}.`, "error");
+      return;
+    }
+    if (target.kind === "private") return this.close(target.key);
+    if (target.key === "room") {
+      this.notice(`${generalChannel} cannot be left; join another channel to talk there.`, "error");
+      return;
+    }
+    try {
+      await this.#session?.partChannel(target.name);
+    } catch (error) {
+      this.notice(`Cannot leave ${target.name}: ${sentence(reason(error))}`, "error");
+    }
+  }
+
+  /** "Browse channels" (`/channels`): every channel with its topic and members. */
+  async browseChannels(): Promise<void> {
+    this.dialog.value = { kind: "channels", channels: null, problem: null };
+    const session = this.#session;
+    try {
+      if (session === null) throw new Error("not connected yet");
+      const channels = await session.listChannels();
+      if (this.dialog.value?.kind === "channels") {
+        this.dialog.value = { kind: "channels", channels, problem: null };
+      }
+    } catch (error) {
+      if (this.dialog.value?.kind === "channels") {
+        this.dialog.value = { kind: "channels", channels: [], problem: sentence(reason(error)) };
+      }
+    }
+  }
+
+  /** The topic of the channel on screen, as the page knows it ("" for none). */
+  topicOf(conversation: Conversation): ChannelEntry | undefined {
+    return this.channels.get(conversation.key);
+  }
+
+  /** `/topic` alone or a click on the topic: the topic dialog for the channel on screen. */
+  editTopic(): void {
+    const active = this.conversations.active;
+    if (!isChannel(active)) {
+      this.notice("A private conversation has no topic; /topic works in a channel.", "error");
+      return;
+    }
+    const topic = this.topicOf(active)?.topic ?? "";
+    this.dialog.value = { kind: "topic", name: active.name, topic, problem: null, busy: false };
+  }
+
+  /** Sets the topic of channel `name` (default: the one on screen); resolves with why not, or null. */
+  async setTopic(topic: string, name?: string): Promise<string | null> {
+    const channel = name ?? this.conversations.active.name;
+    const session = this.#session;
+    if (!channel.startsWith("#")) return "A private conversation has no topic.";
+    try {
+      if (session === null) throw new Error("not connected yet");
+      await session.setTopic(channel, topic.trim());
+      return null;
+    } catch (error) {
+      return sentence(reason(error));
+    }
+  }
+
+  /** The topic dialog's answer. */
+  async topicFromDialog(topic: string): Promise<void> {
+    const open = this.dialog.value;
+    if (open?.kind !== "topic") return;
+    this.dialog.value = { ...open, busy: true };
+    const problem = await this.setTopic(topic, open.name);
+    if (this.dialog.value?.kind !== "topic") return;
+    this.dialog.value = problem === null ? null : { ...open, topic, problem, busy: false };
+  }
+
+  closeDialog(): void {
+    this.dialog.value = null;
+  }
+
+  /** How I want to be told of `conversation` (kept on the server; the `notify` event applies it). */
+  async setNotifyLevel(conversation: Conversation, level: NotifyLevel): Promise<void> {
+    const session = this.#session;
+    try {
+      if (session === null) throw new Error("not connected yet");
+      await session.setNotify(conversation.name, level);
+    } catch (error) {
+      this.notice(`Notifications unchanged: ${sentence(reason(error))}`, "error", conversation);
+    }
+  }
+
+  /** `/notify` alone: what the conversation on screen is set to. */
+  showNotifyLevel(): void {
+    const active = this.conversations.active;
+    const words = { all: "every message", mentions: "mentions only", muted: "nothing (muted)" };
+    this.notice(`Notifications here: ${words[active.notify]}.`, "info");
+  }
+
+  /** `/next`: the next conversation with unread messages (mentions first). */
+  next(): void {
+    const next = this.conversations.nextUnread();
+    if (next === null) this.notice("Nothing unread.", "info");
+    else this.activate(next.key, true);
   }
 
   // ---- identity ---------------------------------------------------------------------
@@ -763,22 +983,71 @@ export class ChatPage implements PageActions {
         this.#redraw();
         return;
       case "message": {
-        const peer = peerOf(event.message, event.own);
-        const before = (peer === null ? conversations.room : conversations.privateWith(peer))
-          ?.unread ?? 0;
-        const placed = conversations.addMessage(event, event.source, this.#epoch(session));
-        if (
-          placed !== null && placed.unread > before && mentionsMe(event.text, this.nick.value ?? "")
-        ) {
-          const counted = before === 0 ? 0 : this.#mentions.get(placed.id) ?? 0;
-          this.#mentions.set(placed.id, counted + 1);
-        }
+        const placed = conversations.place(event, event.source, this.#epoch(session));
         if (placed !== null && !this.#firstMessageShown) {
           this.#firstMessageShown = true;
           performance.mark("lanchat:first-message");
         }
+        const where = placed?.conversation;
+        if (
+          where !== undefined && placed?.alert && (!this.#visible || where !== conversations.active)
+        ) {
+          this.#notify(where, event.message.from, event.text);
+        }
         return;
       }
+      case "conversations": {
+        // The line goes after what the server says was read, before the page reads it.
+        const active = conversations.active;
+        const seen = event.items.find((item) => conversations.byName(item.conversation) === active);
+        if (seen !== undefined && seen.unread > 0 && this.#visible) {
+          this.#newSince.set(active.id, seen.read);
+        }
+        conversations.applyConversations(event.items);
+        void this.#loadChannelList();
+        return;
+      }
+      case "channel": {
+        const channel = event.channel;
+        if (channel.joined) {
+          const conversation = conversations.openChannel(channel.name);
+          this.channels.set(conversation.key, channel);
+        } else {
+          this.channels.delete(channelKey(channel.name));
+          conversations.removeChannel(channel.name);
+        }
+        this.#redraw();
+        return;
+      }
+      case "topic": {
+        const key = channelKey(event.channel);
+        const known = this.channels.get(key);
+        this.channels.set(key, {
+          name: event.channel,
+          members: 0,
+          joined: true,
+          ...known,
+          topic: event.topic,
+        });
+        const conversation = conversations.byName(event.channel);
+        if (conversation !== undefined) {
+          this.notice(
+            event.topic === ""
+              ? `${event.by} cleared the topic`
+              : `${event.by} set the topic: ${event.topic}`,
+            "quiet",
+            conversation,
+          );
+        }
+        this.#redraw();
+        return;
+      }
+      case "read":
+        conversations.applyRead(event.conversation, event.id);
+        return;
+      case "notify":
+        conversations.applyNotify(event.conversation, event.level);
+        return;
       case "history_end":
         conversations.setMore(conversations.room, event.more);
         return;
@@ -894,7 +1163,7 @@ export class ChatPage implements PageActions {
       // Private conversations opened while offline (or before a restart) fetch their history now.
       for (const conversation of this.conversations.all) {
         if (conversation.kind === "private" && !conversation.askedHistory) {
-          void this.#askPrivateHistory(conversation);
+          void this.#askHistory(conversation);
         }
       }
     }
@@ -938,13 +1207,46 @@ export class ChatPage implements PageActions {
     this.start();
   }
 
-  async #askPrivateHistory(conversation: Conversation): Promise<void> {
+  /** The first page of a private conversation or a channel other than the room. */
+  async #askHistory(conversation: Conversation): Promise<void> {
     const session = this.#session;
-    if (session === null || !session.online) return;
+    if (session === null || !session.online || conversation.kind === "search") return;
     conversation.askedHistory = true;
     this.conversations.loading(conversation);
-    const page = await session.history({ limit: historyPageSize, with: conversation.title });
+    const filter = this.#historyFilter(conversation);
+    const page = await session.history({ limit: historyPageSize, ...filter });
     this.conversations.addPage(conversation, page, this.#epoch(session));
+  }
+
+  /** `history`'s filter for `conversation`: `with` the peer, or its `channel` (not the room's). */
+  #historyFilter(conversation: Conversation): { with?: string; channel?: string } {
+    if (conversation.kind === "private") return { with: conversation.title };
+    return conversation.key === "room" ? {} : { channel: conversation.name };
+  }
+
+  /** Tells the person of a message by a browser notification (the view's hook). */
+  #notify(conversation: Conversation, from: string, text: string): void {
+    const title = conversation.kind === "private" ? from : `${from} in ${conversation.name}`;
+    this.#hooks.notify?.({
+      title,
+      body: plainText(parseMarkup(text)),
+      tag: conversation.name,
+      onClick: () => this.activate(conversation.key, true),
+    });
+  }
+
+  /** The topics and member counts of the channels I am in (after each join). */
+  async #loadChannelList(): Promise<ChannelEntry[] | null> {
+    const session = this.#session;
+    if (session === null) return null;
+    const channels = await session.listChannels().catch(() => null);
+    if (channels === null) return null;
+    for (const channel of channels) {
+      const key = channelKey(channel.name);
+      if (channel.joined) this.channels.set(key, channel);
+    }
+    this.#redraw();
+    return channels;
   }
 
   /** The status line from the session's state and the open prompts. */

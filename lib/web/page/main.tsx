@@ -14,6 +14,7 @@ import { render } from "preact";
 import { ChatPage } from "./chat_page.ts";
 import { App } from "./view/app.tsx";
 import { composerId } from "./view/composer.tsx";
+import { showNotification } from "./view/notifications.ts";
 
 const root = document.getElementById("app");
 if (root === null) throw new Error("index.html lacks #app");
@@ -24,6 +25,7 @@ const page = new ChatPage({
     if (!onlyIfIdle || idle) document.getElementById(composerId)?.focus();
   },
   confirm: (text) => confirm(text),
+  notify: showNotification,
 });
 render(<App page={page} />, root);
 

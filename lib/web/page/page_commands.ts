@@ -4,7 +4,7 @@
  * terminal), acted out on the page's {@link ChatPage}.
  *
  * Owns: the page's CommandContext (what /query, /history, /search, /clear,
- * /quit, /link and /whois mean here) and whether the composer empties: a line that was sent or
+ * /quit, /link, /whois, /join, /part, /channels, /topic, /notify and /next mean here) and whether the composer empties: a line that was sent or
  * ran is used up; one that was refused (not connected, wrong usage, unknown
  * command) stays in the box to be fixed. Imports lib/client/commands.ts and
  * the page's notice type only; no DOM, and not the page itself (it calls
@@ -13,7 +13,8 @@
 import { type CommandContext, runLine } from "../../client/commands.ts";
 import type { NoticeTone } from "../../client/conversations.ts";
 import type { MessageKind } from "../../wire/protocol.ts";
-import type { LinkCode, WhoisAnswer } from "../../client/session.ts";
+import type { LinkCode, NotifyLevel, WhoisAnswer } from "../../client/session.ts";
+import type { Conversations } from "../../client/conversations.ts";
 
 /** What the commands do on the page (ChatPage has them all). */
 export interface PageActions {
@@ -36,6 +37,21 @@ export interface PageActions {
   addDevice(): Promise<LinkCode>;
   /** The command line that joins this server from a terminal with `code`. */
   linkCommand(code: string): string;
+  readonly conversations: Conversations;
+  /** Joins (or makes) a channel and shows it; resolves with why not, or null. */
+  joinChannel(name: string): Promise<string | null>;
+  /** Leaves a channel (default: the one on screen), or closes the private conversation. */
+  leaveChannel(name: string | null): Promise<void>;
+  /** "Browse channels". */
+  browseChannels(): Promise<void>;
+  /** The topic dialog of the channel on screen. */
+  editTopic(): void;
+  /** Sets the topic of the channel on screen; resolves with why not, or null. */
+  setTopic(topic: string): Promise<string | null>;
+  setNotifyLevel(conversation: Conversations["active"], level: NotifyLevel): Promise<void>;
+  showNotifyLevel(): void;
+  /** The next conversation with unread messages. */
+  next(): void;
 }
 
 /**
@@ -90,6 +106,33 @@ export function runComposerLine(text: string, page: PageActions): boolean {
     },
     whois(nick) {
       return page.whois(nick);
+    },
+    joinChannel(name) {
+      void page.joinChannel(name).then((problem) => {
+        if (problem !== null) page.notice(`Cannot join ${name}: ${problem}`, "error");
+      });
+    },
+    part(name) {
+      void page.leaveChannel(name);
+    },
+    listChannels() {
+      void page.browseChannels();
+    },
+    topic(text) {
+      if (text === null) {
+        page.editTopic();
+        return;
+      }
+      void page.setTopic(text).then((problem) => {
+        if (problem !== null) page.notice(`Topic unchanged: ${problem}`, "error");
+      });
+    },
+    notify(level) {
+      if (level === null) page.showNotifyLevel();
+      else void page.setNotifyLevel(page.conversations.active, level);
+    },
+    next() {
+      page.next();
     },
   };
   runLine(text, context);

@@ -6,11 +6,11 @@
  * The whole page, laid out as today's team chats are: the top bar, the
  * banner, the sidebar of conversations on the left, the conversation on
  * screen with the composer, the online list on the right, the quick
- * switcher, the prompts (password, nick, or a code from another device), and
- * "Add a device". On a phone the sidebar and the online list are drawers.
+ * switcher, the prompts (password, nick, or a code from another device),
+ * "Add a device", and the channel windows (join, topic, browse). On a phone the sidebar and the online list are drawers.
  *
  * Owns: the layout's markup (the ids and classes style.css and the tests
- * know), the document's title with the unread count, the `offline` class on
+ * know), the document's title with the unread and mention counts, the `offline` class on
  * body, whether the screen is narrow (a phone), which drawer is open, and
  * the page-wide Ctrl+K / ⌘K. Imports preact, the page's types and the other
  * view modules.
@@ -27,6 +27,8 @@ import { AddDevice } from "./add_device.tsx";
 import { Sidebar, SidebarToggle } from "./sidebar.tsx";
 import { QuickSwitcher } from "./switcher.tsx";
 import { SearchBox, StatusLine } from "./top_bar.tsx";
+import { ChannelDialog } from "./channel_dialogs.tsx";
+import { NotificationsButton } from "./notify_controls.tsx";
 
 /** Phones: the sidebar and the online list are drawers and hints are shorter (as in style.css). */
 const narrowQuery = "(max-width: 720px)";
@@ -59,11 +61,13 @@ export function App({ page }: { page: ChatPage }) {
   const [drawer, setDrawer] = useState<Drawer>("none");
   const [switcherOpen, setSwitcherOpen] = useState(false);
   const unread = page.conversations.totalUnread;
+  const mentions = page.conversations.totalMentions;
   const items = page.conversationItems();
 
   useEffect(() => {
     const name = roomName === "" ? "lanchat" : `${roomName} · lanchat`;
-    document.title = unread > 0 ? `(${unread}) ${name}` : name;
+    const counts = mentions > 0 ? `${unread} · @${mentions}` : `${unread}`;
+    document.title = unread > 0 ? `(${counts}) ${name}` : name;
   });
   useEffect(() => {
     document.body.classList.toggle("offline", status.state !== "online");
@@ -117,6 +121,15 @@ export function App({ page }: { page: ChatPage }) {
           jumpKeys={jumpKeys}
           open={drawer === "sidebar"}
           onDismiss={closeDrawer}
+          onAddChannel={() => {
+            setDrawer("none");
+            page.dialog.value = { kind: "join", problem: null, busy: false };
+          }}
+          onBrowseChannels={() => {
+            setDrawer("none");
+            void page.browseChannels();
+          }}
+          footer={<NotificationsButton />}
         />
         <main class="chat">
           <ConversationView page={page} revision={revision} />
@@ -146,6 +159,7 @@ export function App({ page }: { page: ChatPage }) {
       <CodePrompt page={page} />
       <PasswordPrompt page={page} />
       <AddDevice page={page} />
+      <ChannelDialog page={page} />
     </>
   );
 }

@@ -3,8 +3,10 @@
 /// <reference lib="dom.iterable" />
 /// <reference lib="esnext" />
 /**
- * The conversation on screen: its header (what it is, who is there, and
- * closing it when it is a private conversation or search results), the logs
+ * The conversation on screen: its header (what it is, its topic (a click
+ * sets it), who is there, its notification level, and leaving it when it is
+ * a channel, closing it when it is a private conversation or search
+ * results), the logs
  * of every open conversation (one shown), and the "new messages" marker of
  * the one on screen.
  *
@@ -19,6 +21,7 @@ import type { ChatPage } from "../chat_page.ts";
 import { visibleBidi } from "../../../wire/inert_text.ts";
 import { channelTitle, isChannel } from "../conversation_list.ts";
 import { MessageLog, type ScrollMemory, scrollToBottom } from "./message_log.tsx";
+import { NotifyLevelSelect } from "./notify_controls.tsx";
 
 /** The header's title: "# office-pc", "bob", "Search: kiwi". */
 export function conversationTitle(conversation: Conversation): string {
@@ -27,21 +30,58 @@ export function conversationTitle(conversation: Conversation): string {
   return `# ${visibleBidi(channelTitle(conversation))}`;
 }
 
-function Header({ page, conversation }: { page: ChatPage; conversation: Conversation }) {
+/** `revision`: the page's (topics, levels and members change without a new conversation). */
+function Header(
+  { page, conversation }: { page: ChatPage; conversation: Conversation; revision: number },
+) {
   const online = conversation.kind === "private" && page.online.has(conversation.title);
+  const channel = isChannel(conversation);
+  const info = channel ? page.topicOf(conversation) : undefined;
+  const room = conversation.key === "room"; // #general: no topic, cannot be left
   const about = conversation.kind === "private"
     ? `${online ? "Online" : "Offline"} · private: only the two of you`
     : conversation.kind === "search"
     ? "Search results: messages you may see, newest last"
-    : `${page.online.size} online · everyone here reads it`;
+    : room
+    ? `${page.online.size} online · everyone here reads it`
+    : `${info?.members ?? "?"} member${info?.members === 1 ? "" : "s"} · only members read it`;
+  const topic = info?.topic ?? "";
   return (
     <header class="conversation-head">
       {conversation.kind === "private"
         ? <span class={`presence${online ? " online" : ""}`} aria-hidden="true" />
         : null}
       <h2 id="conversation-title" class="conversation-name">{conversationTitle(conversation)}</h2>
+      {channel && !room && !page.guest.value
+        ? (
+          <button
+            type="button"
+            id="conversation-topic"
+            class={`conversation-topic${topic === "" ? " empty" : ""}`}
+            title={topic === "" ? "Set a topic" : `${visibleBidi(topic)} (click to change)`}
+            onClick={() => page.editTopic()}
+          >
+            {topic === "" ? "Add a topic" : visibleBidi(topic)}
+          </button>
+        )
+        : null}
       <p class="conversation-about">{about}</p>
-      {isChannel(conversation) ? null : (
+      {conversation.name !== "" && !page.guest.value
+        ? <NotifyLevelSelect page={page} conversation={conversation} />
+        : null}
+      {channel && !room
+        ? (
+          <button
+            type="button"
+            id="conversation-leave"
+            class="secondary conversation-close"
+            onClick={() => void page.leaveChannel(null)}
+          >
+            Leave channel
+          </button>
+        )
+        : null}
+      {channel ? null : (
         <button
           type="button"
           id="conversation-close"
@@ -56,7 +96,7 @@ function Header({ page, conversation }: { page: ChatPage; conversation: Conversa
 }
 
 /** `revision`: the page's; a new one redraws. */
-export function ConversationView({ page }: { page: ChatPage; revision: number }) {
+export function ConversationView({ page, revision }: { page: ChatPage; revision: number }) {
   const memories = useRef(new Map<number, ScrollMemory>());
   const [, setMarkerTick] = useState(0);
   const conversations = page.conversations;
@@ -86,7 +126,7 @@ export function ConversationView({ page }: { page: ChatPage; revision: number })
   };
   return (
     <>
-      <Header page={page} conversation={active} />
+      <Header page={page} conversation={active} revision={revision} />
       <div id="panels" class="panels">
         <button
           id="new-messages"
@@ -109,6 +149,7 @@ export function ConversationView({ page }: { page: ChatPage; revision: number })
             onMarker={() => setMarkerTick((tick) => tick + 1)}
             onNearTop={() => void page.loadOlder(conversation)}
             onBottom={() => page.conversations.markRead(conversation)}
+            newSince={page.newSince(conversation)}
           />
         ))}
       </div>

@@ -8,13 +8,16 @@
  * do), the rows laid out by timeline.ts (day separators, messages grouped by
  * sender), a view that sticks to the bottom unless the reader scrolled up
  * (then new messages do not move it and the "new messages" marker shows),
- * and older rows added above without moving what the reader looks at.
+ * and older rows added above without moving what the reader looks at, and
+ * the "New since you last read" line before the first message from others
+ * after the read mark the page gives (`newSince`).
  *
  * Owns: the scroll position rules, asking for older messages near the top,
  * and the conversation's introduction. Knows nothing of the protocol: it
  * reads a Conversation and calls the page. Imports preact, the page's types,
  * timeline.ts and rows.tsx.
  */
+import { Fragment } from "preact";
 import { useLayoutEffect, useMemo, useRef } from "preact/hooks";
 import type { Conversation } from "../../../client/conversations.ts";
 import { visibleBidi } from "../../../wire/inert_text.ts";
@@ -51,6 +54,8 @@ export interface MessageLogProps {
   onNearTop(): void;
   /** The reader reached the bottom (what is there has been seen). */
   onBottom(): void;
+  /** "New since you last read" goes before the first message from others after this id. */
+  newSince: number | null;
 }
 
 function atBottom(panel: HTMLElement): boolean {
@@ -126,6 +131,13 @@ export function MessageLog(props: MessageLogProps) {
   );
   const empty = !conversation.entries.some((entry) => entry.kind === "message");
   const replyable = isChannel(conversation);
+  const newSince = props.newSince;
+  const firstNew = newSince === null
+    ? undefined
+    : timeline.find((item) =>
+      item.type === "message" && !item.entry.own && item.entry.message.id > newSince &&
+      item.entry.epoch === conversation.entries.at(-1)?.epoch
+    )?.key;
   return (
     <section
       ref={panel}
@@ -153,8 +165,8 @@ export function MessageLog(props: MessageLogProps) {
               return <DaySeparator key={item.key} label={item.label} />;
             case "notice":
               return <NoticeRow key={item.key} entry={item.entry} />;
-            case "message":
-              return (
+            case "message": {
+              const row = (
                 <MessageRow
                   key={item.key}
                   entry={item.entry}
@@ -165,6 +177,15 @@ export function MessageLog(props: MessageLogProps) {
                   page={page}
                 />
               );
+              return item.key !== firstNew ? row : (
+                <Fragment key={item.key}>
+                  <div id="new-since" class="new-since" role="separator">
+                    <span>New since you last read</span>
+                  </div>
+                  {row}
+                </Fragment>
+              );
+            }
           }
         })}
       </div>

@@ -3,9 +3,11 @@
 /// <reference lib="dom.iterable" />
 /// <reference lib="esnext" />
 /**
- * The sidebar: "Jump to…" (the quick switcher), then "Channels" and "Direct
- * messages", one entry per conversation with its unread count and its
- * mentions; the entry on screen is marked. Beside the chat on a wide screen,
+ * The sidebar: "Jump to…" (the quick switcher), then "Channels" (with "+"
+ * to join or make one, and "Browse channels") and "Direct messages", one
+ * entry per conversation with its unread count and its mentions; the entry
+ * on screen is marked; at the bottom, "Turn on notifications" when the
+ * browser has not been asked yet. Beside the chat on a wide screen,
  * a drawer on a phone (opened from the top bar).
  *
  * Owns: the sidebar's markup, Up/Down between its entries, and the drawer's
@@ -13,6 +15,7 @@
  * client core, so channels from the server (issue #15) are more items, not a
  * new view. Imports preact and conversation_list.ts's types.
  */
+import type { ComponentChildren } from "preact";
 import { useEffect, useRef } from "preact/hooks";
 import type { ConversationItem } from "../conversation_list.ts";
 import { visibleBidi } from "../../../wire/inert_text.ts";
@@ -31,6 +34,12 @@ export interface SidebarProps {
   open: boolean;
   /** Closes the drawer. */
   onDismiss(): void;
+  /** "+" beside Channels: join or make one. */
+  onAddChannel(): void;
+  /** "Browse channels". */
+  onBrowseChannels(): void;
+  /** Below the lists (the notifications button). */
+  footer?: ComponentChildren;
 }
 
 /** "99+" past 99. */
@@ -43,7 +52,10 @@ function entryLabel(item: ConversationItem): string {
   const parts = [item.kind === "channel" ? `#${item.title}` : item.title];
   if (item.kind === "direct") parts.push(item.online ? "online" : "offline");
   if (item.unread > 0) parts.push(`${item.unread} unread`);
-  if (item.mentions > 0) parts.push(`${item.mentions} mention${item.mentions === 1 ? "" : "s"}`);
+  // Every direct message is a mention (as the server counts): its badge alone says it.
+  if (item.mentions > 0 && item.kind === "channel") {
+    parts.push(`${item.mentions} mention${item.mentions === 1 ? "" : "s"}`);
+  }
   return parts.join(", ");
 }
 
@@ -71,7 +83,7 @@ function Entry(
           ? <span class="sigil" aria-hidden="true">#</span>
           : <span class={`sigil presence${item.online ? " online" : ""}`} aria-hidden="true" />}
         <span class="conversation-title">{title}</span>
-        {item.mentions > 0
+        {item.mentions > 0 && item.kind === "channel"
           ? <span class="mention-badge" aria-hidden="true">@{countText(item.mentions)}</span>
           : null}
         {item.unread > 0
@@ -100,18 +112,34 @@ function Entry(
 }
 
 function Section(
-  { id, heading, items, empty, ...actions }: {
+  { id, heading, items, empty, add, ...actions }: {
     id: string;
     heading: string;
     items: readonly ConversationItem[];
     empty: string;
+    /** A "+" beside the heading. */
+    add?: { id: string; label: string; onClick(): void };
     onOpen(item: ConversationItem): void;
     onClose(item: ConversationItem): void;
   },
 ) {
   return (
     <section class="sidebar-section" aria-labelledby={`${id}-heading`}>
-      <h2 id={`${id}-heading`} class="sidebar-heading">{heading}</h2>
+      <div class="sidebar-heading-row">
+        <h2 id={`${id}-heading`} class="sidebar-heading">{heading}</h2>
+        {add === undefined ? null : (
+          <button
+            type="button"
+            id={add.id}
+            class="sidebar-add"
+            aria-label={add.label}
+            title={add.label}
+            onClick={add.onClick}
+          >
+            +
+          </button>
+        )}
+      </div>
       {items.length === 0
         ? <p class="sidebar-empty">{empty}</p>
         : (
@@ -124,7 +152,18 @@ function Section(
 }
 
 export function Sidebar(
-  { items, onOpen, onClose, onJump, jumpKeys, open, onDismiss }: SidebarProps,
+  {
+    items,
+    onOpen,
+    onClose,
+    onJump,
+    jumpKeys,
+    open,
+    onDismiss,
+    onAddChannel,
+    onBrowseChannels,
+    footer,
+  }: SidebarProps,
 ) {
   const nav = useRef<HTMLElement>(null);
 
@@ -179,8 +218,12 @@ export function Sidebar(
           item.kind === "channel"
         )}
         empty="No channels yet."
+        add={{ id: "channel-add", label: "Join or create a channel", onClick: onAddChannel }}
         {...actions}
       />
+      <button id="browse-channels" type="button" class="sidebar-link" onClick={onBrowseChannels}>
+        Browse channels
+      </button>
       <Section
         id="direct-list"
         heading="Direct messages"
@@ -190,6 +233,7 @@ export function Sidebar(
         empty="Double-click (or tap) a name under Online to write to that person alone."
         {...actions}
       />
+      {footer}
     </nav>
   );
 }
