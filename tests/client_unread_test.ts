@@ -313,3 +313,20 @@ Deno.test("page conversations: channels of their own, the server's counts, read 
   conversations.removeChannel("#general");
   assertEquals(conversations.byName("#general"), conversations.room);
 });
+
+Deno.test("the room pages back from its own oldest message, not a channel's (no #general message skipped)", () => {
+  const conversations = new Conversations({ me: () => "ana" });
+  const epoch = 0;
+  for (
+    const { message, text } of [msg(100, "bob", "general 100"), msg(150, "bob", "general 150")]
+  ) {
+    conversations.addMessage({ message, text, own: false }, "history", epoch);
+  }
+  // Older #ops history came in with much smaller ids.
+  const old = msg(20, "bob", "ops 20", { channel: "#ops" });
+  conversations.addMessage({ message: old.message, text: old.text, own: false }, "history", epoch);
+  conversations.setMore(conversations.room, true);
+  assertEquals(conversations.olderRequest(conversations.room), { before: 100 });
+  const ops = conversations.byName("#ops")!;
+  assertEquals(conversations.olderRequest({ ...ops, more: true }), { before: 20, channel: "#ops" });
+});

@@ -420,13 +420,17 @@ export class Conversations {
     if (this.#placed.has(message.id)) return null;
     this.#placed.add(message.id);
     this.#newestId = Math.max(this.#newestId, message.id);
-    this.#oldestId = Math.min(this.#oldestId ?? message.id, message.id);
     const name = conversationOf(message, decoded.own);
     const conversation = isDirect(name)
       ? this.openPrivate(name.slice(1))
       : channelKey(name) === "room"
       ? this.room
       : this.openChannel(name);
+    // The room pages the view of version 1 (#general and private messages): its cursor must not
+    // move past #general messages for a channel's older ones, or scrolling back would skip them.
+    if (conversation === this.room || conversation.kind === "private") {
+      this.#oldestId = Math.min(this.#oldestId ?? message.id, message.id);
+    }
     conversation.oldestId = Math.min(conversation.oldestId ?? message.id, message.id);
     this.#insert(conversation, {
       kind: "message",
