@@ -317,6 +317,13 @@ Deno.test("chat screen: the status bar lists conversations with unread and menti
   const switched = switchConversation(view, "#OPS");
   assertEquals(switched, { name: "#ops", needsHistory: true });
   assert(lines(view).includes("[14:30] <carol> deploy"), lines(view).join("\n"));
+  // The conversation had unread messages: the line stands right before the first one not read.
+  const shown = lines(view);
+  assertEquals(
+    shown[shown.indexOf("[14:30] <carol> deploy") - 1]?.trim(),
+    "── new since you last read ──",
+    shown.join("\n"),
+  );
   assert(lines(view).includes("-- carol set the topic of #ops: deploys"), lines(view).join("\n"));
   assertEquals(lines(view).at(-1), "[#ops] > ");
   assert(rowText(statusBar(view)).includes(" #general [#ops] @bob 1 │"));

@@ -104,6 +104,12 @@ export interface ChatView {
   historyAsked: Set<string>;
   /** Read marks to send, oldest first: the full-screen client takes them (ReadSender). */
   reads: ReadMark[];
+  /**
+   * The conversation on screen had unread messages when it was opened: a
+   * "new since you last read" line goes before its first message after this
+   * id. Null: no line.
+   */
+  newSince: number | null;
 }
 
 /** Most entries kept; older ones are dropped (and can be fetched again with PageUp). */
@@ -138,6 +144,7 @@ export function createView(
     parked: new Map(),
     historyAsked: new Set([conversationKey(generalChannel)]),
     reads,
+    newSince: null,
   };
 }
 
@@ -322,6 +329,7 @@ export function switchConversation(view: ChatView, name: string): SwitchResult {
   const target = view.conversations.open(name);
   const key = conversationKey(target.name);
   if (current === null || conversationKey(current.name) !== key) {
+    view.newSince = target.unread > 0 ? target.readId : null;
     if (current !== null) {
       view.parked.set(conversationKey(current.name), {
         log: view.log,
@@ -646,6 +654,9 @@ function promptRow(view: ChatView): Row {
   return [{ text: "[" }, { text: inert(view.query), style: styles.privateTag }, { text: "] > " }];
 }
 
+/** The line before the first message not read yet when a conversation was opened (PROTOCOL.md 9.5). */
+export const newSinceLine = "── new since you last read ──";
+
 function topNote(view: ChatView): LogEntry | null {
   if (view.older === "loading") return noteEntry("-- loading older messages…");
   if (view.older === "none" && view.log.length > 0) {
@@ -657,9 +668,16 @@ function topNote(view: ChatView): LogEntry | null {
 /** The rows of the whole log, oldest first, up to `limit` rows from the bottom. */
 function logRows(view: ChatView, limit: number): { rows: Row[]; complete: boolean } {
   const rows: Row[] = [];
+  const since = view.newSince;
+  const firstNew = since === null
+    ? -1
+    : view.log.findIndex((entry) => entry.id !== undefined && entry.id > since);
   for (let index = view.log.length - 1; index >= 0; index--) {
     const entryRowsList = entryRows(view.log[index]!, view.width);
     rows.unshift(...entryRowsList);
+    if (index === firstNew) {
+      rows.unshift(...entryRows(noteEntry(newSinceLine), view.width));
+    }
     if (rows.length >= limit && index > 0) return { rows, complete: false };
   }
   const note = topNote(view);
