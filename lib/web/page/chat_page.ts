@@ -958,7 +958,9 @@ export class ChatPage implements PageActions {
     switch (event.type) {
       case "connected":
         this.roomName.value = event.serverName;
-        conversations.setRoomName(event.serverName);
+        // Since version 3 the room is #general among other channels, as the terminal shows it;
+        // the server's name stays in the top bar.
+        conversations.setRoomName(session.serverVersion >= 3 ? "general" : event.serverName);
         return;
       case "welcome":
         this.nick.value = event.nick;
