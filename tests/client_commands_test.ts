@@ -7,6 +7,7 @@ import {
   runLine,
   splitArgs,
 } from "../lib/client/commands.ts";
+import { membersText } from "../lib/client/event_words.ts";
 
 interface Recorded {
   calls: string[];
@@ -153,4 +154,33 @@ Deno.test("channel commands: /join checks the name (ops or #ops), /part, /channe
   assertEquals(run("/next"), [
     "print ! /next works only in the full-screen client; usage: /next",
   ]);
+});
+
+Deno.test("/members asks for a channel's members (this one, or one named with or without #)", () => {
+  const calls: string[] = [];
+  const { context } = recorder();
+  context.members = (name) => calls.push(`members ${name}`);
+  context.print = (text) => calls.push(`print ${text}`);
+  runLine("/members", context);
+  runLine("/members ops", context);
+  runLine("/members #dev", context);
+  runLine("/members a b", context);
+  runLine("/members #a b", context);
+  assertEquals(calls.slice(0, 3), ["members null", "members #ops", "members #dev"]);
+  assertEquals(calls.length, 5);
+  assertEquals(run("/members"), [
+    "print ! /members works only in the interactive client; usage: /members [#NAME]",
+  ]);
+});
+
+Deno.test("membersText lists online people first, then the others", () => {
+  assertEquals(
+    membersText("#ops", [
+      { nick: "cy", online: false },
+      { nick: "bob", online: true },
+      { nick: "ana", online: true },
+    ]),
+    "3 in #ops: ana (online), bob (online), cy",
+  );
+  assertEquals(membersText("#empty", []), "0 in #empty");
 });

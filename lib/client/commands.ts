@@ -69,6 +69,8 @@ export interface CommandContext {
   part?(name: string | null): void;
   /** Lists every channel with its topic and member count. */
   listChannels?(): void;
+  /** Shows who is in channel `name` (default: the one typed lines go to). */
+  members?(name: string | null): void;
   /** Sets the topic of the channel typed lines go to, or shows it when `text` is null. */
   topic?(text: string | null): void;
   /** Sets how the bell tells of the conversation on screen, or shows it when `level` is null. */
@@ -88,6 +90,7 @@ type OptionalCapability =
   | "join"
   | "part"
   | "channels"
+  | "members"
   | "topic";
 
 function unavailable(name: OptionalCapability | "notify" | "next"): string {
@@ -191,6 +194,25 @@ export const commands: readonly Command[] = [
       if (context.listChannels === undefined) return unavailable("channels");
       if (args.words.length > 0) return "/channels takes no arguments";
       context.listChannels();
+    },
+  },
+  {
+    name: "members",
+    usage: "/members [#NAME]",
+    help: "who is in a channel (default: this one), online first",
+    minArgs: 0,
+    run(args, context) {
+      if (context.members === undefined) return unavailable("members");
+      if (args.words.length > 1) return "/members takes at most one channel";
+      const typed = args.words[0];
+      if (typed === undefined) {
+        context.members(null);
+        return;
+      }
+      const name = typed.startsWith("#") ? typed : `#${typed}`;
+      const problem = channelNameProblem(name);
+      if (problem !== null) return problem;
+      context.members(name);
     },
   },
   {

@@ -163,6 +163,24 @@ export function notifyText(conversation: string, level: "all" | "mentions" | "mu
 }
 
 /**
+ * Who is in a channel, for `/members`: online people first, then the others.
+ *
+ * @example
+ * membersText("#ops", [{ nick: "bob", online: false }, { nick: "ana", online: true }]);
+ * // "2 in #ops: ana (online), bob"
+ */
+export function membersText(
+  channel: string,
+  users: readonly { nick: string; online: boolean }[],
+): string {
+  const sorted = [...users].sort((a, b) =>
+    Number(b.online) - Number(a.online) || a.nick.localeCompare(b.nick)
+  );
+  const names = sorted.map((user) => `${user.nick}${user.online ? " (online)" : ""}`);
+  return `${users.length} in ${channel}${names.length === 0 ? "" : `: ${names.join(", ")}`}`;
+}
+
+/**
  * One channel of `/channels`: its name, how many are in it, whether I am,
  * and its topic.
  *

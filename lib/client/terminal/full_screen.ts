@@ -26,7 +26,7 @@ import {
   peerOfDirect,
   sameConversation,
 } from "../conversation_names.ts";
-import { channelText, notifyText } from "../event_words.ts";
+import { channelText, membersText, notifyText } from "../event_words.ts";
 import { ReadSender } from "../read_sender.ts";
 import { drawScreen } from "./ansi.ts";
 import {
@@ -481,6 +481,17 @@ export class FullScreenClient {
         );
       },
       topic: (text) => this.#topic(text),
+      members: (name) => {
+        const target = name ?? activeConversation(this.view);
+        if (isDirect(target)) {
+          this.#note("! a private conversation has no members list; /members #NAME");
+          return;
+        }
+        session?.channelMembers(target).then(
+          (users) => this.#note(`-- ${inert(membersText(target, users))}`),
+          (error: unknown) => this.#note(`! ${reason(error)}`),
+        );
+      },
       notify: (level) => {
         const status = view.conversations.active;
         if (status === null || session === null) return;

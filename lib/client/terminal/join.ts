@@ -23,7 +23,7 @@
 import { ChatSession, JoinFailure } from "../session.ts";
 import { channelNameProblem } from "../../wire/protocol.ts";
 import { channelName, generalChannel, sameConversation } from "../conversation_names.ts";
-import { channelText } from "../event_words.ts";
+import { channelText, membersText } from "../event_words.ts";
 import { KeyFileError, loadOrCreateKey } from "../../identity/key_file.ts";
 import type { KeyPair } from "../../wire/identity.ts";
 import { ownedNickAdvice } from "../event_words.ts";
@@ -561,6 +561,13 @@ async function chatInteractively(
       session.listChannels().then((channels) => {
         for (const entry of channels) print(`-- ${inert(channelText(entry))}`);
       }, problem);
+    },
+    members: (name) => {
+      const target = name ?? channel;
+      session.channelMembers(target).then(
+        (users) => print(`-- ${inert(membersText(target, users))}`),
+        problem,
+      );
     },
     topic: (text) => {
       if (text !== null) {

@@ -47,7 +47,7 @@ import type { ChannelEntry, NotifyLevel } from "../../client/session.ts";
 import { ReadSender } from "../../client/read_sender.ts";
 import { parseMarkup, plainText } from "../../client/markup.ts";
 import { channelName, generalChannel } from "../../client/conversation_names.ts";
-import { leftText, linkedText, shortPrint } from "../../client/event_words.ts";
+import { leftText, linkedText, membersText, shortPrint } from "../../client/event_words.ts";
 import { OnlineList, sameNick } from "../../client/online_list.ts";
 import type { MessageKind, SecureParams } from "../../wire/protocol.ts";
 import {
@@ -566,6 +566,26 @@ export class ChatPage implements PageActions {
    * Leaves channel `name` (default: the one on screen); in a private
    * conversation, closes it. `#general` cannot be left.
    */
+  async showMembers(name: string | null): Promise<void> {
+    const active = this.conversations.active;
+    const target = name ??
+      (active.kind === "private" || active.kind === "search"
+        ? null
+        : active.key === "room"
+        ? generalChannel
+        : active.name);
+    if (target === null) {
+      this.notice("A private conversation has no members list; /members #NAME.", "error");
+      return;
+    }
+    try {
+      const users = (await this.#session?.channelMembers(target)) ?? [];
+      this.notice(membersText(target, users), "info");
+    } catch (error) {
+      this.notice(error instanceof Error ? error.message : String(error), "error");
+    }
+  }
+
   async leaveChannel(name: string | null = null): Promise<void> {
     const target = name === null ? this.conversations.active : this.conversations.byName(name);
     if (target === undefined || target.kind === "search") {

@@ -44,6 +44,8 @@ export interface PageActions {
   leaveChannel(name: string | null): Promise<void>;
   /** "Browse channels". */
   browseChannels(): Promise<void>;
+  /** `/members`: who is in channel `name` (default: the one on screen), as a line. */
+  showMembers(name: string | null): Promise<void>;
   /** The topic dialog of the channel on screen. */
   editTopic(): void;
   /** Sets the topic of the channel on screen; resolves with why not, or null. */
@@ -117,6 +119,9 @@ export function runComposerLine(text: string, page: PageActions): boolean {
     },
     listChannels() {
       void page.browseChannels();
+    },
+    members(name) {
+      void page.showMembers(name);
     },
     topic(text) {
       if (text === null) {
