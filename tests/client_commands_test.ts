@@ -184,3 +184,19 @@ Deno.test("membersText lists online people first, then the others", () => {
   );
   assertEquals(membersText("#empty", []), "0 in #empty");
 });
+
+Deno.test("/search #CHANNEL TEXT searches one channel; a # that is not a channel name is text", () => {
+  const calls: string[] = [];
+  const { context } = recorder();
+  context.search = (text, channel) => calls.push(`search ${JSON.stringify(text)} ${channel}`);
+  runLine("/search #ops deploy done", context);
+  runLine("/search deploy", context);
+  runLine("/search #ops", context);
+  runLine("/search #not_a-channel! x", context);
+  assertEquals(calls, [
+    'search "deploy done" #ops',
+    'search "deploy" undefined',
+    'search "#ops" undefined',
+    'search "#not_a-channel! x" undefined',
+  ]);
+});

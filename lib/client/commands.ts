@@ -39,7 +39,8 @@ export interface CommandContext {
   /** Shows the last `count` messages (of the query, when one is open). */
   history?(count: number): void;
   /** Shows the messages that contain `text`. */
-  search?(text: string): void;
+  /** Finds messages containing `text`, in every channel I am in or only in `channel` (`#ops`). */
+  search?(text: string, channel?: string): void;
   /** Empties the screen's message log. */
   clear?(): void;
   /**
@@ -305,11 +306,16 @@ export const commands: readonly Command[] = [
   },
   {
     name: "search",
-    usage: "/search TEXT",
-    help: "find the messages that contain TEXT (any case)",
+    usage: "/search [#CHANNEL] TEXT",
+    help: "find the messages that contain TEXT (any case), everywhere or in one channel",
     minArgs: 1,
     run(args, context) {
       if (context.search === undefined) return unavailable("search");
+      const first = args.words[0] ?? "";
+      if (first.startsWith("#") && args.words.length > 1 && channelNameProblem(first) === null) {
+        context.search(args.rest(1), first);
+        return;
+      }
       context.search(args.rest(0));
     },
   },

@@ -528,8 +528,8 @@ export class FullScreenClient {
             this.#scheduleRender();
           });
       },
-      search: (text) => {
-        void session?.search(text).then((items) => {
+      search: (text, channel) => {
+        void session?.search(text, 50, channel).then((items) => {
           if (items === null) return;
           const now = this.#now();
           addNote(

@@ -628,7 +628,7 @@ async function sendPiped(
   const { history, search } = lookups(session, show, () => null, () => channel);
   const context: CommandContext = {
     history: (count) => pending = history(count),
-    search: (text) => pending = search(text),
+    search: (text, channel) => pending = search(text, channel),
     say: (text, sayOptions) =>
       pending = session.say(text, { ...sayOptions, ...sayTarget(sayOptions?.to, channel) }),
     joinChannel: (name) =>
@@ -679,7 +679,10 @@ function lookups(
   print: (line: string) => void,
   query: () => string | null,
   channel: () => string,
-): { history(count: number): Promise<void>; search(text: string): Promise<void> } {
+): {
+  history(count: number): Promise<void>;
+  search(text: string, channel?: string): Promise<void>;
+} {
   return {
     async history(count) {
       const target = query();
@@ -689,8 +692,8 @@ function lookups(
       });
       if (page !== null) printMessages(page.items, print);
     },
-    async search(text) {
-      const items = await session.search(text);
+    async search(text, channel) {
+      const items = await session.search(text, 50, channel);
       if (items === null) return;
       if (items.length === 0) print(`-- no message contains "${inert(text)}"`);
       printMessages(items, print);

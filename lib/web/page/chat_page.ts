@@ -493,13 +493,13 @@ export class ChatPage implements PageActions {
   }
 
   /** Searches the messages I may see; the results get a conversation of their own. */
-  async search(query: string): Promise<void> {
+  async search(query: string, channel?: string): Promise<void> {
     const session = this.#session;
     if (session === null || !session.online) {
       this.notice("Not connected: search again once the connection is back.", "error");
       return;
     }
-    const items = await session.search(query, historyPageSize);
+    const items = await session.search(query, historyPageSize, channel);
     if (items === null) return; // Refused: the server_error event said why.
     const summary = items.length === 0
       ? `No message matches “${query}”.`

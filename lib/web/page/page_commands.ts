@@ -28,7 +28,7 @@ export interface PageActions {
   activate(key: string, focus?: boolean): void;
   openPrivate(nick: string): void;
   reloadHistory(count: number): Promise<void>;
-  search(query: string): Promise<void>;
+  search(query: string, channel?: string): Promise<void>;
   /** Empties the conversation on screen (its messages are not shown again). */
   clearActive(): void;
   /** Who holds `nick`: guest or account, and the account's devices (rejects saying why not). */
@@ -94,8 +94,8 @@ export function runComposerLine(text: string, page: PageActions): boolean {
     history(count) {
       void page.reloadHistory(count);
     },
-    search(text) {
-      void page.search(text);
+    search(text, channel) {
+      void page.search(text, channel);
     },
     clear() {
       page.clearActive();
