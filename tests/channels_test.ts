@@ -284,3 +284,14 @@ Deno.test("unread at join: one conversations message with unread and mention cou
     );
   });
 });
+
+Deno.test("read marks are rated as history pages are (each is a write to the history file)", async () => {
+  await using server = await startTestServer({
+    requestRates: { historyPagesPerMinute: 6, historyBurst: 3 },
+  });
+  await using ana = await TestClient.keyed(server.port, "ana", generateKeyPair());
+  for (let id = 1; id <= 5; id++) await ana.send({ type: "read", conversation: "#general", id });
+  const limited = await ana.next("error");
+  assertEquals(limited.code, "rate_limited");
+  assert(Number(limited.wait) > 0);
+});

@@ -430,50 +430,26 @@ export class Session implements Member {
         for (const part of room.usersMessages()) this.deliver(part);
         return;
       case "link":
-      case "whois": {
-        // Cheap, but not free (a lookup, a list of codes): rated as history pages are.
-        const waitMs = this.#context.requests.historyPage(
-          this.#transport.remoteIp,
-          nickKey(this.nick),
-          performance.now(),
-        );
-        if (waitMs > 0) {
-          throw new ProtocolError(
-            "rate_limited",
-            `too many requests in a short time; try again in ${seconds(waitMs)}`,
-            { ref: message.ref, waitMs },
-          );
-        }
+      case "whois":
+        this.#takeRequest("ref" in message ? message.ref : undefined);
         this.#send(message.type === "link" ? room.linkCode(this, message) : room.whois(message));
         return;
-      }
       case "read":
+        this.#takeRequest(undefined);
         room.markRead(this, message);
         return;
       case "notify":
+        this.#takeRequest(message.ref);
         room.setNotify(this, message);
         return;
       case "join":
       case "part":
       case "topic":
       case "members":
-      case "channels": {
-        // Each may read or write the store: rated as history pages are.
-        const waitMs = this.#context.requests.historyPage(
-          this.#transport.remoteIp,
-          nickKey(this.nick),
-          performance.now(),
-        );
-        if (waitMs > 0) {
-          throw new ProtocolError(
-            "rate_limited",
-            `too many requests in a short time; try again in ${seconds(waitMs)}`,
-            { ref: message.ref, waitMs },
-          );
-        }
+      case "channels":
+        this.#takeRequest(message.ref);
         room.channelRequest(this, message);
         return;
-      }
       case "history":
       case "search":
         return; // Handled by #request (the session is joined here).
@@ -506,6 +482,26 @@ export class Session implements Member {
     }
     this.#provenKeys.add(printed);
     return hello.key;
+  }
+
+  /**
+   * Rates a small request that reads or writes the store (`link`, `whois`, `read`, `notify`, the
+   * channel requests; a `read` or `topic` is a write to the history file) as history pages are:
+   * throws `rate_limited` with the wait past the address's or nick's budget.
+   */
+  #takeRequest(ref: Ref | undefined): void {
+    const waitMs = this.#context.requests.historyPage(
+      this.#transport.remoteIp,
+      nickKey(this.nick),
+      performance.now(),
+    );
+    if (waitMs > 0) {
+      throw new ProtocolError(
+        "rate_limited",
+        `too many requests in a short time; try again in ${seconds(waitMs)}`,
+        { ref, waitMs },
+      );
+    }
   }
 
   /** Takes one signature from the address's budget, or throws `rate_limited` with the wait. */
