@@ -11,13 +11,11 @@
  * Imports only lib/store/accounts.ts, lib/store/history_errors.ts, lib/wire/ and node:sqlite;
  * must not import the room, sessions or sockets.
  */
-import type { DatabaseSync, SQLOutputValue, StatementSync } from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
 import { nickKey } from "../wire/protocol.ts";
 import { fingerprint } from "../wire/identity.ts";
-import { storageError } from "./history_errors.ts";
+import { type Row, Statements } from "./sqlite_statements.ts";
 import type { Account, AccountListing, Accounts, Device } from "./accounts.ts";
-
-type Row = Record<string, SQLOutputValue>;
 
 /** What `release` and `removeDevice` did, for the operator's report. */
 export interface OperatorChange {
@@ -28,19 +26,16 @@ export interface OperatorChange {
 
 /** Accounts over a history file's connection (the caller opens, migrates and closes it). */
 export class SqliteAccounts implements Accounts {
-  readonly #db: DatabaseSync;
-  readonly #path: string;
-  #statements = new Map<string, StatementSync>();
+  readonly #sql: Statements;
   #dataVersion: number;
 
   constructor(db: DatabaseSync, path: string) {
-    this.#db = db;
-    this.#path = path;
+    this.#sql = new Statements(db, path);
     this.#dataVersion = this.#readDataVersion();
   }
 
   forDevice(publicKey: Uint8Array): Account | null {
-    const row = this.#get(
+    const row = this.#sql.get(
       `SELECT a.id, a.nick, a.created FROM devices d JOIN accounts a ON a.id = d.account_id
        WHERE d.public_key = ? AND a.released IS NULL`,
       publicKey,
@@ -49,7 +44,7 @@ export class SqliteAccounts implements Accounts {
   }
 
   owner(nick: string): Account | null {
-    const row = this.#get(
+    const row = this.#sql.get(
       "SELECT id, nick, created FROM accounts WHERE nick_key = ?",
       nickKey(nick),
     );
@@ -57,13 +52,13 @@ export class SqliteAccounts implements Accounts {
   }
 
   nickOf(id: number): string | null {
-    const row = this.#get("SELECT nick FROM accounts WHERE id = ? AND released IS NULL", id);
+    const row = this.#sql.get("SELECT nick FROM accounts WHERE id = ? AND released IS NULL", id);
     return row === undefined ? null : String(row.nick);
   }
 
   lookalikeOwner(skeletons: string[], except: number | null): Account | null {
     for (const skeleton of skeletons) {
-      const row = this.#get(
+      const row = this.#sql.get(
         `SELECT a.id, a.nick, a.created FROM account_skeletons s JOIN accounts a ON a.id = s.account_id
          WHERE s.skeleton = ? AND a.id <> ? AND a.released IS NULL LIMIT 1`,
         skeleton,
@@ -75,13 +70,13 @@ export class SqliteAccounts implements Accounts {
   }
 
   claim(nick: string, skeletons: string[], publicKey: Uint8Array, now: number): Account {
-    return this.#write(() => {
-      const { lastInsertRowid } = this.#statement(
+    return this.#sql.write(() => {
+      const { lastInsertRowid } = this.#sql.prepared(
         "INSERT INTO accounts (nick, nick_key, created) VALUES (?, ?, ?)",
       ).run(nick, nickKey(nick), now);
       const id = Number(lastInsertRowid);
       this.#setSkeletons(id, skeletons);
-      this.#statement("INSERT INTO devices (public_key, account_id, added) VALUES (?, ?, ?)")
+      this.#sql.prepared("INSERT INTO devices (public_key, account_id, added) VALUES (?, ?, ?)")
         .run(publicKey, id, now);
       this.#claimUnclaimed(id, nick);
       return { id, nick, created: now };
@@ -89,40 +84,40 @@ export class SqliteAccounts implements Accounts {
   }
 
   rename(accountId: number, nick: string, skeletons: string[]): Account {
-    return this.#write(() => {
-      this.#statement("UPDATE accounts SET nick = ?, nick_key = ? WHERE id = ?")
+    return this.#sql.write(() => {
+      this.#sql.prepared("UPDATE accounts SET nick = ?, nick_key = ? WHERE id = ?")
         .run(nick, nickKey(nick), accountId);
       this.#setSkeletons(accountId, skeletons);
       this.#claimUnclaimed(accountId, nick);
-      const row = this.#get("SELECT id, nick, created FROM accounts WHERE id = ?", accountId);
+      const row = this.#sql.get("SELECT id, nick, created FROM accounts WHERE id = ?", accountId);
       if (row === undefined) throw new Error(`no account ${accountId}`);
       return toAccount(row);
     });
   }
 
   addDevice(accountId: number, publicKey: Uint8Array, now: number): void {
-    this.#write(() =>
-      this.#statement("INSERT INTO devices (public_key, account_id, added) VALUES (?, ?, ?)")
+    this.#sql.write(() =>
+      this.#sql.prepared("INSERT INTO devices (public_key, account_id, added) VALUES (?, ?, ?)")
         .run(publicKey, accountId, now)
     );
   }
 
   devices(accountId: number): Device[] {
-    return this.#all(
+    return this.#sql.all(
       "SELECT public_key, account_id, added, seen FROM devices WHERE account_id = ? ORDER BY added, public_key",
       accountId,
     ).map(toDevice);
   }
 
   seen(publicKey: Uint8Array, now: number): void {
-    this.#write(() =>
-      this.#statement("UPDATE devices SET seen = ? WHERE public_key = ?").run(now, publicKey)
+    this.#sql.write(() =>
+      this.#sql.prepared("UPDATE devices SET seen = ? WHERE public_key = ?").run(now, publicKey)
     );
   }
 
   count(): number {
     return Number(
-      this.#get("SELECT count(*) AS n FROM accounts WHERE released IS NULL")?.n ?? 0,
+      this.#sql.get("SELECT count(*) AS n FROM accounts WHERE released IS NULL")?.n ?? 0,
     );
   }
 
@@ -135,24 +130,26 @@ export class SqliteAccounts implements Accounts {
 
   /** `PRAGMA data_version`: it changes when another connection commits to the file. */
   #readDataVersion(): number {
-    return Number(this.#get("PRAGMA data_version")?.data_version ?? 0);
+    return Number(this.#sql.get("PRAGMA data_version")?.data_version ?? 0);
   }
 
   // ---- the operator's view (`lanchat accounts`) ----------------------------------
 
   /** Every account, released ones too, oldest first, with its devices. */
   list(): AccountListing[] {
-    const devices = this.#all(
+    const devices = this.#sql.all(
       "SELECT public_key, account_id, added, seen FROM devices ORDER BY added, public_key",
     ).map(toDevice);
-    return this.#all("SELECT id, nick, created, released FROM accounts ORDER BY id").map((row) => {
-      const account = toAccount(row);
-      return {
-        ...account,
-        released: row.released === null ? null : Number(row.released),
-        devices: devices.filter((device) => device.accountId === account.id),
-      };
-    });
+    return this.#sql.all("SELECT id, nick, created, released FROM accounts ORDER BY id").map(
+      (row) => {
+        const account = toAccount(row);
+        return {
+          ...account,
+          released: row.released === null ? null : Number(row.released),
+          devices: devices.filter((device) => device.accountId === account.id),
+        };
+      },
+    );
   }
 
   /**
@@ -161,14 +158,14 @@ export class SqliteAccounts implements Accounts {
    * account owns the nick.
    */
   release(nick: string, now: number): OperatorChange | null {
-    return this.#write(() => {
+    return this.#sql.write(() => {
       const account = this.owner(nick);
       if (account === null) return null;
-      const { changes } = this.#statement("DELETE FROM devices WHERE account_id = ?").run(
+      const { changes } = this.#sql.prepared("DELETE FROM devices WHERE account_id = ?").run(
         account.id,
       );
-      this.#statement("DELETE FROM account_skeletons WHERE account_id = ?").run(account.id);
-      this.#statement("UPDATE accounts SET nick_key = NULL, released = ? WHERE id = ?")
+      this.#sql.prepared("DELETE FROM account_skeletons WHERE account_id = ?").run(account.id);
+      this.#sql.prepared("UPDATE accounts SET nick_key = NULL, released = ? WHERE id = ?")
         .run(now, account.id);
       return { account, devicesRemoved: Number(changes) };
     });
@@ -189,8 +186,8 @@ export class SqliteAccounts implements Accounts {
         `'${printed}' is too short to name one device: give at least 8 characters after SHA256:`,
       );
     }
-    return this.#write(() => {
-      const matches = this.#all(
+    return this.#sql.write(() => {
+      const matches = this.#sql.all(
         "SELECT public_key, account_id, added, seen FROM devices",
       ).map(toDevice).filter((device) => fingerprint(device.publicKey).startsWith(wanted));
       if (matches.length === 0) {
@@ -206,8 +203,8 @@ export class SqliteAccounts implements Accounts {
         );
       }
       const device = matches[0]!;
-      this.#statement("DELETE FROM devices WHERE public_key = ?").run(device.publicKey);
-      const row = this.#get(
+      this.#sql.prepared("DELETE FROM devices WHERE public_key = ?").run(device.publicKey);
+      const row = this.#sql.get(
         "SELECT id, nick, created FROM accounts WHERE id = ?",
         device.accountId,
       );
@@ -222,8 +219,8 @@ export class SqliteAccounts implements Accounts {
   }
 
   #setSkeletons(accountId: number, skeletons: string[]): void {
-    this.#statement("DELETE FROM account_skeletons WHERE account_id = ?").run(accountId);
-    const insert = this.#statement(
+    this.#sql.prepared("DELETE FROM account_skeletons WHERE account_id = ?").run(accountId);
+    const insert = this.#sql.prepared(
       "INSERT OR IGNORE INTO account_skeletons (skeleton, account_id) VALUES (?, ?)",
     );
     for (const skeleton of skeletons) insert.run(skeleton, accountId);
@@ -235,56 +232,12 @@ export class SqliteAccounts implements Accounts {
    */
   #claimUnclaimed(accountId: number, nick: string): void {
     const key = nickKey(nick);
-    this.#statement(
+    this.#sql.prepared(
       "UPDATE messages SET from_account = ? WHERE unclaimed = 1 AND from_account IS NULL AND from_key = ?",
     ).run(accountId, key);
-    this.#statement(
+    this.#sql.prepared(
       "UPDATE messages SET to_account = ? WHERE unclaimed = 1 AND to_account IS NULL AND to_key = ?",
     ).run(accountId, key);
-  }
-
-  #write<T>(work: () => T): T {
-    const outer = this.#db.isTransaction;
-    try {
-      if (!outer) this.#db.exec("BEGIN IMMEDIATE");
-      const result = work();
-      if (!outer) this.#db.exec("COMMIT");
-      return result;
-    } catch (error) {
-      if (!outer) {
-        try {
-          if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-        } catch { /* SQLite already rolled back */ }
-      }
-      // node:sqlite's errors carry `errcode`; the operator's mistakes (plain Errors) pass as they are.
-      if (error instanceof Error && !("errcode" in error)) throw error;
-      throw storageError(this.#path, error);
-    }
-  }
-
-  #get(sql: string, ...params: (string | number | Uint8Array)[]): Row | undefined {
-    try {
-      return this.#statement(sql).get(...params);
-    } catch (error) {
-      throw storageError(this.#path, error);
-    }
-  }
-
-  #all(sql: string, ...params: (string | number | Uint8Array)[]): Row[] {
-    try {
-      return this.#statement(sql).all(...params);
-    } catch (error) {
-      throw storageError(this.#path, error);
-    }
-  }
-
-  #statement(sql: string): StatementSync {
-    let statement = this.#statements.get(sql);
-    if (statement === undefined) {
-      statement = this.#db.prepare(sql);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
   }
 }
 

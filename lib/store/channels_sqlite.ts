@@ -8,25 +8,20 @@
  * Imports only lib/store/channels.ts, lib/store/history_errors.ts and node:sqlite;
  * must not import the room, sessions or sockets.
  */
-import type { DatabaseSync, SQLOutputValue, StatementSync } from "node:sqlite";
-import { storageError } from "./history_errors.ts";
+import type { DatabaseSync } from "node:sqlite";
+import { type Row, Statements } from "./sqlite_statements.ts";
 import { type Channel, channelKey, type Channels, general } from "./channels.ts";
-
-type Row = Record<string, SQLOutputValue>;
 
 /** Channels over a history file's connection (the caller opens, migrates and closes it). */
 export class SqliteChannels implements Channels {
-  readonly #db: DatabaseSync;
-  readonly #path: string;
-  #statements = new Map<string, StatementSync>();
+  readonly #sql: Statements;
   /** Every channel but `#general`, by id, read once. */
   #byId: Map<number, Channel>;
 
   constructor(db: DatabaseSync, path: string) {
-    this.#db = db;
-    this.#path = path;
+    this.#sql = new Statements(db, path);
     this.#byId = new Map(
-      this.#all("SELECT id, name, topic, created FROM channels ORDER BY id").map((row) => {
+      this.#sql.all("SELECT id, name, topic, created FROM channels ORDER BY id").map((row) => {
         const channel = toChannel(row);
         return [channel.id, channel];
       }),
@@ -51,7 +46,7 @@ export class SqliteChannels implements Channels {
   lookalike(skeletons: string[]): Channel | null {
     for (const skeleton of skeletons) {
       const row =
-        this.#all("SELECT channel_id FROM channel_skeletons WHERE skeleton = ?", skeleton)[
+        this.#sql.all("SELECT channel_id FROM channel_skeletons WHERE skeleton = ?", skeleton)[
           0
         ];
       if (row !== undefined) return this.byId(Number(row.channel_id));
@@ -60,16 +55,16 @@ export class SqliteChannels implements Channels {
   }
 
   create(name: string, skeletons: string[], accountId: number, now: number): Channel {
-    const channel = this.#write(() => {
-      const { lastInsertRowid } = this.#statement(
+    const channel = this.#sql.write(() => {
+      const { lastInsertRowid } = this.#sql.prepared(
         "INSERT INTO channels (name, name_key, topic, created) VALUES (?, ?, '', ?)",
       ).run(name, channelKey(name), now);
       const channel: Channel = { id: Number(lastInsertRowid), name, topic: "", created: now };
-      const insert = this.#statement(
+      const insert = this.#sql.prepared(
         "INSERT OR IGNORE INTO channel_skeletons (skeleton, channel_id) VALUES (?, ?)",
       );
       for (const skeleton of skeletons) insert.run(skeleton, channel.id);
-      this.#statement(
+      this.#sql.prepared(
         "INSERT INTO channel_members (channel_id, account_id, joined) VALUES (?, ?, ?)",
       ).run(channel.id, accountId, now);
       return channel;
@@ -84,34 +79,35 @@ export class SqliteChannels implements Channels {
 
   memberCount(id: number): number {
     return Number(
-      this.#all("SELECT count(*) AS n FROM channel_members WHERE channel_id = ?", id)[0]?.n ?? 0,
+      this.#sql.all("SELECT count(*) AS n FROM channel_members WHERE channel_id = ?", id)[0]?.n ??
+        0,
     );
   }
 
   members(id: number): number[] {
-    return this.#all("SELECT account_id FROM channel_members WHERE channel_id = ?", id).map((row) =>
-      Number(row.account_id)
-    );
+    return this.#sql.all("SELECT account_id FROM channel_members WHERE channel_id = ?", id).map((
+      row,
+    ) => Number(row.account_id));
   }
 
   channelsOf(accountId: number): number[] {
-    return this.#all(
+    return this.#sql.all(
       "SELECT channel_id FROM channel_members WHERE account_id = ? ORDER BY channel_id",
       accountId,
     ).map((row) => Number(row.channel_id));
   }
 
   join(id: number, accountId: number, now: number): void {
-    this.#write(() =>
-      this.#statement(
+    this.#sql.write(() =>
+      this.#sql.prepared(
         "INSERT OR IGNORE INTO channel_members (channel_id, account_id, joined) VALUES (?, ?, ?)",
       ).run(id, accountId, now)
     );
   }
 
   part(id: number, accountId: number): void {
-    this.#write(() =>
-      this.#statement("DELETE FROM channel_members WHERE channel_id = ? AND account_id = ?").run(
+    this.#sql.write(() =>
+      this.#sql.prepared("DELETE FROM channel_members WHERE channel_id = ? AND account_id = ?").run(
         id,
         accountId,
       )
@@ -119,47 +115,15 @@ export class SqliteChannels implements Channels {
   }
 
   setTopic(id: number, topic: string): void {
-    this.#write(() => this.#statement("UPDATE channels SET topic = ? WHERE id = ?").run(topic, id));
+    this.#sql.write(() =>
+      this.#sql.prepared("UPDATE channels SET topic = ? WHERE id = ?").run(topic, id)
+    );
     const channel = this.#byId.get(id);
     if (channel !== undefined) channel.topic = topic;
   }
 
   count(): number {
     return this.#byId.size;
-  }
-
-  #write<T>(work: () => T): T {
-    const outer = this.#db.isTransaction;
-    try {
-      if (!outer) this.#db.exec("BEGIN IMMEDIATE");
-      const result = work();
-      if (!outer) this.#db.exec("COMMIT");
-      return result;
-    } catch (error) {
-      if (!outer) {
-        try {
-          if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-        } catch { /* SQLite already rolled back */ }
-      }
-      throw storageError(this.#path, error);
-    }
-  }
-
-  #all(sql: string, ...params: (string | number)[]): Row[] {
-    try {
-      return this.#statement(sql).all(...params);
-    } catch (error) {
-      throw storageError(this.#path, error);
-    }
-  }
-
-  #statement(sql: string): StatementSync {
-    let statement = this.#statements.get(sql);
-    if (statement === undefined) {
-      statement = this.#db.prepare(sql);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
   }
 }
 

@@ -8,8 +8,8 @@
  * lib/store/history.ts ReadPoint says (`c<id>`, `d<account>`).
  * Imports only lib/store/history_errors.ts and node:sqlite (types); must not import the room or sockets.
  */
-import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { storageError } from "./history_errors.ts";
+import type { DatabaseSync } from "node:sqlite";
+import { Statements } from "./sqlite_statements.ts";
 
 /** How a person wants to be told of a conversation. */
 export type NotifyLevel = "all" | "mentions" | "muted";
@@ -65,18 +65,15 @@ export class MemoryReadMarks implements ReadMarks {
 
 /** Marks in a history file (the caller opens, migrates and closes it). */
 export class SqliteReadMarks implements ReadMarks {
-  readonly #db: DatabaseSync;
-  readonly #path: string;
-  #statements = new Map<string, StatementSync>();
+  readonly #sql: Statements;
 
   constructor(db: DatabaseSync, path: string) {
-    this.#db = db;
-    this.#path = path;
+    this.#sql = new Statements(db, path);
   }
 
   of(account: number): ReadMark[] {
-    return this.#run(() =>
-      this.#statement(
+    return this.#sql.write(() =>
+      this.#sql.prepared(
         "SELECT conversation, read_id, notify FROM read_marks WHERE account_id = ?",
       ).all(account).map((row) => ({
         conversation: String(row.conversation),
@@ -87,13 +84,13 @@ export class SqliteReadMarks implements ReadMarks {
   }
 
   markRead(account: number, conversation: string, id: number): number {
-    return this.#run(() => {
-      this.#statement(
+    return this.#sql.write(() => {
+      this.#sql.prepared(
         `INSERT INTO read_marks (account_id, conversation, read_id) VALUES (?, ?, ?)
          ON CONFLICT (account_id, conversation) DO UPDATE SET read_id = max(read_id, excluded.read_id)`,
       ).run(account, conversation, id);
       return Number(
-        this.#statement(
+        this.#sql.prepared(
           "SELECT read_id FROM read_marks WHERE account_id = ? AND conversation = ?",
         ).get(account, conversation)?.read_id ?? id,
       );
@@ -101,28 +98,11 @@ export class SqliteReadMarks implements ReadMarks {
   }
 
   setNotify(account: number, conversation: string, level: NotifyLevel): void {
-    this.#run(() =>
-      this.#statement(
+    this.#sql.write(() =>
+      this.#sql.prepared(
         `INSERT INTO read_marks (account_id, conversation, notify) VALUES (?, ?, ?)
          ON CONFLICT (account_id, conversation) DO UPDATE SET notify = excluded.notify`,
       ).run(account, conversation, level)
     );
-  }
-
-  #run<T>(work: () => T): T {
-    try {
-      return work();
-    } catch (error) {
-      throw storageError(this.#path, error);
-    }
-  }
-
-  #statement(sql: string): StatementSync {
-    let statement = this.#statements.get(sql);
-    if (statement === undefined) {
-      statement = this.#db.prepare(sql);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
   }
 }
