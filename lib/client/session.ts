@@ -953,6 +953,8 @@ export class ChatSession {
     }
     // Before anything is sent or shown: a room that had a password never falls back.
     if (greeting.secure === null) this.#refusePlaintext();
+    // Known from here on, so whoever hears `connected` can ask for it.
+    this.#serverVersion = greeting.version ?? 1;
     this.#emit({
       type: "connected",
       address: this.#address,

@@ -978,9 +978,8 @@ export class ChatPage implements PageActions {
     switch (event.type) {
       case "connected":
         this.roomName.value = event.serverName;
-        // Since version 3 the room is #general among other channels, as the terminal shows it;
-        // the server's name stays in the top bar.
-        conversations.setRoomName(session.serverVersion >= 3 ? "general" : event.serverName);
+        // The page calls #general by the room's name (the terminal says #general).
+        conversations.setRoomName(event.serverName);
         return;
       case "welcome":
         this.nick.value = event.nick;
