@@ -14,9 +14,8 @@ import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { withDeadline } from "./_helpers.ts";
 import { lanchat, lanchatToEnd, serveOnLoopback } from "./fixtures/client_process.ts";
 import { RawClient } from "./fixtures/client_raw.ts";
-import { dialTcp } from "../lib/client/terminal/tcp_channel.ts";
-import { ChatSession, type SessionEvent } from "../lib/client/session.ts";
-import { generateKeyPair, type KeyPair } from "../lib/wire/identity.ts";
+import { chatDevice } from "./fixtures/chat_device.ts";
+import { generateKeyPair } from "../lib/wire/identity.ts";
 import { formatLinkCode } from "../lib/wire/protocol.ts";
 
 async function tempDir(): Promise<string & AsyncDisposable> {
@@ -50,24 +49,6 @@ async function whoami(home: string): Promise<string> {
   return JSON.parse(result.stdout).fingerprint;
 }
 
-/** An in-process session of the account holding `key` (for /link's code, whois and linked). */
-async function inProcess(
-  port: number,
-  nick: string,
-  key: KeyPair,
-): Promise<{ session: ChatSession; events: SessionEvent[] } & AsyncDisposable> {
-  const events: SessionEvent[] = [];
-  const session = new ChatSession({
-    dial: dialTcp,
-    address: { host: "127.0.0.1", port },
-    nick,
-    deviceKey: key,
-    onEvent: (event) => events.push(event),
-  });
-  await session.start();
-  return { session, events, [Symbol.asyncDispose]: async () => void await session.quit() };
-}
-
 Deno.test("join's --link must look like a code and cannot go with --guest (wrong usage, exit 2)", async () => {
   const bad = await lanchatToEnd(["join", "127.0.0.1:1", "--link", "K7QM-3XP"]);
   assertEquals(bad.code, 2, bad.stderr);
@@ -90,7 +71,7 @@ Deno.test("the first join makes this device's key silently and the server knows 
   assertEquals(info.mode === null ? 0o600 : info.mode & 0o777, 0o600);
   const print = await whoami(ana);
 
-  await using bob = await inProcess(server.port, "bob", generateKeyPair());
+  await using bob = await chatDevice(server.port, "bob", generateKeyPair());
   const who = await bob.session.whois("ana");
   assertEquals(who.guest, false);
   assertEquals(who.devices.map((entry) => entry.fingerprint), [print]);
@@ -129,7 +110,7 @@ Deno.test("the first join makes this device's key silently and the server knows 
 Deno.test("join --link CODE brings a second device in under the account's nick (no --nick needed); a refused code says why, exit 1", async () => {
   await using dir = await tempDir();
   await using server = await serveOnLoopback();
-  await using laptop = await inProcess(server.port, "ana", generateKeyPair());
+  await using laptop = await chatDevice(server.port, "ana", generateKeyPair());
   await using observer = await RawClient.join(server.port, "observer");
   const { code } = await laptop.session.requestLinkCode();
   const phone = `${dir}/phone`;

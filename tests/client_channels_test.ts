@@ -6,60 +6,25 @@
  * history of one channel.
  */
 import { assert, assertEquals, assertMatch, assertRejects } from "./_assert.ts";
-import { startTestServer, withDeadline } from "./_helpers.ts";
-import { dialTcp } from "../lib/client/terminal/tcp_channel.ts";
-import { ChatSession, type SessionEvent } from "../lib/client/session.ts";
-import { generateKeyPair, type KeyPair } from "../lib/wire/identity.ts";
-
-async function device(
-  port: number,
-  nick: string,
-  key: KeyPair | undefined,
-): Promise<{ session: ChatSession; events: SessionEvent[] } & AsyncDisposable> {
-  const events: SessionEvent[] = [];
-  const session = new ChatSession({
-    dial: dialTcp,
-    address: { host: "127.0.0.1", port },
-    nick,
-    ...(key === undefined ? {} : { deviceKey: key }),
-    onEvent: (event) => events.push(event),
-  });
-  await session.start();
-  return { session, events, [Symbol.asyncDispose]: async () => void await session.quit() };
-}
-
-async function until<T>(events: SessionEvent[], pick: (event: SessionEvent) => T | undefined) {
-  return await withDeadline(
-    (async () => {
-      for (let tries = 0; tries < 500; tries++) {
-        for (const event of events) {
-          const found = pick(event);
-          if (found !== undefined) return found;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      throw new Error("no such event");
-    })(),
-    6000,
-    "an event",
-  );
-}
+import { startTestServer } from "./_helpers.ts";
+import { chatDevice, untilEvent } from "./fixtures/chat_device.ts";
+import { generateKeyPair } from "../lib/wire/identity.ts";
 
 Deno.test("the core joins channels, says in them, and learns topics, members and the list", async () => {
   await using server = await startTestServer();
-  await using ana = await device(server.port, "ana", generateKeyPair());
-  await using bob = await device(server.port, "bob", generateKeyPair());
+  await using ana = await chatDevice(server.port, "ana", generateKeyPair());
+  await using bob = await chatDevice(server.port, "bob", generateKeyPair());
   const joined = await ana.session.joinChannel("#ops");
   assertEquals([joined.name, joined.joined, joined.members], ["#ops", true, 1]);
   await bob.session.joinChannel("#ops");
   await ana.session.say("in ops", { channel: "#ops" });
-  const got = await until(
+  const got = await untilEvent(
     bob.events,
     (event) => event.type === "message" && event.text === "in ops" ? event.message : undefined,
   );
   assertEquals(got.channel, "#ops");
   await bob.session.setTopic("#ops", "deploys");
-  const topic = await until(ana.events, (event) => event.type === "topic" ? event : undefined);
+  const topic = await untilEvent(ana.events, (event) => event.type === "topic" ? event : undefined);
   assertEquals([topic.channel, topic.topic, topic.by], ["#ops", "deploys", "bob"]);
   assertEquals(
     (await ana.session.listChannels()).map((channel) => [channel.name, channel.members]),
@@ -75,7 +40,7 @@ Deno.test("the core joins channels, says in them, and learns topics, members and
   const bad = await assertRejects(() => bob.session.joinChannel("not a channel"), Error);
   assertMatch(bad.message, /starts with #/);
   // A guest is told why, in the server's words.
-  await using guest = await device(server.port, "zed", undefined);
+  await using guest = await chatDevice(server.port, "zed", undefined);
   const refused = await assertRejects(() => guest.session.joinChannel("#ops"), Error);
   assertMatch(refused.message, /guest/);
 });
@@ -84,16 +49,16 @@ Deno.test("the conversations event at join, read marks to the other device, noti
   await using server = await startTestServer();
   const anaKey = generateKeyPair();
   {
-    await using ana = await device(server.port, "ana", anaKey);
+    await using ana = await chatDevice(server.port, "ana", anaKey);
     await ana.session.joinChannel("#ops");
   }
-  await using bob = await device(server.port, "bob", generateKeyPair());
+  await using bob = await chatDevice(server.port, "bob", generateKeyPair());
   await bob.session.joinChannel("#ops");
   await bob.session.say("@ana look", { channel: "#ops" });
   await bob.session.say("psst", { to: "ana" });
   await bob.session.allDelivered();
-  await using laptop = await device(server.port, "ana", anaKey);
-  const items = await until(
+  await using laptop = await chatDevice(server.port, "ana", anaKey);
+  const items = await untilEvent(
     laptop.events,
     (event) => event.type === "conversations" ? event.items : undefined,
   );
@@ -101,12 +66,15 @@ Deno.test("the conversations event at join, read marks to the other device, noti
     items.map((item) => [item.conversation, item.unread, item.mentions]),
     [["#general", 0, 0], ["#ops", 1, 1], ["@bob", 1, 1]],
   );
-  await using phone = await device(server.port, "ana", anaKey);
+  await using phone = await chatDevice(server.port, "ana", anaKey);
   const ops = items.find((item) => item.conversation === "#ops")!;
   laptop.session.markRead("#ops", ops.last);
-  const read = await until(phone.events, (event) => event.type === "read" ? event : undefined);
+  const read = await untilEvent(phone.events, (event) => event.type === "read" ? event : undefined);
   assertEquals([read.conversation, read.id], ["#ops", ops.last]);
   await phone.session.setNotify("#ops", "muted");
-  const level = await until(laptop.events, (event) => event.type === "notify" ? event : undefined);
+  const level = await untilEvent(
+    laptop.events,
+    (event) => event.type === "notify" ? event : undefined,
+  );
   assertEquals(level.level, "muted");
 });

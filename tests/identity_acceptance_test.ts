@@ -14,10 +14,10 @@
  */
 import "./_helpers.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { TestClient, withDeadline } from "./_helpers.ts";
+import { TestClient } from "./_helpers.ts";
 import { type ChildProcess, lanchat, serveOnLoopback } from "./fixtures/client_process.ts";
-import { dialTcp } from "../lib/client/terminal/tcp_channel.ts";
-import { ChatSession, type SessionEvent } from "../lib/client/session.ts";
+import { chatDevice, untilEvent } from "./fixtures/chat_device.ts";
+import type { ChatSession, SessionEvent } from "../lib/client/session.ts";
 import { readKey } from "../lib/identity/key_file.ts";
 import { formatLinkCode } from "../lib/wire/protocol.ts";
 import type { KeyPair } from "../lib/wire/identity.ts";
@@ -45,51 +45,22 @@ function pipedJoin(port: number, home: string, args: string[]): ChildProcess {
   });
 }
 
-/** A session in this process acting as the device whose key is `key`. */
-async function device(
-  port: number,
-  nick: string,
-  key: KeyPair,
-): Promise<{ session: ChatSession; events: SessionEvent[] } & AsyncDisposable> {
-  const events: SessionEvent[] = [];
-  const session = new ChatSession({
-    dial: dialTcp,
-    address: { host: "127.0.0.1", port },
-    nick,
-    deviceKey: key,
-    onEvent: (event) => events.push(event),
-  });
-  await session.start();
-  return { session, events, [Symbol.asyncDispose]: async () => void await session.quit() };
-}
-
 /** Waits (bounded) until `events` holds a message with `text`. */
 async function received(events: SessionEvent[], text: string): Promise<void> {
-  await withDeadline(
-    (async () => {
-      for (let tries = 0; tries < 500; tries++) {
-        if (events.some((event) => event.type === "message" && event.text === text)) return;
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      throw new Error(`never received '${text}'`);
-    })(),
-    6000,
+  await untilEvent(
+    events,
+    (event) => event.type === "message" && event.text === text ? true : undefined,
     `the message '${text}'`,
   );
 }
 
 /** Waits (bounded) until `events` holds `joined` for `nick`: that process is in the room. */
 async function joinedEvent(events: SessionEvent[], nick: string): Promise<void> {
-  await withDeadline(
-    (async () => {
-      for (let tries = 0; tries < 3000; tries++) {
-        if (events.some((event) => event.type === "joined" && event.nick === nick)) return;
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      throw new Error(`${nick} never joined`);
-    })(),
-    30_000,
+  await untilEvent(
+    events,
+    (event) => event.type === "joined" && event.nick === nick ? true : undefined,
     `${nick} joining`,
+    30_000,
   );
 }
 
@@ -109,19 +80,12 @@ Deno.test("issue #14 acceptance: first claim wins, private history by account, t
   await using phoneHome = await dataFolder();
 
   // A guest in this process watches who comes in (a piped join prints nothing when it joins).
-  const watcherEvents: SessionEvent[] = [];
-  const watcher = new ChatSession({
-    dial: dialTcp,
-    address: { host: "127.0.0.1", port: server.port },
-    nick: "watcher",
-    onEvent: (event) => watcherEvents.push(event),
-  });
-  await watcher.start();
+  await using watcher = await chatDevice(server.port, "watcher", undefined);
   // bob joins from his own data folder (its key made silently), and stays: a piped join.
   await using bobJoin = pipedJoin(server.port, bobHome, ["--nick", "bob"]);
   await using ana = pipedJoin(server.port, anaHome, ["--nick", "ana"]);
-  await joinedEvent(watcherEvents, "bob");
-  await joinedEvent(watcherEvents, "ana");
+  await joinedEvent(watcher.events, "bob");
+  await joinedEvent(watcher.events, "ana");
   await ana.write("/msg bob hi bob, from ana\n");
   await bobJoin.waitForLine(/hi bob, from ana/, { timeoutMs: 20_000 });
   await bobJoin.write("/msg ana hi ana, from bob\n");
@@ -144,7 +108,7 @@ Deno.test("issue #14 acceptance: first claim wins, private history by account, t
   await thiefJoin.closeStdin();
   assertEquals((await thiefJoin.waitForExit(20_000)).code, 0);
   {
-    await using mallory = await device(server.port, "mallory", await keyOf(thiefHome));
+    await using mallory = await chatDevice(server.port, "mallory", await keyOf(thiefHome));
     assertEquals(await historyOf(mallory.session), ["a public line"]);
     assertEquals(await mallory.session.search("hi"), []);
   }
@@ -156,7 +120,7 @@ Deno.test("issue #14 acceptance: first claim wins, private history by account, t
   assertEquals((await old.next("error")).code, "nick_owned");
 
   // ana's device 1 rejoins and sees its private history.
-  await using laptop = await device(server.port, "ana", await keyOf(anaHome));
+  await using laptop = await chatDevice(server.port, "ana", await keyOf(anaHome));
   assertEquals(await historyOf(laptop.session), [
     "hi bob, from ana",
     "hi ana, from bob",
@@ -166,35 +130,21 @@ Deno.test("issue #14 acceptance: first claim wins, private history by account, t
   // ana links device 2 (another data folder) with a code from device 1.
   const { code } = await laptop.session.requestLinkCode();
   await using phone = pipedJoin(server.port, phoneHome, ["--link", formatLinkCode(code)]);
-  await withDeadline(
-    (async () => {
-      while (!laptop.events.some((event) => event.type === "linked")) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    })(),
-    20_000,
+  await untilEvent(
+    laptop.events,
+    (event) => event.type === "linked" ? true : undefined,
     "the linked line on device 1",
+    20_000,
   );
   // Both online at once; bob's list shows ana once; both get bob's new private message.
-  await using bob = await device(server.port, "bob", await keyOf(bobHome));
+  await using bob = await chatDevice(server.port, "bob", await keyOf(bobHome));
   bob.session.requestUsers();
-  await withDeadline(
-    (async () => {
-      for (;;) {
-        const lists = bob.events.filter((event) => event.type === "users");
-        const last = lists.at(-1);
-        if (last !== undefined && last.type === "users") {
-          return assertEquals(
-            last.users.map((user) => user.nick).filter((nick) => nick === "ana"),
-            ["ana"],
-          );
-        }
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    })(),
-    5000,
+  const users = await untilEvent(
+    bob.events,
+    (event) => event.type === "users" ? event.users : undefined,
     "bob's user list",
   );
+  assertEquals(users.map((user) => user.nick).filter((nick) => nick === "ana"), ["ana"]);
   await bob.session.say("to both of ana's devices", { to: "ana" });
   await received(laptop.events, "to both of ana's devices");
   await phone.waitForLine(/to both of ana's devices/, { timeoutMs: 10_000 });
@@ -202,7 +152,7 @@ Deno.test("issue #14 acceptance: first claim wins, private history by account, t
   assertEquals((await phone.waitForExit(10_000)).code, 0);
   // The phone's key is now ana's: it rejoins as ana without a code, and sees her history.
   {
-    await using phoneAgain = await device(server.port, "whoever", await keyOf(phoneHome));
+    await using phoneAgain = await chatDevice(server.port, "whoever", await keyOf(phoneHome));
     assertEquals(phoneAgain.session.nick, "ana");
     assert((await historyOf(phoneAgain.session)).includes("hi ana, from bob"));
   }
@@ -218,5 +168,4 @@ Deno.test("issue #14 acceptance: first claim wins, private history by account, t
   }
   await bobJoin.closeStdin();
   await bobJoin.waitForExit(10_000);
-  await watcher.quit();
 });
