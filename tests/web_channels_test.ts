@@ -28,6 +28,7 @@ import {
   TestBrowser,
   waitForConversation,
   waitForStatus,
+  waitForValue,
 } from "./fixtures/web_browser.ts";
 
 const roomName = "office-pc";
@@ -235,12 +236,12 @@ browserTest(
     await say(bob, "anything at all", { channel: "#busy" });
     await badge(page, "busy").filter({ hasText: /^1$/ }).waitFor({ timeout: pageDeadlineMs });
     await badge(page, "quiet").filter({ hasText: /^1$/ }).waitFor({ timeout: pageDeadlineMs });
-    // Polled from here: waitForFunction with a string needs eval, which the page's CSP forbids.
-    const deadline = Date.now() + pageDeadlineMs;
-    while (Number(await page.evaluate("window.__notifications.length")) < 2) {
-      if (Date.now() > deadline) throw new Error("fewer than 2 notifications were shown");
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await waitForValue<number>(
+      page,
+      "window.__notifications.length",
+      (count) => count >= 2,
+      "notifications shown",
+    );
     const shown = await page.evaluate("window.__notifications") as {
       title: string;
       body: string;

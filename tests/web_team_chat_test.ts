@@ -24,6 +24,7 @@ import {
   TestBrowser,
   userButton,
   waitForConversation,
+  waitForValue,
 } from "./fixtures/web_browser.ts";
 
 const roomName = "office-pc";
@@ -41,14 +42,7 @@ async function say(
 
 /** The document's title, once it is `expected` (the unread count leads it). */
 async function waitForTitle(page: Page, expected: string): Promise<void> {
-  // Polled from here: waitForFunction with a string needs eval, which the page's CSP forbids.
-  const deadline = Date.now() + pageDeadlineMs;
-  let title = await page.title();
-  while (title !== expected) {
-    if (Date.now() > deadline) throw new Error(`the title stayed '${title}', not '${expected}'`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    title = await page.title();
-  }
+  await waitForValue<string>(page, "document.title", (title) => title === expected, "the title");
 }
 
 /** Opens the quick switcher with Ctrl+K and waits until its field has the focus. */
