@@ -8,6 +8,7 @@ import { collectAllowedOrigin, collectWebHost } from "./lib/server/http/web_host
 import { Command, CommanderError, Option } from "commander";
 import denoConfig from "./deno.json" with { type: "json" };
 import { StorageError } from "./lib/wire/errors.ts";
+import { installNativeAead } from "./lib/wire/native_aead.ts";
 import {
   checkedWith,
   collectedWith,
@@ -15,6 +16,7 @@ import {
   intBetween,
   parsePort,
   parsePositiveInt,
+  parseSize,
 } from "./lib/cli/cli_values.ts";
 import { lanchatCommand, runContext } from "./lib/cli/run_command.ts";
 import { parseNetwork } from "./lib/server/limits/ip_networks.ts";
@@ -68,6 +70,9 @@ const networkFlag = collectedWith(parseNetwork);
 
 // `lanchat --help | head -3`: a reader that goes away ends us quietly, exit 0.
 endQuietlyWhenStdoutCloses();
+// Noise with a room password: the runtime's native ChaCha20-Poly1305 (checked against @noble
+// first), 6 to 7 times faster for file transfer; the page keeps @noble.
+installNativeAead();
 
 /** Where the commands print: stdout for results, stderr for problems. */
 const stdio = {
@@ -171,6 +176,36 @@ program.command("serve")
     "refuse new messages while the disk holding the history has less than N MiB free (0: off)",
     intBetween(0, 1024 * 1024 * 1024),
     256,
+  )
+  .option("--no-files", "do not take or give files (upload and get are refused)")
+  .option(
+    "--files-dir <dir>",
+    "where shared files are kept (default: a 'files' folder beside the history file)",
+  )
+  .option(
+    "--max-file-size <size>",
+    "largest file people may send, e.g. 500MB or 4GiB (default: 2GiB)",
+    checkedWith(parseSize),
+  )
+  .option(
+    "--max-disk-percent <n>",
+    "refuse uploads that would fill the files' disk past N percent (default: 90)",
+    intBetween(1, 100),
+  )
+  .option(
+    "--max-files-size <size>",
+    "all shared files together at most this much, e.g. 100GiB (default: no limit)",
+    checkedWith(parseSize),
+  )
+  .option(
+    "--partial-upload-hours <n>",
+    "remove an unfinished upload nobody resumed for N hours (default: 24)",
+    intBetween(1, 24 * 365),
+  )
+  .option(
+    "--max-open-uploads <n>",
+    "unfinished uploads one person may have at once (default: 4)",
+    intBetween(1, 1000),
   )
   .option("--web-port <port>", "port of the web page and its WebSocket", parsePort, 9001)
   .option("--no-web", "do not serve the web page")

@@ -142,6 +142,17 @@ export class TestClient implements AsyncDisposable {
         // Not sealed: the server's plaintext auth_failed, or garbage.
       }
     }
+    if (bytes[0] === 0 && bytes.length > 13) {
+      // A data payload (PROTOCOL.md section 10.2): kept with its header read.
+      const view = new DataView(bytes.buffer, bytes.byteOffset, 13);
+      this.received.push({
+        type: "data",
+        stream: view.getUint32(1),
+        offset: view.getUint32(5) * 2 ** 32 + view.getUint32(9),
+        data: bytes.slice(13),
+      });
+      return;
+    }
     try {
       this.received.push(JSON.parse(new TextDecoder().decode(bytes)));
     } catch {

@@ -29,7 +29,7 @@ Deno.test("first claim wins: another key, a guest and a look-alike are refused w
     return await probe.next("server");
   })();
   assertEquals(greeting.proto, 1);
-  assertEquals(greeting.version, 3);
+  assertEquals(greeting.version, 4);
   assertEquals(fromBase64(String(greeting.challenge)).length, 32);
 
   const first = await TestClient.keyed(server.port, "ana", ana);

@@ -19,7 +19,7 @@ Deno.test("the server speaks first and welcomes a hello with the user list", asy
   const { key, version, challenge, ...versionOne } = hello;
   assertEquals(versionOne, { type: "server", proto: 1, name: "test room", secure: null });
   assertEquals(typeof key === "string" && Uint8Array.fromBase64(key).length, 32);
-  assertEquals(version, 3);
+  assertEquals(version, 4);
   assertEquals(typeof challenge === "string" && Uint8Array.fromBase64(challenge).length, 32);
   await client.send({ type: "hello", nick: "ana" });
   const welcome = await client.next("welcome");

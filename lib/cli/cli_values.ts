@@ -104,3 +104,34 @@ export function existingFolderPath(flag: string): (value: string) => string {
     return value;
   };
 }
+
+const sizeUnits: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1024,
+  kib: 1024,
+  kb: 1000,
+  m: 1024 ** 2,
+  mib: 1024 ** 2,
+  mb: 1000 ** 2,
+  g: 1024 ** 3,
+  gib: 1024 ** 3,
+  gb: 1000 ** 3,
+  t: 1024 ** 4,
+  tib: 1024 ** 4,
+  tb: 1000 ** 4,
+};
+
+/**
+ * A size in bytes as people write it: `2GiB`, `2G` (1024-based), `500MB` (1000-based), `1048576`.
+ * Throws a message saying the accepted forms.
+ */
+export function parseSize(value: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
+  const unit = sizeUnits[match?.[2]?.toLowerCase() ?? "?"];
+  const bytes = match === null || unit === undefined ? NaN : Math.floor(Number(match[1]) * unit);
+  if (!Number.isSafeInteger(bytes) || bytes < 1) {
+    throw new Error(`'${value}' is not a size: write it like 2GiB, 500MB, 64K or 1048576 (bytes)`);
+  }
+  return bytes;
+}

@@ -35,6 +35,9 @@ import type {
   ChatMessage,
   ConversationEntry,
   DeviceEntry,
+  FileInfo,
+  FileLimits,
+  FilesRequest,
   HelloMessage,
   HistoryRequest,
   LeaveReason,
@@ -137,6 +140,8 @@ export interface RoomOptions {
   channels?: Channels;
   /** Where read marks and notification levels are kept (section 9.5). Default: in memory. */
   readMarks?: ReadMarks;
+  /** `welcome.files` for members with an account (section 10.1); absent: no file transfer. */
+  files?: FileLimits;
 }
 
 /**
@@ -156,6 +161,7 @@ export function toWire(message: StoredMessage, channelName?: string): ChatMessag
   else if (channelName !== undefined && (message.channel ?? 0) !== general.id) {
     wire.channel = channelName;
   }
+  if (message.file !== undefined) wire.file = message.file;
   return wire;
 }
 
@@ -197,6 +203,7 @@ export class Room {
   readonly #channelCreates = new TokenBuckets({ burst: 10, perSecond: 10 / 3600 });
   readonly #now: () => number;
   readonly #motd: string | undefined;
+  readonly #files: FileLimits | undefined;
   readonly #presenceLimit: number;
   /** People online by nick key (unique without regard to case). */
   readonly #people = new Map<string, Person>();
@@ -228,6 +235,7 @@ export class Room {
     this.maxUsers = options.maxUsers ?? 1000;
     this.#now = options.now ?? Date.now;
     this.#motd = options.motd;
+    this.#files = options.files;
     this.#presenceLimit = options.presenceLimit ?? 1000;
     this.identity = { ...defaultIdentityLimits, ...options.identity };
     this.linkCodes = new LinkCodes(options.linkCodes);
@@ -346,6 +354,7 @@ export class Room {
     const welcome: ServerMessage = { type: "welcome", nick: member.nick, last };
     if (this.#motd !== undefined) welcome.motd = this.#motd;
     if (account === null) welcome.guest = true;
+    else if (this.#files !== undefined) welcome.files = this.#files;
     member.deliver(Outgoing.of(welcome));
     for (const part of this.usersMessages()) member.deliver(part);
     if (person === undefined && this.#people.size <= this.#presenceLimit) {
@@ -412,8 +421,10 @@ export class Room {
    * the addressee of a private one (whose account is offline too: it is kept
    * for them, PROTOCOL.md section 9.4). The sending connection's copy carries
    * its `ref`. Delivery happens after the store has kept it, in id order.
+   * `file`: the message is that file (section 10; its bytes are stored already). Resolves with
+   * the message's id.
    */
-  async say(member: Member, say: SayMessage): Promise<void> {
+  async say(member: Member, say: SayMessage, file?: FileInfo): Promise<number> {
     let addressee: Person | undefined;
     let offline: Account | null = null;
     let channel: Channel = general;
@@ -430,7 +441,8 @@ export class Room {
     } else if (say.channel !== undefined) {
       channel = this.#memberChannel(member, say.channel, say.ref);
     }
-    const mentioned = mentionsIn(say.text);
+    // A file's line is its name: `@all.txt` mentions nobody.
+    const mentioned = file === undefined ? mentionsIn(say.text) : { nicks: [], everyone: false };
     const mentions = mentioned.nicks.slice(0, maxMentions).flatMap((nick) => {
       const account = this.#people.get(nick)?.account ?? this.accounts.owner(nick)?.id ?? null;
       return account === null ? [] : [account];
@@ -447,6 +459,7 @@ export class Room {
       kind: say.kind,
       text: say.text,
       body: say.body,
+      ...(file === undefined ? {} : { file }),
     });
     const wire = toWire(stored, channel.name);
     const shared = Outgoing.of(wire);
@@ -456,7 +469,7 @@ export class Room {
         if (other.resumedUpTo >= stored.id) continue;
         other.deliver(other === member ? own : shared);
       }
-      return;
+      return stored.id;
     }
     const sender = this.#personOf.get(member);
     const receivers = new Set(sender?.connections ?? [member]);
@@ -472,6 +485,53 @@ export class Room {
       if (connection !== member && connection.resumedUpTo >= stored.id) continue;
       connection.deliver(connection === member ? own : shared);
     }
+    return stored.id;
+  }
+
+  /**
+   * Where a file of `member` may go (section 10.3), checked before any byte
+   * is sent: a channel it is in (`not_member`), or the account owning `to`
+   * (`no_such_user`: files go to accounts only). Returns the conversation's
+   * key ("c" and the channel id, "d" and the account id), part of the upload's
+   * resume key.
+   */
+  fileTarget(member: Member, target: { channel?: string; to?: string; ref?: Ref }): string {
+    if (target.to !== undefined) {
+      const account = this.#people.get(nickKey(target.to))?.account ??
+        this.accounts.owner(target.to)?.id ?? null;
+      if (account === null) {
+        throw new ProtocolError(
+          "no_such_user",
+          `no account owns '${target.to}': files go to people with an account (not guests)`,
+          { ref: target.ref },
+        );
+      }
+      return `d${account}`;
+    }
+    if (target.channel === undefined) return `c${general.id}`;
+    return `c${this.#memberChannel(member, target.channel, target.ref).id}`;
+  }
+
+  /** A `files` answer (section 10.5): the newest file messages of one conversation. */
+  async filesPage(member: Member, request: FilesRequest): Promise<Outgoing> {
+    const query: PageQuery = {
+      viewer: this.viewer(member),
+      limit: request.limit,
+      filesOnly: true,
+    };
+    if (request.before !== undefined) query.before = request.before;
+    if (request.with !== undefined) query.with = this.#partner(request.with);
+    else {
+      query.channel = request.channel === undefined
+        ? general.id
+        : this.#memberChannel(member, request.channel, request.ref).id;
+    }
+    const page = await this.history.page(query);
+    return fitItems(page.items.map((item) => this.wire(item)), (items, trimmed) => {
+      const answer: ServerMessage = { type: "files", items, more: page.more || trimmed };
+      if (request.ref !== undefined) answer.ref = request.ref;
+      return answer;
+    });
   }
 
   /**

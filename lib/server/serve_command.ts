@@ -28,6 +28,7 @@ import { connectionCeiling, raiseOpenFileLimit } from "./open_files.ts";
 import type { OpenFileLimit } from "./open_files.ts";
 import { passwordProblem } from "./password_strength.ts";
 import { lanchatCommand } from "../cli/run_command.ts";
+import { FileStore, formatBinary } from "../store/file_store.ts";
 
 /** Flags of `lanchat serve`, as parsed by main.ts. */
 export interface ServeFlags {
@@ -106,6 +107,28 @@ export interface ServeFlags {
   allowOrigin?: string[];
   /** `--web-timeout SECONDS`: header and keep-alive timeout of the web port. */
   webTimeout?: number;
+  /** `--no-files` sets false: refuse `upload` and `get`. */
+  files?: boolean;
+  /** `--files-dir DIR`: where shared files are kept (default: `files` beside the history). */
+  filesDir?: string;
+  /** `--max-file-size BYTES`. */
+  maxFileSize?: number;
+  /** `--max-disk-percent N`. */
+  maxDiskPercent?: number;
+  /** `--max-files-size BYTES`: all files together. */
+  maxFilesSize?: number;
+  /** `--partial-upload-hours N`. */
+  partialUploadHours?: number;
+  /** `--max-open-uploads N`. */
+  maxOpenUploads?: number;
+}
+
+/** Where shared files are kept: `--files-dir`, else `files` beside the history file. */
+export function filesFolderFor(flags: Pick<ServeFlags, "db" | "filesDir">): string | null {
+  if (flags.filesDir !== undefined) return flags.filesDir;
+  if (flags.db === ":memory:") return null; // a temporary folder, gone when the server stops
+  const slash = flags.db.lastIndexOf("/");
+  return `${slash < 0 ? "." : flags.db.slice(0, slash) || "/"}/files`;
 }
 
 /** The rates the flags ask for; unset ones keep their defaults. */
@@ -217,6 +240,30 @@ export async function runServe(flags: ServeFlags): Promise<number> {
     console.error(`lanchat: ${error.message}`);
     return 1;
   }
+  // Shared files (issue #16): beside the history, or in a temporary folder for a history in memory.
+  let fileStore: FileStore | null = null;
+  let temporaryFiles: string | null = null;
+  if (flags.files !== false) {
+    try {
+      let folder = filesFolderFor(flags);
+      if (folder === null) {
+        folder = temporaryFiles = await Deno.makeTempDir({ prefix: "lanchat-files-" });
+      }
+      fileStore = await FileStore.open(folder, {
+        ...(flags.maxDiskPercent === undefined ? {} : { maxDiskPercent: flags.maxDiskPercent }),
+        ...(flags.maxFilesSize === undefined ? {} : { maxTotalBytes: flags.maxFilesSize }),
+        ...(flags.partialUploadHours === undefined
+          ? {}
+          : { partialMaxAgeMs: flags.partialUploadHours * 3_600_000 }),
+        log: (line) => console.log(`${timestamp()} ${line}`),
+      });
+    } catch (error) {
+      await history.close();
+      if (!(error instanceof StorageError)) throw error;
+      console.error(`lanchat: ${error.message}\n  ${error.hint}`);
+      return 1;
+    }
+  }
   // Every connection is a file descriptor: take what the OS allows before listening.
   const openFiles = raiseOpenFileLimit();
   let server: RunningServer;
@@ -269,14 +316,26 @@ export async function runServe(flags: ServeFlags): Promise<number> {
       ...(flags.maxAuthFailures === undefined
         ? {}
         : { authLimits: { maxFailures: flags.maxAuthFailures } }),
+      ...(fileStore === null ? {} : {
+        files: {
+          store: fileStore,
+          limits: {
+            ...(flags.maxFileSize === undefined ? {} : { maxFileBytes: flags.maxFileSize }),
+            ...(flags.maxOpenUploads === undefined ? {} : { maxOpenUploads: flags.maxOpenUploads }),
+          },
+        },
+      }),
     });
   } catch (error) {
     await history.close();
+    if (temporaryFiles !== null) await Deno.remove(temporaryFiles, { recursive: true });
     console.error(startFailure(error, flags));
     return 1;
   }
   const retention = flags.keepDays === undefined ? null : startRetention(history, flags.keepDays, {
     log: (line) => console.log(`${timestamp()} ${line}`),
+    // Files go with their messages: bytes no message refers to any more are removed.
+    afterPrune: () => server.files?.sweep(),
   });
   // Listen for signals before the banner: whoever reads it may stop us at once.
   const stopped = Promise.withResolvers<void>();
@@ -296,6 +355,7 @@ export async function runServe(flags: ServeFlags): Promise<number> {
   );
   retention?.stop();
   await server.close();
+  if (temporaryFiles !== null) await Deno.remove(temporaryFiles, { recursive: true });
   for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
   console.log(`${timestamp()} stopped`);
   return 0;
@@ -328,6 +388,16 @@ function printBanner(
   if (flags.passwordWarning !== null) {
     lines.push(`  warning: ${flags.passwordWarning}; a longer passphrase is much harder to guess.`);
   }
+  const files = server.files;
+  lines.push(
+    files === null
+      ? "  files: off (--no-files)"
+      : `  files: up to ${formatBinary(files.limits.maxFileBytes)} each, kept in ${
+        flags.db === ":memory:" && flags.filesDir === undefined
+          ? "a temporary folder (gone when the server stops)"
+          : files.store.root
+      }; uploads stop at ${flags.maxDiskPercent ?? 90}% disk use`,
+  );
   const ceiling = flags.openFiles === null ? null : connectionCeiling(flags.openFiles);
   if (flags.openFiles !== null && ceiling !== null && ceiling < flags.maxUsers) {
     lines.push(

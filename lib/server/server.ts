@@ -43,6 +43,8 @@ import type { RequestRates } from "./limits/request_limits.ts";
 import { AuthThrottle } from "./limits/auth_throttle.ts";
 import type { AuthThrottleLimits } from "./limits/auth_throttle.ts";
 import { SummaryLog } from "./summary_log.ts";
+import { FileService, type FileServiceLimits } from "./files/file_service.ts";
+import type { FileStore } from "../store/file_store.ts";
 
 /** Options of startServer. Every field documents its default. */
 export interface ServerOptions {
@@ -75,6 +77,11 @@ export interface ServerOptions {
   readMarks?: ReadMarks;
   /** Message store. Default: a new MemoryHistory. Closed by close(). */
   history?: History;
+  /**
+   * File transfer (PROTOCOL.md section 10): where the bytes go, and the limits. Default: none
+   * (`upload` and `get` are refused). The store is the caller's to close.
+   */
+  files?: { store: FileStore; limits?: Partial<FileServiceLimits> };
   /** Per-connection limits; missing fields take defaultSessionLimits. */
   limits?: Partial<SessionLimits>;
   /** How often deadlines are checked, in ms. Default 1000. */
@@ -132,6 +139,8 @@ export interface RunningServer extends AsyncDisposable {
   readonly discoveryPort: number | null;
   /** Why discovery is not answering although it was asked for (port in use...), else null. */
   readonly discoveryProblem: string | null;
+  /** File transfer, when the server takes files (its sweep runs after retention). */
+  readonly files: FileService | null;
   readonly room: Room;
   /** Connections currently open (joined or not). */
   readonly connections: number;
@@ -153,6 +162,19 @@ const refuseDeadlineMs = 1000;
  */
 export function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const history = options.history ?? new MemoryHistory();
+  const log = options.log ?? (() => {});
+  const files = options.files === undefined ? null : new FileService(
+    options.files.store,
+    history,
+    {
+      ...(options.files.limits === undefined ? {} : { limits: options.files.limits }),
+      maxFrameBytes: Math.min(
+        options.maxFrameBytes ?? options.limits?.maxFrameBytes ?? maxPayloadBytes,
+        maxPayloadBytes,
+      ),
+      log,
+    },
+  );
   const room = new Room({
     history,
     maxUsers: options.maxUsers ?? 1000,
@@ -162,8 +184,8 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     ...(options.linkCodes === undefined ? {} : { linkCodes: options.linkCodes }),
     ...(options.channels === undefined ? {} : { channels: options.channels }),
     ...(options.readMarks === undefined ? {} : { readMarks: options.readMarks }),
+    ...(files === null ? {} : { files: files.wireLimits }),
   });
-  const log = options.log ?? (() => {});
   const host = options.host ?? "0.0.0.0";
   let listener: Deno.TcpListener;
   try {
@@ -189,7 +211,9 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
       options.writesPerSecond === undefined ? {} : { writesPerSecond: options.writesPerSecond },
     ),
     requests: new RequestLimits(options.requestRates),
+    files,
   };
+  void files?.startSweeping();
   const gate = new ConnectionGate({
     ...options.gate,
     ...(options.maxConnectionsPerIp === undefined
@@ -333,6 +357,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
       await Promise.all(sessions.values());
       await Promise.all(refusing);
       await web?.close();
+      await files?.close();
       await history.close();
     })();
 
@@ -345,6 +370,7 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     discoveryPort: typeof discovery === "object" && discovery !== null ? discovery.port : null,
     discoveryProblem: typeof discovery === "string" ? discovery : null,
     room,
+    files,
     get connections() {
       return sessions.size;
     },

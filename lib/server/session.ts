@@ -23,7 +23,10 @@ import {
 import { toBase64 } from "../wire/base64.ts";
 import { type KeyPair, sign, verify } from "../wire/identity.ts";
 import type {
+  CancelRequest,
   ClientMessage,
+  FilesRequest,
+  GetRequest,
   HelloMessage,
   HistoryRequest,
   LeaveReason,
@@ -31,11 +34,15 @@ import type {
   SearchRequest,
   SecureParams,
   ServerMessage,
+  UploadRequest,
 } from "../wire/protocol.ts";
 import type { Credentials, Member, Room } from "./room.ts";
 import type { RequestLimits } from "./limits/request_limits.ts";
 import type { Transport } from "./transport/transport.ts";
 import type { WriteScheduler } from "./transport/write_scheduler.ts";
+import type { FileService } from "./files/file_service.ts";
+import { SessionTransfers } from "./files/session_transfers.ts";
+import { isDataPayload } from "../wire/file_chunk.ts";
 
 /**
  * Per-connection limits and deadlines. Every field documents its default.
@@ -109,6 +116,8 @@ export interface SessionContext {
   writes: WriteScheduler;
   /** Rates per address and nick of searches, history pages and stored text (one per server). */
   requests: RequestLimits;
+  /** File transfer (PROTOCOL.md section 10); null or absent: `upload` and `get` are refused. */
+  files?: FileService | null;
 }
 
 /** Messages replayed per page when a client resumes with `after`. */
@@ -117,6 +126,10 @@ const replayPageSize = 200;
 const flushDeadlineMs = 1000;
 /** Most bytes one answer (`history`, `results`) takes in the outbox: one frame. */
 const maxAnswerBytes = maxPayloadBytes + 4;
+/** Read size while an upload streams in: a whole chunk frame per read. */
+const largeReadBytes = 128 * 1024;
+/** Data payloads joined into one write at most (a few chunks). */
+const dataBatchBytes = 256 * 1024;
 
 /** One client connection. Implements Member so the room can deliver to it. */
 export class Session implements Member {
@@ -167,6 +180,15 @@ export class Session implements Member {
   #floodTokens: number;
   #floodRefilledAt = performance.now();
 
+  /** File transfers of this connection, made at the first request for one. */
+  #transfers: SessionTransfers | null = null;
+  /**
+   * Data payloads (file chunks) waiting for the writer: they go out only when
+   * no message waits, so chat overtakes files. Not counted in the outbox bound:
+   * each transfer keeps only a few here and at most a window in flight.
+   */
+  #data: { message: Outgoing; written: (sent: boolean) => void }[] = [];
+
   /** `ticket`: the admission control's view of this connection (none in tests). */
   constructor(transport: Transport, context: SessionContext, ticket: SessionTicket | null = null) {
     this.#transport = transport;
@@ -199,7 +221,9 @@ export class Session implements Member {
         this.#lastHeardAt = performance.now();
         this.#pingedAt = 0;
         for (const payload of payloads) {
-          const waitMs = this.#takeFloodToken();
+          // File chunks of a stream are paced by its window, not by flood control.
+          const paced = this.#transfers?.expectsData() === true && isDataPayload(payload);
+          const waitMs = paced ? 0 : this.#takeFloodToken();
           if (waitMs > 0) await this.#throttle(waitMs);
           if (this.#closing) break reading;
           // One request in flight per connection: the next payload is read once
@@ -323,6 +347,7 @@ export class Session implements Member {
 
   /** Handles one payload; returns a promise while the answer to a request is being prepared. */
   #handlePayload(payload: Uint8Array): Promise<void> | undefined {
+    if (isDataPayload(payload)) return this.#handleData(payload);
     let message: ClientMessage;
     try {
       message = parseClientMessage(payload, this.#context.limits.maxTextBytes);
@@ -332,6 +357,12 @@ export class Session implements Member {
     }
     if ((message.type === "history" || message.type === "search") && this.#joined) {
       return this.#request(message);
+    }
+    if (
+      (message.type === "upload" || message.type === "get" || message.type === "files" ||
+        message.type === "cancel") && this.#joined
+    ) {
+      return this.#fileRequest(message);
     }
     try {
       this.#dispatch(message);
@@ -450,10 +481,74 @@ export class Session implements Member {
         this.#takeRequest(message.ref);
         room.channelRequest(this, message);
         return;
+      case "got":
+        this.#transfers?.got(message);
+        return;
       case "history":
       case "search":
-        return; // Handled by #request (the session is joined here).
+      case "upload":
+      case "get":
+      case "files":
+      case "cancel":
+        return; // Handled by #request and #fileRequest (the session is joined here).
     }
+  }
+
+  /** The connection's transfers, or `bad_message` on a server without file transfer. */
+  #fileTransfers(ref: Ref | undefined): SessionTransfers {
+    const service = this.#context.files;
+    if (service === undefined || service === null) {
+      throw new ProtocolError("bad_message", "this server does not take files", { ref });
+    }
+    this.#transfers ??= new SessionTransfers(service, {
+      member: this,
+      room: this.#context.room,
+      send: (message) => this.#send(message),
+      sendAnswer: (message) => this.#queueAnswer(message),
+      sendData: (payload) => this.#sendData(payload),
+      takeRequest: (ref) => this.#takeRequest(ref),
+      largeReads: (on) => this.#transport.setReadSize?.(on ? largeReadBytes : 0),
+      log: (line) => this.#context.log(line),
+    });
+    return this.#transfers;
+  }
+
+  /** `upload`, `get`, `files` and `cancel` (section 10): answered before the next payload is read. */
+  async #fileRequest(
+    message: UploadRequest | GetRequest | FilesRequest | CancelRequest,
+  ): Promise<void> {
+    const ref = message.type === "cancel" ? undefined : message.ref;
+    try {
+      const transfers = this.#fileTransfers(ref);
+      if (message.type === "upload") await transfers.upload(message);
+      else if (message.type === "get") await transfers.get(message);
+      else if (message.type === "files") await transfers.files(message);
+      else await transfers.cancel(message);
+    } catch (error) {
+      this.#reportError(error, ref);
+    }
+  }
+
+  /** A data payload: a chunk of an upload of this connection. */
+  async #handleData(payload: Uint8Array): Promise<void> {
+    try {
+      if (!this.#joined) throw new ProtocolError("not_joined", "send 'hello' with your nick first");
+      const taken = this.#transfers !== null && await this.#transfers.chunk(payload);
+      if (!taken) {
+        throw new ProtocolError("bad_message", "a data payload for no upload of this connection");
+      }
+    } catch (error) {
+      this.#reportError(error);
+    }
+  }
+
+  /** Queues a data payload behind the messages; resolves once written (false: closed first). */
+  #sendData(payload: Uint8Array): Promise<boolean> {
+    if (this.#closing) return Promise.resolve(false);
+    return new Promise((written) => {
+      this.#data.push({ message: new Outgoing(payload), written });
+      this.#scheduleFlush();
+    });
   }
 
   /**
@@ -699,8 +794,13 @@ export class Session implements Member {
   readonly #flush = (): void => {
     this.#flushScheduled = false;
     if (this.#writing) return;
-    if (this.#queue.length === 0 || this.#closed) {
+    if (this.#closed) {
       this.#resolveDrained();
+      return;
+    }
+    if (this.#queue.length === 0) {
+      if (this.#data.length > 0) this.#flushData();
+      else this.#resolveDrained();
       return;
     }
     const batch = this.#queue;
@@ -727,9 +827,34 @@ export class Session implements Member {
     this.#writing = false;
     this.#queuedBytes -= this.#inFlightBytes;
     // What was queued meanwhile waits for the next cycle.
-    if (this.#queue.length === 0) this.#resolveDrained();
-    else this.#scheduleFlush();
+    if (this.#queue.length > 0 || this.#data.length > 0) this.#scheduleFlush();
+    else this.#resolveDrained();
   };
+
+  /** Writes waiting data payloads (a few chunks at once) when no message waits. */
+  #flushData(): void {
+    let bytes = 0, count = 0;
+    while (count < this.#data.length && (count === 0 || bytes < dataBatchBytes)) {
+      bytes += this.#data[count]!.message.payload.length;
+      count++;
+    }
+    const taken = this.#data.splice(0, count);
+    this.#writing = true;
+    this.#inFlightBytes = 0;
+    let written: Promise<void>;
+    try {
+      written = this.#transport.write(taken.map((entry) => entry.message));
+    } catch (error) {
+      written = Promise.reject(error);
+    }
+    written.then(() => {
+      for (const entry of taken) entry.written(true);
+      this.#afterWrite();
+    }, () => {
+      for (const entry of taken) entry.written(false);
+      this.#afterFailedWrite();
+    });
+  }
 
   readonly #afterFailedWrite = (): void => {
     this.#writing = false;
@@ -762,6 +887,8 @@ export class Session implements Member {
     if (this.#closed) return;
     this.#closed = true;
     this.#closing = true;
+    this.#transfers?.close();
+    for (const entry of this.#data.splice(0)) entry.written(false);
     this.#transport.close();
     // A closed session has nothing left to drain, even with a write still pending.
     this.#resolveDrained();

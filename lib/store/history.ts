@@ -8,7 +8,7 @@
  * Imports only lib/wire/protocol.ts (types and nick comparison).
  */
 import { nickKey } from "../wire/protocol.ts";
-import type { MessageKind } from "../wire/protocol.ts";
+import type { FileInfo, MessageKind } from "../wire/protocol.ts";
 
 /** A message as the room hands it to the store. */
 export interface NewMessage {
@@ -31,6 +31,8 @@ export interface NewMessage {
   text: string;
   /** Canonical BASE64 of the text (what goes on the wire). */
   body: string;
+  /** The file this message is (PROTOCOL.md section 10); its bytes are in lib/store/file_store.ts. */
+  file?: FileInfo;
 }
 
 /** A message the store has accepted: it has its id. */
@@ -68,6 +70,8 @@ export interface PageQuery {
    * it and without `with`: `#general` and the viewer's private messages, as version 1 had it.
    */
   channel?: number;
+  /** Only file messages (the `files` request, PROTOCOL.md section 10.5). */
+  filesOnly?: boolean;
 }
 
 /**
@@ -135,6 +139,13 @@ export interface History {
   unread(account: number, points: ReadPoint[]): Promise<UnreadCount[]>;
   /** The accounts `account` has direct messages with, newest conversation first (at most 200). */
   directPartners(account: number): Promise<number[]>;
+  /**
+   * The file message `id` when `viewer` may see it, else null (also when it is no file or does
+   * not exist: a guesser learns nothing). PROTOCOL.md section 10.4.
+   */
+  fileMessage(viewer: Viewer, id: number): Promise<StoredMessage | null>;
+  /** True while some message refers to the file bytes with this SHA-256 (retention's sweep). */
+  fileReferenced(sha256: string): Promise<boolean>;
   /** Flushes and releases the store. */
   close(): Promise<void>;
 }
@@ -206,6 +217,7 @@ export class MemoryHistory implements History {
     for (let index = this.#messages.length - 1; index >= 0; index--) {
       const message = this.#messages[index]!;
       if (query.before !== undefined && message.id >= query.before) continue;
+      if (query.filesOnly === true && message.file === undefined) continue;
       const wanted = query.with !== undefined
         ? inConversation(message, query.viewer, query.with)
         : query.channel !== undefined
@@ -278,6 +290,19 @@ export class MemoryHistory implements History {
       if (other !== null && other !== account && !partners.includes(other)) partners.push(other);
     }
     return Promise.resolve(partners);
+  }
+
+  fileMessage(viewer: Viewer, id: number): Promise<StoredMessage | null> {
+    const message = this.#messages.find((each) => each.id === id);
+    return Promise.resolve(
+      message !== undefined && message.file !== undefined && visibleTo(message, viewer)
+        ? message
+        : null,
+    );
+  }
+
+  fileReferenced(sha256: string): Promise<boolean> {
+    return Promise.resolve(this.#messages.some((message) => message.file?.sha256 === sha256));
   }
 
   close(): Promise<void> {

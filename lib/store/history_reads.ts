@@ -11,6 +11,7 @@
  */
 import type { DatabaseSync, SQLInputValue, SQLOutputValue, StatementSync } from "node:sqlite";
 import { encodeBody, nickKey } from "../wire/protocol.ts";
+import type { FileInfo } from "../wire/protocol.ts";
 import { storageError } from "./history_errors.ts";
 import { maxCounted } from "./history.ts";
 import type { Page, PageQuery, ReadPoint, StoredMessage, UnreadCount, Viewer } from "./history.ts";
@@ -45,7 +46,7 @@ export interface HistoryReadsOptions {
 
 type Row = Record<string, SQLOutputValue>;
 
-const columns = "m.id, m.ts, m.from_nick, m.to_nick, m.kind, m.text, m.channel_id";
+const columns = "m.id, m.ts, m.from_nick, m.to_nick, m.kind, m.text, m.channel_id, m.file";
 /**
  * Public in `#general` or in a channel the viewer is in (`?2`: a JSON array of channel ids), or
  * private and sent or received by the viewer's account (`?1`; never for a guest: -1).
@@ -86,20 +87,22 @@ export class HistoryReads {
   /** Newest `limit` visible messages older than `before`, oldest first. */
   page(query: PageQuery): Page {
     const before = query.before ?? noUpperBound;
+    // `files` (section 10.5): the same conversations, file messages only.
+    const files = query.filesOnly === true ? " AND m.file_sha256 IS NOT NULL" : "";
     const fetch = query.limit + 1;
     const partner = query.with;
     const rows = partner === undefined && query.channel !== undefined
       ? this.#read(
         query.channel === 0
           ? `SELECT ${columns} FROM messages m WHERE m.to_key IS NULL AND m.channel_id IS NULL
-               AND m.id < ?1 ORDER BY m.id DESC LIMIT ?2`
+               AND m.id < ?1${files} ORDER BY m.id DESC LIMIT ?2`
           : `SELECT ${columns} FROM messages m WHERE m.channel_id = ?3 AND m.to_key IS NULL
-               AND m.id < ?1 ORDER BY m.id DESC LIMIT ?2`,
+               AND m.id < ?1${files} ORDER BY m.id DESC LIMIT ?2`,
         query.channel === 0 ? [before, fetch] : [before, fetch, query.channel],
       )
       : partner === undefined
       ? this.#read(
-        `SELECT ${columns} FROM messages m WHERE ${generalAndPrivateSql} AND m.id < ?2
+        `SELECT ${columns} FROM messages m WHERE ${generalAndPrivateSql} AND m.id < ?2${files}
          ORDER BY m.id DESC LIMIT ?3`,
         [viewerParam(query.viewer), before, fetch],
       )
@@ -108,18 +111,34 @@ export class HistoryReads {
         `SELECT ${columns} FROM messages m WHERE m.to_key IS NOT NULL
            AND min(m.from_account, m.to_account) = min(?1, ?2)
            AND max(m.from_account, m.to_account) = max(?1, ?2)
-           AND m.id < ?3 ORDER BY m.id DESC LIMIT ?4`,
+           AND m.id < ?3${files} ORDER BY m.id DESC LIMIT ?4`,
         [viewerParam(query.viewer), partner.account, before, fetch],
       )
       : this.#read(
         `SELECT ${columns} FROM messages m WHERE m.to_key IS NOT NULL AND m.id < ?3
            AND ((m.from_account = ?1 AND m.to_account IS NULL AND m.to_key = ?2)
-             OR (m.to_account = ?1 AND m.from_account IS NULL AND m.from_key = ?2))
+             OR (m.to_account = ?1 AND m.from_account IS NULL AND m.from_key = ?2))${files}
            ORDER BY m.id DESC LIMIT ?4`,
         [viewerParam(query.viewer), nickKey(partner.guestNick), before, fetch],
       );
     const more = rows.length > query.limit;
     return { items: rows.slice(0, query.limit).map(toStored).reverse(), more };
+  }
+
+  /** See History.fileMessage: one lookup by id, visibility as for every read. */
+  fileMessage(viewer: Viewer, id: number): StoredMessage | null {
+    const row = this.#read(
+      `SELECT ${columns} FROM messages m WHERE m.id = ?3 AND m.file_sha256 IS NOT NULL
+         AND ${visibleSql}`,
+      [viewerParam(viewer), channelsParam(viewer), id],
+    )[0];
+    return row === undefined ? null : toStored(row);
+  }
+
+  /** See History.fileReferenced (an index lookup). */
+  fileReferenced(sha256: string): boolean {
+    return this.#read("SELECT 1 AS found FROM messages WHERE file_sha256 = ? LIMIT 1", [sha256])
+      .length > 0;
   }
 
   /** See History.unread: each count is one bounded query on the conversation's index. */
@@ -417,6 +436,20 @@ function channelsParam(viewer: Viewer): string {
   return JSON.stringify(viewer.channels ?? []);
 }
 
+/** The `file` column: the JSON of a FileInfo, written by the server (undefined if unreadable). */
+function parseFile(json: string): FileInfo | undefined {
+  try {
+    const value = JSON.parse(json) as Partial<FileInfo>;
+    if (
+      typeof value.name !== "string" || typeof value.size !== "number" ||
+      typeof value.mime !== "string" || typeof value.sha256 !== "string"
+    ) return undefined;
+    return { name: value.name, size: value.size, mime: value.mime, sha256: value.sha256 };
+  } catch {
+    return undefined;
+  }
+}
+
 /** The viewer's account for {@link visibleSql}; -1 (no account has it) for a guest. */
 function viewerParam(viewer: Viewer): number {
   return viewer.account ?? -1;
@@ -429,7 +462,9 @@ function ftsPhrase(text: string): string {
 
 function toStored(row: Row): StoredMessage {
   const text = String(row.text);
+  const file = typeof row.file === "string" ? parseFile(row.file) : undefined;
   return {
+    ...(file === undefined ? {} : { file }),
     id: Number(row.id),
     ts: Number(row.ts),
     from: String(row.from_nick),

@@ -179,6 +179,15 @@ const migrations: readonly Migration[] = [
       ALTER TABLE messages ADD COLUMN mentions_everyone INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 5,
+    description: "file messages: the file's name, size, type and SHA-256 (its bytes are on disk)",
+    sql: `
+      ALTER TABLE messages ADD COLUMN file TEXT;
+      ALTER TABLE messages ADD COLUMN file_sha256 TEXT;
+      CREATE INDEX messages_by_file ON messages (file_sha256) WHERE file_sha256 IS NOT NULL;
+    `,
+  },
 ];
 
 /** Schema version written by this code (`PRAGMA user_version`). */
@@ -460,6 +469,21 @@ export class SqliteHistory implements History {
     });
   }
 
+  /** A lookup by id on this thread's connection: as cheap as the append beside it. */
+  fileMessage(viewer: Viewer, id: number): Promise<StoredMessage | null> {
+    return settle(() => {
+      this.#assertOpen();
+      return this.#reads.fileMessage(viewer, id);
+    });
+  }
+
+  fileReferenced(sha256: string): Promise<boolean> {
+    return settle(() => {
+      this.#assertOpen();
+      return this.#reads.fileReferenced(sha256);
+    });
+  }
+
   /** {@link page}, answered synchronously on this thread (the writer's connection). */
   pageNow(query: PageQuery): Page {
     this.#assertOpen();
@@ -653,8 +677,8 @@ export class SqliteHistory implements History {
   #insert(message: NewMessage): StoredMessage {
     const { lastInsertRowid } = this.#statement(
       `INSERT INTO messages (ts, from_nick, to_nick, kind, text, from_key, to_key,
-         from_account, to_account, channel_id, mentions, mentions_everyone)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         from_account, to_account, channel_id, mentions, mentions_everyone, file, file_sha256)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       message.ts,
       message.from,
@@ -668,6 +692,8 @@ export class SqliteHistory implements History {
       message.to === null && (message.channel ?? 0) !== 0 ? message.channel ?? null : null,
       (message.mentions ?? []).length === 0 ? null : `,${message.mentions!.join(",")},`,
       message.mentionsEveryone === true ? 1 : 0,
+      message.file === undefined ? null : JSON.stringify(message.file),
+      message.file?.sha256 ?? null,
     );
     return { ...message, channel: message.channel ?? 0, id: Number(lastInsertRowid) };
   }

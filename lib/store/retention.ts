@@ -23,14 +23,23 @@ export interface Retention {
 export function startRetention(
   history: SqliteHistory,
   keepDays: number,
-  options: { log?: (line: string) => void; now?: () => number; everyMs?: number } = {},
+  options: {
+    log?: (line: string) => void;
+    now?: () => number;
+    everyMs?: number;
+    /** Called after a prune that removed messages (the server then sweeps their files). */
+    afterPrune?: () => unknown;
+  } = {},
 ): Retention {
   const now = options.now ?? Date.now;
   const log = options.log ?? (() => {});
   const prune = async () => {
     try {
       const removed = await history.prune(now() - keepDays * dayMs);
-      if (removed > 0) log(`retention: removed ${removed} messages older than ${keepDays} days`);
+      if (removed > 0) {
+        log(`retention: removed ${removed} messages older than ${keepDays} days`);
+        await options.afterPrune?.();
+      }
       return removed;
     } catch (error) {
       log(`retention: could not prune: ${error instanceof Error ? error.message : String(error)}`);

@@ -34,6 +34,12 @@ export const errorCodes = [
   // Version 3 (channels, PROTOCOL.md section 9).
   "not_member",
   "channel_invalid",
+  // Version 4 (files, PROTOCOL.md section 10).
+  "file_too_large",
+  "file_corrupt",
+  "no_such_file",
+  "store_full",
+  "busy",
 ] as const;
 
 /** One protocol error code. */

@@ -6,8 +6,11 @@
  * Owns: the handshake's state machine and nonce handling. Pure: no sockets,
  * no JSON, no clocks. The primitives (X25519, ChaCha20-Poly1305, SHA-256,
  * HMAC) come from the audited @noble libraries; nothing here invents one.
- * Imports only @noble/*, so the browser bundle (lib/web/app.js) is this
- * same code.
+ * The transport AEAD is swappable process-wide ({@link useAead}): the Deno
+ * processes install node:crypto's native ChaCha20-Poly1305 from
+ * lib/wire/native_aead.ts, several times faster for file transfers; the page
+ * keeps {@link nobleAead}. Imports only @noble/*, never native_aead.ts or
+ * node:*, so the browser bundle (lib/web/app.js) is this same code.
  */
 import { x25519 } from "@noble/curves/ed25519.js";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
@@ -30,6 +33,49 @@ const utf8 = new TextEncoder();
 /** A handshake or transport message that does not verify, or a state misuse by the peer. */
 export class NoiseError extends Error {
   override name = "NoiseError";
+}
+
+/**
+ * ChaCha20-Poly1305 as RFC 8439 defines it (32-byte key, 12-byte nonce,
+ * 16-byte tag after the ciphertext): the one primitive {@link CipherState}
+ * calls per message. Two implementations must give the same bytes; the
+ * tests hold each to the other and to the published vectors.
+ */
+export interface Aead {
+  /** Who implements it, for logs and tests: "noble", "node:crypto". */
+  readonly name: string;
+  /** Encrypts `plaintext` under `key` and `nonce` (12 bytes), authenticating `ad` too: ciphertext then tag. */
+  seal(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): Uint8Array;
+  /**
+   * The inverse of seal: the plaintext of `ciphertext` (tag included). Throws
+   * when the tag does not verify (wrong key, nonce or `ad`, altered bytes) or
+   * `ciphertext` is shorter than a tag, and then returns nothing of it.
+   */
+  open(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array;
+}
+
+/** The portable AEAD, pure JavaScript (@noble/ciphers): the default, and the page's. */
+export const nobleAead: Aead = {
+  name: "noble",
+  seal: (key, nonce, ad, plaintext) => chacha20poly1305(key, nonce, ad).encrypt(plaintext),
+  open: (key, nonce, ad, ciphertext) => chacha20poly1305(key, nonce, ad).decrypt(ciphertext),
+};
+
+/** What every CipherState seals and opens with (read per message, so a switch applies at once). */
+let processAead: Aead = nobleAead;
+
+/**
+ * Makes `aead` the ChaCha20-Poly1305 of every CipherState in this process,
+ * existing ones included, from the next message on. Call it once at startup
+ * (see lib/wire/native_aead.ts); it changes speed, never bytes.
+ */
+export function useAead(aead: Aead): void {
+  processAead = aead;
+}
+
+/** The AEAD CipherStates use now ({@link nobleAead} unless {@link useAead} changed it). */
+export function currentAead(): Aead {
+  return processAead;
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {
@@ -89,7 +135,7 @@ export class CipherState {
   /** Encrypts `plaintext` with associated data `ad`: ciphertext plus a 16-byte tag. */
   encryptWithAd(ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
     if (this.#key === null) return plaintext;
-    const sealed = chacha20poly1305(this.#key, this.#nextNonce(), ad).encrypt(plaintext);
+    const sealed = processAead.seal(this.#key, this.#nextNonce(), ad, plaintext);
     this.#nonce++;
     return sealed;
   }
@@ -102,7 +148,7 @@ export class CipherState {
     }
     let plaintext: Uint8Array;
     try {
-      plaintext = chacha20poly1305(this.#key, this.#nextNonce(), ad).decrypt(ciphertext);
+      plaintext = processAead.open(this.#key, this.#nextNonce(), ad, ciphertext);
     } catch (error) {
       throw new NoiseError("message does not decrypt (wrong key or altered)", { cause: error });
     }

@@ -3,11 +3,12 @@
  *
  * Owns: JSON <-> message conversion, field validation, BASE64 bodies, nick
  * rules and size limits of the wire contract. Pure: no sockets, no room state.
- * Imports only lib/wire/errors.ts and lib/wire/base64.ts.
+ * Imports only lib/wire/errors.ts, lib/wire/base64.ts and lib/wire/file_chunk.ts.
  */
 import { fromBase64, toBase64 } from "./base64.ts";
 import { ProtocolError } from "./errors.ts";
 import type { ErrorCode } from "./errors.ts";
+import { fileNameProblem, fileTypeProblem, isSha256Hex, unknownFileType } from "./file_chunk.ts";
 
 /**
  * `server.proto`: the oldest protocol version this server still serves. It stays 1 forever, since a
@@ -15,7 +16,7 @@ import type { ErrorCode } from "./errors.ts";
  */
 export const protocolVersion = 1;
 /** `server.version`: the newest protocol version this code speaks (3: channels, section 9). */
-export const protocolRevision = 3;
+export const protocolRevision = 4;
 /** Longest channel name after its `#`, in code points. */
 export const maxChannelNameLength = 32;
 /** Longest channel topic, in code points. */
@@ -154,6 +155,48 @@ export interface ChannelsRequest {
   ref?: Ref;
 }
 
+/** Version 4: send a file to a conversation (section 10.3). */
+export interface UploadRequest {
+  type: "upload";
+  name: string;
+  size: number;
+  /** 64 lowercase hex digits. */
+  sha256: string;
+  /** A media type, or application/octet-stream. */
+  mime: string;
+  channel?: string;
+  to?: string;
+  ref?: Ref;
+}
+/** Version 4: fetch a file from `offset` (section 10.4). */
+export interface GetRequest {
+  type: "get";
+  id: number;
+  offset: number;
+  ref?: Ref;
+}
+/** Version 4: the client has taken a download's bytes up to `offset`. */
+export interface GotMessage {
+  type: "got";
+  stream: number;
+  offset: number;
+}
+/** Version 4: stop a transfer; `discard` drops an upload's bytes too. */
+export interface CancelRequest {
+  type: "cancel";
+  stream: number;
+  discard: boolean;
+}
+/** Version 4: a conversation's newest files (section 10.5). */
+export interface FilesRequest {
+  type: "files";
+  channel?: string;
+  with?: string;
+  before?: number;
+  limit: number;
+  ref?: Ref;
+}
+
 /** Every message a client may send. */
 export type ClientMessage =
   | HelloMessage
@@ -171,7 +214,12 @@ export type ClientMessage =
   | ChannelRequest
   | ChannelsRequest
   | ReadRequest
-  | NotifyRequest;
+  | NotifyRequest
+  | UploadRequest
+  | GetRequest
+  | GotMessage
+  | CancelRequest
+  | FilesRequest;
 
 // ---- server -> client -------------------------------------------------------
 
@@ -195,7 +243,26 @@ export interface ChatMessage {
   channel?: string;
   kind: MessageKind;
   body: string;
+  /** Version 4: this message is a file (section 10.1); its `id` is the file's id. */
+  file?: FileInfo;
   ref?: Ref;
+}
+/** Version 4: what a file message says of its file. */
+export interface FileInfo {
+  name: string;
+  size: number;
+  /** The media type the sender declared: a hint, never trusted to render anything. */
+  mime: string;
+  sha256: string;
+}
+/** Version 4: `welcome.files`, for a member who may send files. */
+export interface FileLimits {
+  /** Largest file the server takes, in bytes. */
+  max: number;
+  /** Largest data in one chunk. */
+  chunk: number;
+  /** Bytes in flight beyond the last acknowledgement. */
+  window: number;
 }
 export interface UserEntry {
   nick: string;
@@ -232,7 +299,15 @@ export type ServerMessage =
   /** The answer to `prove` (extension of version 1): BASE64 of the signature of {@link serverProofBytes}. */
   | { type: "proof"; sig: string }
   /** `guest` (version 2): true when the member joined without a device key. */
-  | { type: "welcome"; nick: string; last: number; motd?: string; guest?: boolean }
+  | {
+    type: "welcome";
+    nick: string;
+    last: number;
+    motd?: string;
+    guest?: boolean;
+    /** Version 4: present when the member may send files. */
+    files?: FileLimits;
+  }
   /** `more`: this is one part of a list too long for one frame; more parts follow. */
   | { type: "users"; users: UserEntry[]; more?: boolean }
   /** `guest` (version 2): true for a member without a device key. */
@@ -273,6 +348,30 @@ export type ServerMessage =
   | { type: "conversations"; items: ConversationEntry[]; more?: boolean }
   | { type: "read"; conversation: string; id: number }
   | { type: "notify"; conversation: string; level: "all" | "mentions" | "muted"; ref?: Ref }
+  /** Version 4: the answer to `upload` (section 10.3). */
+  | {
+    type: "upload";
+    upload: string;
+    stream: number;
+    offset: number;
+    chunk: number;
+    window: number;
+    ref?: Ref;
+  }
+  | { type: "stored"; stream: number; offset: number }
+  | { type: "uploaded"; stream: number; id: number; ref?: Ref }
+  /** Version 4: the answer to `get`; data payloads of `stream` follow. */
+  | {
+    type: "download";
+    stream: number;
+    id: number;
+    file: FileInfo;
+    offset: number;
+    chunk: number;
+    window: number;
+    ref?: Ref;
+  }
+  | { type: "files"; items: ChatMessage[]; more: boolean; ref?: Ref }
   | PingMessage
   | PongMessage;
 
@@ -598,9 +697,78 @@ export function parseClientMessage(payload: Uint8Array, limit = maxTextBytes): C
       if (ref !== undefined) request.ref = ref;
       return request;
     }
+    case "upload":
+      return parseUpload(object);
+    case "get": {
+      const request: GetRequest = {
+        type: "get",
+        id: required(object, "id", isCount, "a file id"),
+        offset: field(object, "offset", isCount, "a byte offset (integer >= 0)") ?? 0,
+      };
+      const ref = field(object, "ref", isToken, "a string (<= 128 chars) or number");
+      if (ref !== undefined) request.ref = ref;
+      return request;
+    }
+    case "got":
+      return {
+        type: "got",
+        stream: required(object, "stream", isCount, "a stream number"),
+        offset: required(object, "offset", isCount, "a byte offset"),
+      };
+    case "cancel":
+      return {
+        type: "cancel",
+        stream: required(object, "stream", isCount, "a stream number"),
+        discard: object.discard === true,
+      };
+    case "files": {
+      const request: FilesRequest = {
+        type: "files",
+        limit: Math.min(
+          field(object, "limit", isCount, "an integer >= 0") ?? defaultFilesLimit,
+          maxFilesLimit,
+        ),
+      };
+      const before = field(object, "before", isCount, "a message id");
+      if (before !== undefined) request.before = before;
+      const withNick = field(object, "with", isString, "a nick");
+      if (withNick !== undefined) request.with = withNick;
+      const filesChannel = field(object, "channel", isString, "a channel name");
+      if (filesChannel !== undefined) request.channel = filesChannel;
+      const ref = field(object, "ref", isToken, "a string (<= 128 chars) or number");
+      if (ref !== undefined) request.ref = ref;
+      return request;
+    }
     default:
       throw new ProtocolError("unknown_type", `unknown message type '${object.type.slice(0, 40)}'`);
   }
+}
+
+/** Files listed by `files` without `limit`, and at most (section 10.5). */
+export const defaultFilesLimit = 20;
+export const maxFilesLimit = 100;
+
+/** An `upload` request (section 10.3), its name, type and hash checked by lib/wire/file_chunk.ts. */
+function parseUpload(object: JsonObject): UploadRequest {
+  const ref = field(object, "ref", isToken, "a string (<= 128 chars) or number");
+  const refuse = (problem: string) => new ProtocolError("bad_message", problem, { ref });
+  const name = required(object, "name", isString, "a file name");
+  const nameProblem = fileNameProblem(name);
+  if (nameProblem !== null) throw refuse(nameProblem);
+  const size = required(object, "size", isCount, "a size in bytes");
+  if (size === 0) throw refuse("an empty file has nothing to send");
+  const sha256 = required(object, "sha256", isString, "64 lowercase hex digits");
+  if (!isSha256Hex(sha256)) throw refuse("field 'sha256' must be 64 lowercase hex digits");
+  const mime = field(object, "mime", isString, "a media type") ?? unknownFileType;
+  const mimeProblem = fileTypeProblem(mime);
+  if (mimeProblem !== null) throw refuse(mimeProblem);
+  const request: UploadRequest = { type: "upload", name, size, sha256, mime };
+  const to = field(object, "to", isString, "a nick");
+  if (to !== undefined) request.to = to;
+  const channel = field(object, "channel", isString, "a channel name");
+  if (channel !== undefined) request.channel = channel;
+  if (ref !== undefined) request.ref = ref;
+  return request;
 }
 
 /** Decodes a BASE64 field that must hold exactly `length` bytes, or throws `bad_message`. */

@@ -4,15 +4,18 @@
  * Owns: the client-side validation of server payloads (PROTOCOL.md sections 4 and 8).
  * A client must survive a buggy or hostile server, so every field is checked
  * before use. Pure: no sockets, no output.
- * Imports only lib/wire/protocol.ts and lib/wire/errors.ts.
+ * Imports only lib/wire/protocol.ts, lib/wire/file_chunk.ts and lib/wire/errors.ts.
  */
 import { isErrorCode, ProtocolError } from "./errors.ts";
 import { parseJsonObject } from "./protocol.ts";
+import { fileNameProblem, isSha256Hex, maxChunkBytes, safeFileName } from "./file_chunk.ts";
 import type {
   ChannelEntry,
   ChatMessage,
   ConversationEntry,
   DeviceEntry,
+  FileInfo,
+  FileLimits,
   LeaveReason,
   MessageKind,
   Ref,
@@ -97,9 +100,36 @@ function chatMessage(object: JsonObject): ChatMessage {
   if (to !== undefined) message.to = to;
   const channel = optionalStr(object, "channel");
   if (channel !== undefined && to === undefined) message.channel = channel;
+  if (object.file !== undefined && object.file !== null) message.file = fileInfo(object.file);
   const ref = token(object, "ref");
   if (ref !== undefined) message.ref = ref;
   return message;
+}
+
+/**
+ * A file's description (section 10.1). A hostile server's name is made safe
+ * to show and to save under; a size or hash that breaks the contract is refused.
+ */
+function fileInfo(value: unknown): FileInfo {
+  if (!isObject(value)) throw bad("field 'file' must be an object");
+  const name = str(value, "name");
+  const sha256 = str(value, "sha256");
+  if (!isSha256Hex(sha256)) throw bad("field 'sha256' must be 64 lowercase hex digits");
+  return {
+    name: fileNameProblem(name) === null ? name : safeFileName(name),
+    size: int(value, "size"),
+    mime: (optionalStr(value, "mime") ?? "application/octet-stream").slice(0, 100),
+    sha256,
+  };
+}
+
+function fileLimits(value: unknown): FileLimits | undefined {
+  if (!isObject(value)) return undefined;
+  return {
+    max: int(value, "max"),
+    chunk: Math.min(maxChunkBytes, Math.max(1, int(value, "chunk"))),
+    window: Math.max(1, int(value, "window")),
+  };
 }
 
 function items(object: JsonObject): ChatMessage[] {
@@ -197,6 +227,7 @@ export function parseServerMessage(payload: Uint8Array): ServerMessage | null {
         last: int(object, "last"),
         ...(motd === undefined ? {} : { motd }),
         ...(object.guest === true ? { guest: true } : {}),
+        ...(isObject(object.files) ? { files: fileLimits(object.files)! } : {}),
       };
     }
     case "users": {
@@ -346,6 +377,51 @@ export function parseServerMessage(payload: Uint8Array): ServerMessage | null {
         type: "notify",
         conversation: str(object, "conversation"),
         level: notifyLevel(object, "level"),
+        ...(ref === undefined ? {} : { ref }),
+      };
+    }
+    case "upload": {
+      const ref = token(object, "ref");
+      return {
+        type: "upload",
+        upload: str(object, "upload"),
+        stream: int(object, "stream"),
+        offset: int(object, "offset"),
+        chunk: Math.min(maxChunkBytes, Math.max(1, int(object, "chunk"))),
+        window: Math.max(1, int(object, "window")),
+        ...(ref === undefined ? {} : { ref }),
+      };
+    }
+    case "stored":
+      return { type: "stored", stream: int(object, "stream"), offset: int(object, "offset") };
+    case "uploaded": {
+      const ref = token(object, "ref");
+      return {
+        type: "uploaded",
+        stream: int(object, "stream"),
+        id: int(object, "id"),
+        ...(ref === undefined ? {} : { ref }),
+      };
+    }
+    case "download": {
+      const ref = token(object, "ref");
+      return {
+        type: "download",
+        stream: int(object, "stream"),
+        id: int(object, "id"),
+        file: fileInfo(object.file),
+        offset: int(object, "offset"),
+        chunk: Math.min(maxChunkBytes, Math.max(1, int(object, "chunk"))),
+        window: Math.max(1, int(object, "window")),
+        ...(ref === undefined ? {} : { ref }),
+      };
+    }
+    case "files": {
+      const ref = token(object, "ref");
+      return {
+        type: "files",
+        items: items(object),
+        more: object.more === true,
         ...(ref === undefined ? {} : { ref }),
       };
     }

@@ -132,6 +132,10 @@ export class SecureTransport implements Transport {
     this.#inner.setPayloadLimit(bytes + noiseTagBytes);
   }
 
+  setReadSize(bytes: number): void {
+    this.#inner.setReadSize?.(bytes);
+  }
+
   /** Closes; after a failure, first lets the `auth_failed` notice out (for at most 1 s). */
   close(): void {
     if (this.#notified === null) {

@@ -42,6 +42,11 @@ export interface Transport {
    * hash of a secure session once established; absent or null otherwise.
    */
   channelBinding?(): Uint8Array | null;
+  /**
+   * Reads of `bytes` at a time while a file streams in (0: back to the
+   * usual size); a transport without a choice ignores it.
+   */
+  setReadSize?(bytes: number): void;
 }
 
 /** First read size of a connection (see TcpTransport's buffer). */
@@ -122,14 +127,16 @@ export class TcpTransport implements Transport {
   async read(): Promise<Uint8Array[] | null> {
     // Bounded: each round reads at least one byte or ends.
     for (;;) {
-      const count = await this.#conn.read(this.#buffer);
+      // The buffer of this read (setReadSize may swap the field while it waits).
+      const buffer = this.#buffer;
+      const count = await this.#conn.read(buffer);
       if (count === null) {
         if (this.#decoder.midFrame) {
           throw new Deno.errors.UnexpectedEof("connection closed mid-frame");
         }
         return null;
       }
-      const payloads = this.#decoder.push(this.#buffer.subarray(0, count));
+      const payloads = this.#decoder.push(buffer.subarray(0, count));
       if (count === this.#buffer.length && count < readChunkBytes) {
         this.#buffer = new Uint8Array(readChunkBytes);
       }
@@ -139,6 +146,11 @@ export class TcpTransport implements Transport {
 
   setPayloadLimit(bytes: number): void {
     this.#decoder.maxPayloadBytes = bytes;
+  }
+
+  setReadSize(bytes: number): void {
+    const size = bytes > 0 ? bytes : readChunkBytes;
+    if (size !== this.#buffer.length) this.#buffer = new Uint8Array(size);
   }
 
   write(batch: readonly Outgoing[]): Promise<void> {

@@ -1,0 +1,443 @@
+/**
+ * The bytes of shared files (PROTOCOL.md section 10) in the server's data
+ * folder: whole files by their SHA-256, and uploads in progress.
+ *
+ * Owns: the folder layout, the rule that a file becomes visible only once all
+ * its bytes are on disk and their SHA-256 matched (written, synced, then
+ * renamed into place: a kill -9 leaves either the whole file or none), resume
+ * offsets, removal of uploads nobody resumed, the disk-space check, and
+ * removing bytes no message refers to. Which messages refer to what is the
+ * history's (lib/store/history.ts); this module never touches SQLite.
+ * Must not import the server, the room or sockets.
+ *
+ * Layout under the root:
+ *   blobs/ab/abcdef…   one file per SHA-256 (the first two hex digits name the folder)
+ *   partial/TOKEN.part the bytes of an upload so far
+ *   partial/TOKEN.json what the upload is (account, conversation, name, size, hash, type)
+ */
+import { createHash, type Hash } from "node:crypto";
+import { statfs } from "node:fs/promises";
+import { StorageError } from "../wire/errors.ts";
+
+/** What an upload is, kept beside its bytes so that it survives a restart. */
+export interface UploadMeta {
+  /** The uploader's account. */
+  account: number;
+  /** Where the file goes, as the room names it (e.g. "c3", "d7"): part of the resume key. */
+  conversation: string;
+  name: string;
+  size: number;
+  sha256: string;
+  mime: string;
+  /** When the upload began (ms). */
+  created: number;
+}
+
+/** Limits of a FileStore. */
+export interface FileStoreOptions {
+  /** Refuse an upload that would take the file system past this share in use. Default 90. */
+  maxDiskPercent?: number;
+  /** All files together at most this many bytes; null for no limit. Default null. */
+  maxTotalBytes?: number | null;
+  /** Uploads not resumed for this long are removed. Default 24 h. */
+  partialMaxAgeMs?: number;
+  /** Operator log. */
+  log?: (line: string) => void;
+  /** Clock (ms). Default Date.now. */
+  now?: () => number;
+}
+
+/** Bytes read per step when a partial upload is hashed again after a restart. */
+const rehashStepBytes = 1024 * 1024;
+const hourMs = 60 * 60 * 1000;
+
+/** An upload being received: its bytes are appended in order. */
+export class PartialUpload {
+  readonly token: string;
+  readonly meta: UploadMeta;
+  #file: Deno.FsFile;
+  #hash: Hash;
+  #offset: number;
+  #closed = false;
+
+  constructor(token: string, meta: UploadMeta, file: Deno.FsFile, hash: Hash, offset: number) {
+    this.token = token;
+    this.meta = meta;
+    this.#file = file;
+    this.#hash = hash;
+    this.#offset = offset;
+  }
+
+  /** Bytes on disk so far. */
+  get offset(): number {
+    return this.#offset;
+  }
+
+  /** True once every byte is in. */
+  get complete(): boolean {
+    return this.#offset === this.meta.size;
+  }
+
+  /** Appends `data` (which must start at {@link offset} and not pass the size). */
+  async append(data: Uint8Array): Promise<void> {
+    if (this.#closed) throw new Error("PartialUpload.append after close");
+    if (this.#offset + data.length > this.meta.size) {
+      throw new RangeError("the bytes pass the file's size");
+    }
+    let written = 0;
+    // Bounded: each round writes at least one byte or throws.
+    while (written < data.length) written += await this.#file.write(data.subarray(written));
+    this.#hash.update(data);
+    this.#offset += data.length;
+  }
+
+  /** The SHA-256 of the bytes so far (hex); call once, when complete. */
+  digest(): string {
+    return this.#hash.digest("hex");
+  }
+
+  /** Flushes the bytes to the disk (before they are renamed into place). */
+  async sync(): Promise<void> {
+    await this.#file.syncData();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#file.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}
+
+/** The file store of one server. */
+export class FileStore {
+  readonly root: string;
+  readonly #maxDiskPercent: number;
+  readonly #maxTotalBytes: number | null;
+  readonly #partialMaxAgeMs: number;
+  readonly #log: (line: string) => void;
+  readonly #now: () => number;
+  /** Uploads in progress by token (their metadata; the bytes are on disk). */
+  readonly #uploads = new Map<string, UploadMeta>();
+  /** Bytes of whole files (kept up to date as files come and go). */
+  #storedBytes = 0;
+
+  private constructor(root: string, options: FileStoreOptions) {
+    this.root = root;
+    this.#maxDiskPercent = options.maxDiskPercent ?? 90;
+    this.#maxTotalBytes = options.maxTotalBytes ?? null;
+    this.#partialMaxAgeMs = options.partialMaxAgeMs ?? 24 * hourMs;
+    this.#log = options.log ?? (() => {});
+    this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * Opens (making if needed) the store at `root`: reads the uploads in
+   * progress, removes those too old and any half-written leftovers.
+   * Throws StorageError when the folder cannot be made or read.
+   */
+  static async open(root: string, options: FileStoreOptions = {}): Promise<FileStore> {
+    const store = new FileStore(root, options);
+    try {
+      await Deno.mkdir(`${root}/blobs`, { recursive: true });
+      await Deno.mkdir(`${root}/partial`, { recursive: true });
+      await store.#load();
+    } catch (error) {
+      if (error instanceof StorageError) throw error;
+      throw new StorageError(
+        `cannot use the file store ${root} (${error instanceof Error ? error.message : error})`,
+        "check that the data folder exists and is writable, or pass --files-dir",
+        { cause: error },
+      );
+    }
+    return store;
+  }
+
+  /** Bytes of the whole files stored. */
+  get storedBytes(): number {
+    return this.#storedBytes;
+  }
+
+  /** Uploads not finished of `account`. */
+  openUploads(account: number): number {
+    let count = 0;
+    for (const meta of this.#uploads.values()) if (meta.account === account) count++;
+    return count;
+  }
+
+  /** The upload of `account` to `conversation` of this size and hash, if one is in progress. */
+  findUpload(meta: Omit<UploadMeta, "name" | "mime" | "created">): string | null {
+    for (const [token, each] of this.#uploads) {
+      if (
+        each.account === meta.account && each.conversation === meta.conversation &&
+        each.size === meta.size && each.sha256 === meta.sha256
+      ) return token;
+    }
+    return null;
+  }
+
+  /**
+   * Why an upload of `size` more bytes cannot be taken now (the disk past its
+   * limit, or all files past theirs), or null when it can.
+   */
+  async spaceProblem(size: number): Promise<string | null> {
+    if (this.#maxTotalBytes !== null && this.#storedBytes + size > this.#maxTotalBytes) {
+      return `the server's file store is full (${formatBinary(this.#maxTotalBytes)} in all); ` +
+        "ask its operator to make room, or send a smaller file";
+    }
+    let stats;
+    try {
+      stats = await statfs(this.root);
+    } catch {
+      return null; // Unknown: the write itself will tell.
+    }
+    const block = Number(stats.bsize);
+    const used = (Number(stats.blocks) - Number(stats.bfree)) * block;
+    const available = Number(stats.bavail) * block;
+    const usable = used + available;
+    if (usable <= 0) return null;
+    const after = (used + size) / usable * 100;
+    if (after > this.#maxDiskPercent) {
+      return `the server's disk would be ${
+        Math.min(100, Math.round(after))
+      }% full with this file ` +
+        `(it takes files while below ${this.#maxDiskPercent}%); ask its operator to make room`;
+    }
+    return null;
+  }
+
+  /** Starts an upload, or continues the one with the same key; returns it opened for appending. */
+  async beginUpload(meta: UploadMeta): Promise<PartialUpload> {
+    const known = this.findUpload(meta);
+    if (known !== null) return await this.#reopen(known);
+    const token = randomToken();
+    await Deno.writeTextFile(this.#metaPath(token), JSON.stringify(meta));
+    const file = await Deno.open(this.#partPath(token), {
+      create: true,
+      write: true,
+      truncate: true,
+    });
+    this.#uploads.set(token, meta);
+    return new PartialUpload(token, meta, file, createHash("sha256"), 0);
+  }
+
+  /**
+   * Makes a complete upload a stored file: checks its SHA-256, syncs it, and
+   * renames it into place (once). Returns false when the hash does not match
+   * (the bytes are dropped). The caller then records the message.
+   */
+  async completeUpload(upload: PartialUpload): Promise<boolean> {
+    const matches = upload.digest() === upload.meta.sha256;
+    if (!matches) {
+      upload.close();
+      await this.discardUpload(upload.token);
+      return false;
+    }
+    await upload.sync();
+    upload.close();
+    const blob = this.blobPath(upload.meta.sha256);
+    const known = await exists(blob);
+    if (known) {
+      await removeQuietly(this.#partPath(upload.token));
+      // Marked recent, so that a sweep running now leaves it for the message about to refer to it.
+      await Deno.utime(blob, new Date(this.#now()), new Date(this.#now()));
+    } else {
+      await Deno.mkdir(blob.slice(0, blob.lastIndexOf("/")), { recursive: true });
+      await Deno.rename(this.#partPath(upload.token), blob);
+      this.#storedBytes += upload.meta.size;
+    }
+    await removeQuietly(this.#metaPath(upload.token));
+    this.#uploads.delete(upload.token);
+    return true;
+  }
+
+  /** Drops an upload in progress and its bytes. */
+  async discardUpload(token: string): Promise<void> {
+    this.#uploads.delete(token);
+    await removeQuietly(this.#partPath(token));
+    await removeQuietly(this.#metaPath(token));
+  }
+
+  /** Opens a stored file for reading, or null when its bytes are gone. */
+  async openBlob(sha256: string): Promise<Deno.FsFile | null> {
+    try {
+      return await Deno.open(this.blobPath(sha256), { read: true });
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return null;
+      throw error;
+    }
+  }
+
+  /** Where the bytes with this SHA-256 live. */
+  blobPath(sha256: string): string {
+    return `${this.root}/blobs/${sha256.slice(0, 2)}/${sha256}`;
+  }
+
+  /**
+   * Removes uploads not resumed within the age limit, and whole files no
+   * message refers to (`referenced`: the history's answer). Returns what it removed.
+   */
+  async sweep(
+    referenced: (sha256: string) => Promise<boolean>,
+    options: { skip?: (token: string) => boolean } = {},
+  ): Promise<{ partials: number; files: number }> {
+    let partials = 0, files = 0;
+    const now = this.#now();
+    for (const [token, meta] of [...this.#uploads]) {
+      if (options.skip?.(token) === true) continue; // being received right now
+      let touched = meta.created;
+      try {
+        touched = (await Deno.stat(this.#partPath(token))).mtime?.getTime() ?? meta.created;
+      } catch {
+        // No bytes: the metadata alone goes.
+      }
+      if (now - touched > this.#partialMaxAgeMs) {
+        await this.discardUpload(token);
+        partials++;
+      }
+    }
+    for (const { sha256, size, modified } of await this.#blobs()) {
+      // A file stored in the last hour may be waiting for its message to be recorded.
+      if (now - modified < hourMs || await referenced(sha256)) continue;
+      await removeQuietly(this.blobPath(sha256));
+      this.#storedBytes -= size;
+      files++;
+    }
+    if (partials + files > 0) {
+      this.#log(`files: removed ${files} unreferenced files and ${partials} abandoned uploads`);
+    }
+    return { partials, files };
+  }
+
+  async #reopen(token: string): Promise<PartialUpload> {
+    const meta = this.#uploads.get(token)!;
+    const path = this.#partPath(token);
+    const file = await Deno.open(path, { create: true, read: true, write: true });
+    try {
+      const size = Math.min((await file.stat()).size, meta.size);
+      // The bytes so far are hashed again: the hash of an earlier run is not kept.
+      const hash = createHash("sha256");
+      const buffer = new Uint8Array(rehashStepBytes);
+      await file.seek(0, Deno.SeekMode.Start);
+      let offset = 0;
+      // Bounded by the size: each round reads at least one byte or stops.
+      while (offset < size) {
+        const count = await file.read(buffer.subarray(0, Math.min(buffer.length, size - offset)));
+        if (count === null || count === 0) break;
+        hash.update(buffer.subarray(0, count));
+        offset += count;
+      }
+      await file.truncate(offset);
+      await file.seek(offset, Deno.SeekMode.Start);
+      await Deno.utime(path, new Date(this.#now()), new Date(this.#now()));
+      return new PartialUpload(token, meta, file, hash, offset);
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+  }
+
+  async #load(): Promise<void> {
+    for await (const entry of Deno.readDir(`${this.root}/partial`)) {
+      if (!entry.name.endsWith(".json")) continue;
+      const token = entry.name.slice(0, -".json".length);
+      const meta = await readMeta(`${this.root}/partial/${entry.name}`);
+      if (meta === null || !/^[0-9a-f]{32}$/.test(token)) {
+        await removeQuietly(`${this.root}/partial/${entry.name}`);
+        continue;
+      }
+      this.#uploads.set(token, meta);
+    }
+    // Bytes without metadata (a kill between the two writes of beginUpload) go.
+    for await (const entry of Deno.readDir(`${this.root}/partial`)) {
+      if (entry.name.endsWith(".part") && !this.#uploads.has(entry.name.slice(0, -5))) {
+        await removeQuietly(`${this.root}/partial/${entry.name}`);
+      }
+    }
+    for (const { size } of await this.#blobs()) this.#storedBytes += size;
+  }
+
+  /** Every whole file: its hash and size. */
+  async #blobs(): Promise<{ sha256: string; size: number; modified: number }[]> {
+    const found: { sha256: string; size: number; modified: number }[] = [];
+    for await (const folder of Deno.readDir(`${this.root}/blobs`)) {
+      if (!folder.isDirectory) continue;
+      for await (const entry of Deno.readDir(`${this.root}/blobs/${folder.name}`)) {
+        if (!/^[0-9a-f]{64}$/.test(entry.name)) continue;
+        try {
+          const stat = await Deno.stat(`${this.root}/blobs/${folder.name}/${entry.name}`);
+          found.push({
+            sha256: entry.name,
+            size: stat.size,
+            modified: stat.mtime?.getTime() ?? 0,
+          });
+        } catch {
+          // Removed meanwhile.
+        }
+      }
+    }
+    return found;
+  }
+
+  #partPath(token: string): string {
+    return `${this.root}/partial/${token}.part`;
+  }
+
+  #metaPath(token: string): string {
+    return `${this.root}/partial/${token}.json`;
+  }
+}
+
+/** Bytes as an operator reads a limit: "2 GiB", "500 MiB". */
+export function formatBinary(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes, unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  const text = Number.isInteger(value) ? String(value) : value.toFixed(1);
+  return `${text} ${units[unit]}`;
+}
+
+function randomToken(): string {
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(16)),
+    (byte) => byte.toString(16).padStart(2, "0"),
+  ).join("");
+}
+
+async function readMeta(path: string): Promise<UploadMeta | null> {
+  try {
+    const value = JSON.parse(await Deno.readTextFile(path)) as Partial<UploadMeta>;
+    if (
+      typeof value.account !== "number" || typeof value.conversation !== "string" ||
+      typeof value.name !== "string" || typeof value.size !== "number" ||
+      typeof value.sha256 !== "string" || typeof value.mime !== "string" ||
+      typeof value.created !== "number"
+    ) return null;
+    return value as UploadMeta;
+  } catch {
+    return null;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function removeQuietly(path: string): Promise<void> {
+  try {
+    await Deno.remove(path);
+  } catch {
+    // Already gone.
+  }
+}
