@@ -6,126 +6,17 @@
  * byte moves, and who may fetch what.
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { type Received, startTestServer, TestClient } from "./_helpers.ts";
-import { FileStore } from "../lib/store/file_store.ts";
+import { type Received, TestClient } from "./_helpers.ts";
 import { generateKeyPair, type KeyPair } from "../lib/wire/identity.ts";
 import { encodeChunk } from "../lib/wire/file_chunk.ts";
-import type { RunningServer } from "../lib/server/server.ts";
-import { createHash } from "node:crypto";
-
-function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
-
-function randomBytes(size: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  for (let offset = 0; offset < size; offset += 65536) {
-    crypto.getRandomValues(bytes.subarray(offset, Math.min(size, offset + 65536)));
-  }
-  return bytes;
-}
-
-interface Room {
-  server: RunningServer;
-  store: FileStore;
-  folder: string;
-  [Symbol.asyncDispose](): Promise<void>;
-}
-
-async function roomWithFiles(maxFileBytes = 64 * 1024 * 1024): Promise<Room> {
-  const folder = await Deno.makeTempDir({ prefix: "lanchat-files-test-" });
-  const store = await FileStore.open(folder);
-  const server = await startTestServer({ files: { store, limits: { maxFileBytes } } });
-  return {
-    server,
-    store,
-    folder,
-    async [Symbol.asyncDispose]() {
-      await server.close();
-      await Deno.remove(folder, { recursive: true });
-    },
-  };
-}
-
-/**
- * Sends `bytes` as the upload `answer` describes, from its offset, keeping at
- * most a window beyond the last `stored`; stops after `stopAfter` bytes when given.
- * Returns the data bytes sent.
- */
-async function sendChunks(
-  client: TestClient,
-  answer: Received,
-  bytes: Uint8Array,
-  stopAfter = Infinity,
-): Promise<number> {
-  const stream = Number(answer.stream), chunk = Number(answer.chunk);
-  const windowBytes = Number(answer.window);
-  let offset = Number(answer.offset), acknowledged = offset, sent = 0;
-  while (offset < bytes.length && sent < stopAfter) {
-    while (offset - acknowledged >= windowBytes) {
-      const stored = await client.next((m) => m.type === "stored" && m.stream === stream, 5000);
-      acknowledged = Number(stored.offset);
-    }
-    const data = bytes.subarray(offset, Math.min(bytes.length, offset + chunk));
-    await client.sendPayload(encodeChunk(stream, offset, data));
-    offset += data.length;
-    sent += data.length;
-  }
-  return sent;
-}
-
-/** Fetches file `id` from `offset`, acknowledging as it goes; returns the bytes and the answer. */
-async function fetchFile(
-  client: TestClient,
-  id: number,
-  offset = 0,
-): Promise<{ bytes: Uint8Array; answer: Received }> {
-  const ref = `get-${id}-${offset}`;
-  await client.send({ type: "get", id, offset, ref });
-  const answer = await client.next((m) => m.ref === ref);
-  if (answer.type !== "download") return { bytes: new Uint8Array(0), answer };
-  const file = answer.file as { size: number };
-  const bytes = new Uint8Array(file.size - offset);
-  let have = 0, acknowledged = 0;
-  while (have < bytes.length) {
-    const data = await client.next((m) => m.type === "data" && m.stream === answer.stream, 5000);
-    assertEquals(data.offset, offset + have, "chunks come in order, without gaps");
-    const chunk = data.data as Uint8Array;
-    bytes.set(chunk, have);
-    have += chunk.length;
-    if (have - acknowledged >= 256 * 1024) {
-      acknowledged = have;
-      await client.send({ type: "got", stream: answer.stream, offset: offset + have });
-    }
-  }
-  return { bytes, answer };
-}
-
-async function upload(
-  client: TestClient,
-  bytes: Uint8Array,
-  extra: Record<string, unknown> = {},
-  name = "notes.bin",
-): Promise<{ id: number; answer: Received }> {
-  const ref = `up-${crypto.randomUUID()}`;
-  await client.send({
-    type: "upload",
-    name,
-    size: bytes.length,
-    sha256: sha256Hex(bytes),
-    mime: "application/octet-stream",
-    ref,
-    ...extra,
-  });
-  const answer = await client.next((m) => m.ref === ref && m.type !== "msg");
-  if (answer.type !== "upload") return { id: 0, answer };
-  await sendChunks(client, answer, bytes);
-  const done = await client.next(
-    (m) => (m.type === "uploaded" || m.type === "error") && m.ref === ref,
-    10_000,
-  );
-  return { id: done.type === "uploaded" ? Number(done.id) : 0, answer: done };
-}
+import {
+  fetchFile,
+  randomBytes,
+  roomWithFiles,
+  sendChunks,
+  sha256Hex,
+  upload,
+} from "./fixtures/raw_transfers.ts";
 
 const keys: Record<string, KeyPair> = {
   ana: generateKeyPair(),
