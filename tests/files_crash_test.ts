@@ -5,11 +5,15 @@
  * resumable from what reached the disk, never visible half-written.
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { TestClient } from "./_helpers.ts";
+import { startTestServer, TestClient } from "./_helpers.ts";
+import { FileStore } from "../lib/store/file_store.ts";
 import { serveOnLoopback } from "./fixtures/client_process.ts";
 import { fetchFile, randomBytes, sendChunks, sha256Hex, upload } from "./fixtures/raw_transfers.ts";
 import { generateKeyPair } from "../lib/wire/identity.ts";
 import { DatabaseSync } from "node:sqlite";
+import { openSqliteHistory } from "../lib/store/history_sqlite.ts";
+import { salvageHistory } from "../lib/store/history_salvage.ts";
+import { encodeBody } from "../lib/wire/protocol.ts";
 
 Deno.test("kill -9 during an upload: finished files intact, the partial one resumable, the database consistent", async () => {
   const dir = await Deno.makeTempDir({ prefix: "lanchat-files-crash-" });
@@ -77,6 +81,71 @@ Deno.test("kill -9 during an upload: finished files intact, the partial one resu
       const whole = await fetchFile(client, Number(done.id));
       assertEquals(sha256Hex(whole.bytes), request.sha256);
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("salvage keeps a file message a file (its bytes stay referred to)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lanchat-files-salvage-" });
+  try {
+    const source = await openSqliteHistory(`${dir}/old.db`, { readInWorker: false });
+    const file = { name: "plan.pdf", size: 1234, mime: "application/pdf", sha256: "ab".repeat(32) };
+    const stored = await source.append({
+      ts: 1,
+      from: "ana",
+      to: null,
+      fromAccount: null,
+      kind: "text",
+      text: "📎 plan.pdf (1.2 KB)",
+      body: encodeBody("📎 plan.pdf (1.2 KB)"),
+      file,
+    });
+    await source.close();
+    const report = await salvageHistory(`${dir}/old.db`, `${dir}/new.db`);
+    assertEquals(report.copied, 1);
+    const target = await openSqliteHistory(`${dir}/new.db`, { readInWorker: false });
+    try {
+      const found = await target.fileMessage({ account: null }, stored.id);
+      assertEquals(found?.file, file);
+      assert(await target.fileReferenced(file.sha256));
+    } finally {
+      await target.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("retention takes files with their messages; an upload nobody resumes goes after a day", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lanchat-files-retention-" });
+  try {
+    let clock = Date.now();
+    const store = await FileStore.open(`${dir}/files`, { now: () => clock });
+    const history = await openSqliteHistory(`${dir}/history.db`, { readInWorker: false });
+    await using server = await startTestServer({ history, files: { store } });
+    await using ana = await TestClient.keyed(server.port, "ana", generateKeyPair());
+    const kept = await upload(ana, randomBytes(5000), {}, "kept.bin");
+    assertEquals(kept.answer.type, "uploaded");
+    await ana.send({
+      type: "upload",
+      name: "left.bin",
+      size: 9000,
+      sha256: "c".repeat(64),
+      ref: "p",
+    });
+    await ana.next((m) => m.ref === "p");
+    ana.close();
+    await ana.waitClosed();
+    // Two days later, with every message older than a day pruned:
+    clock += 2 * 24 * 3600_000;
+    assertEquals(await history.prune(clock - 24 * 3600_000), 1);
+    const swept = await store.sweep((sha256) => history.fileReferenced(sha256));
+    assertEquals(swept, { partials: 1, files: 1 });
+    assertEquals(store.storedBytes, 0);
+    let left = 0;
+    for await (const _ of Deno.readDir(`${dir}/files/partial`)) left++;
+    assertEquals(left, 0, "the abandoned upload's bytes and metadata are gone");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

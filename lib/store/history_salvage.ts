@@ -101,6 +101,9 @@ interface MessageRow {
   unclaimed: 0 | 1;
   /** The channel of a public message; null: `#general` (and every private message). */
   channel: number | null;
+  /** A file message's file (its JSON) and SHA-256; null for a text message. */
+  file: string | null;
+  fileSha256: string | null;
 }
 
 type Row = Record<string, SQLOutputValue>;
@@ -140,7 +143,9 @@ export async function salvageHistory(
     // would land in #general. Should the column be unreadable, its rows are skipped instead.
     const hasChannels = tables.has("channels") || schemaVersionOf(from) >= 3 ||
       columnsOf(from, "messages").has("channel_id");
-    const walk = new SalvageWalk(from, source, options, { hasAccounts, hasChannels });
+    // Files (schema 5): a file message keeps its file, so its bytes stay referred to.
+    const hasFiles = columnsOf(from, "messages").has("file_sha256");
+    const walk = new SalvageWalk(from, source, options, { hasAccounts, hasChannels, hasFiles });
     const idRange = walk.idRange();
     const report: SalvageReport = {
       copied: 0,
@@ -185,8 +190,8 @@ export async function salvageHistory(
       }
       const insert = to.prepare(
         `INSERT OR IGNORE INTO messages (id, ts, from_nick, to_nick, kind, text, from_key, to_key,
-           from_account, to_account, unclaimed, channel_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           from_account, to_account, unclaimed, channel_id, file, file_sha256)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
       const write = (rows: MessageRow[]) =>
         inTransaction(() => {
@@ -207,6 +212,8 @@ export async function salvageHistory(
                 isPrivate ? row.toAccount : null,
                 isPrivate ? row.unclaimed : 0,
                 row.channel, // null only when it was null in the old file (checkedRow)
+                row.file,
+                row.fileSha256,
               ).changes > 0;
             } catch {
               // A row the new file's constraints refuse is damage; the transaction goes on.
@@ -670,6 +677,8 @@ interface SourceSchema {
   hasAccounts: boolean;
   /** Their channel (schema 3 or later). */
   hasChannels: boolean;
+  /** Their file (schema 5 or later). */
+  hasFiles: boolean;
 }
 
 /** One pass over the source's messages; see the module comment. */
@@ -722,8 +731,8 @@ class SalvageWalk {
           rows = this.#db.prepare(
             `SELECT id, ts, from_nick, to_nick, kind, text${
               this.#schema.hasAccounts ? ", from_account, to_account, unclaimed" : ""
-            }${
-              this.#schema.hasChannels ? ", channel_id" : ""
+            }${this.#schema.hasChannels ? ", channel_id" : ""}${
+              this.#schema.hasFiles ? ", file, file_sha256" : ""
             } FROM messages WHERE id >= ? AND id <= ? ORDER BY id LIMIT ?`,
           ).all(cursor, end, this.#chunkSize);
         } catch {
@@ -799,8 +808,21 @@ function checkedRow(
     if (value !== null && (!isRowId(value) || to !== null)) return null;
     channel = value;
   }
+  const files = { file: null as string | null, fileSha256: null as string | null };
+  if (schema.hasFiles) {
+    const { file, file_sha256: sha256 } = row;
+    // Both or neither; a hash that is not one is damage.
+    if ((file === null) !== (sha256 === null)) return null;
+    if (file !== null) {
+      if (typeof file !== "string" || typeof sha256 !== "string") return null;
+      if (!/^[0-9a-f]{64}$/.test(sha256)) return null;
+      files.file = file;
+      files.fileSha256 = sha256;
+    }
+  }
   if (!schema.hasAccounts) {
     return {
+      ...files,
       id,
       ts,
       from,
@@ -817,7 +839,7 @@ function checkedRow(
   if (!isRowId(fromAccount) && fromAccount !== null) return null;
   if (!isRowId(toAccount) && toAccount !== null) return null;
   if (unclaimed !== 0 && unclaimed !== 1) return null;
-  return { id, ts, from, to, kind, text, fromAccount, toAccount, unclaimed, channel };
+  return { id, ts, from, to, kind, text, fromAccount, toAccount, unclaimed, channel, ...files };
 }
 
 /** True for an id of an account or a channel: a whole number from 1. */
