@@ -214,3 +214,41 @@ Deno.test("chat overtakes a download: a message reaches a downloading reader wit
   assert(waitedMs < 200, `the message took ${waitedMs} ms`);
   assert(!bob.received.some((m) => m.type === "left"), "nobody dropped as slow");
 });
+
+Deno.test("uploads under way reserve their room: a second one that would not fit is refused at once", async () => {
+  await using room = await roomWithFiles(64 * 1024 * 1024, {}, { maxTotalBytes: 10_000_000 });
+  await using ana = await TestClient.keyed(room.server.port, "ana", keys.ana!);
+  const first = randomBytes(6_000_000);
+  await ana.send({
+    type: "upload",
+    name: "a.bin",
+    size: first.length,
+    sha256: sha256Hex(first),
+    ref: "a",
+  });
+  const answer = await ana.next((m) => m.ref === "a");
+  assertEquals(answer.type, "upload");
+  await ana.send({
+    type: "upload",
+    name: "b.bin",
+    size: 6_000_000,
+    sha256: "b".repeat(64),
+    ref: "b",
+  });
+  const refusal = await ana.next((m) => m.ref === "b");
+  assertEquals(refusal.code, "store_full", JSON.stringify(refusal));
+  // The first one finishes; what it took counts from then on.
+  await sendChunks(ana, answer, first);
+  assertEquals(
+    (await ana.next((m) => m.ref === "a" && m.type === "uploaded", 10_000)).type,
+    "uploaded",
+  );
+  await ana.send({
+    type: "upload",
+    name: "c.bin",
+    size: 5_000_000,
+    sha256: "c".repeat(64),
+    ref: "c",
+  });
+  assertEquals((await ana.next((m) => m.ref === "c")).code, "store_full");
+});

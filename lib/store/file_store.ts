@@ -51,6 +51,12 @@ export interface FileStoreOptions {
 const rehashStepBytes = 1024 * 1024;
 const hourMs = 60 * 60 * 1000;
 
+/** Where an upload's hash stood when its receiver let go of it (so a resume need not hash again). */
+interface HashState {
+  hash: Hash;
+  offset: number;
+}
+
 /** An upload being received: its bytes are appended in order. */
 export class PartialUpload {
   readonly token: string;
@@ -59,13 +65,23 @@ export class PartialUpload {
   #hash: Hash;
   #offset: number;
   #closed = false;
+  #digested = false;
+  readonly #onClose: (upload: PartialUpload, state: HashState | null) => void;
 
-  constructor(token: string, meta: UploadMeta, file: Deno.FsFile, hash: Hash, offset: number) {
+  constructor(
+    token: string,
+    meta: UploadMeta,
+    file: Deno.FsFile,
+    hash: Hash,
+    offset: number,
+    onClose: (upload: PartialUpload, state: HashState | null) => void,
+  ) {
     this.token = token;
     this.meta = meta;
     this.#file = file;
     this.#hash = hash;
     this.#offset = offset;
+    this.#onClose = onClose;
   }
 
   /** Bytes on disk so far. */
@@ -93,6 +109,7 @@ export class PartialUpload {
 
   /** The SHA-256 of the bytes so far (hex); call once, when complete. */
   digest(): string {
+    this.#digested = true;
     return this.#hash.digest("hex");
   }
 
@@ -109,6 +126,7 @@ export class PartialUpload {
     } catch {
       // Already closed.
     }
+    this.#onClose(this, this.#digested ? null : { hash: this.#hash, offset: this.#offset });
   }
 }
 
@@ -124,6 +142,14 @@ export class FileStore {
   readonly #uploads = new Map<string, UploadMeta>();
   /** Bytes of whole files (kept up to date as files come and go). */
   #storedBytes = 0;
+  /** Uploads being received now: the bytes they still need are reserved on the disk. */
+  readonly #receiving = new Set<PartialUpload>();
+  /**
+   * The hash of each upload let go of, where it stood: a resume continues it
+   * instead of reading the bytes so far again (a client asking to resume a
+   * 2 GiB upload over and over must not make the server hash 2 GiB each time).
+   */
+  readonly #hashStates = new Map<string, HashState>();
 
   private constructor(root: string, options: FileStoreOptions) {
     this.root = root;
@@ -184,6 +210,10 @@ export class FileStore {
    * limit, or all files past theirs), or null when it can.
    */
   async spaceProblem(size: number): Promise<string | null> {
+    // What uploads being received still need is as good as used.
+    let reserved = 0;
+    for (const upload of this.#receiving) reserved += upload.meta.size - upload.offset;
+    size += reserved;
     if (this.#maxTotalBytes !== null && this.#storedBytes + size > this.#maxTotalBytes) {
       return `the server's file store is full (${formatBinary(this.#maxTotalBytes)} in all); ` +
         "ask its operator to make room, or send a smaller file";
@@ -221,8 +251,22 @@ export class FileStore {
       truncate: true,
     });
     this.#uploads.set(token, meta);
-    return new PartialUpload(token, meta, file, createHash("sha256"), 0);
+    return this.#receive(new PartialUpload(token, meta, file, createHash("sha256"), 0, this.#let));
   }
+
+  /** Counts an upload as being received. */
+  #receive(upload: PartialUpload): PartialUpload {
+    this.#receiving.add(upload);
+    return upload;
+  }
+
+  /** A receiver let go of an upload: its reservation ends; its hash is kept for a resume. */
+  readonly #let = (upload: PartialUpload, state: HashState | null): void => {
+    this.#receiving.delete(upload);
+    if (state !== null && this.#uploads.has(upload.token)) {
+      this.#hashStates.set(upload.token, state);
+    } else this.#hashStates.delete(upload.token);
+  };
 
   /**
    * Makes a complete upload a stored file: checks its SHA-256, syncs it, and
@@ -257,6 +301,7 @@ export class FileStore {
   /** Drops an upload in progress and its bytes. */
   async discardUpload(token: string): Promise<void> {
     this.#uploads.delete(token);
+    this.#hashStates.delete(token);
     await removeQuietly(this.#partPath(token));
     await removeQuietly(this.#metaPath(token));
   }
@@ -318,7 +363,13 @@ export class FileStore {
     const file = await Deno.open(path, { create: true, read: true, write: true });
     try {
       const size = Math.min((await file.stat()).size, meta.size);
-      // The bytes so far are hashed again: the hash of an earlier run is not kept.
+      const kept = this.#hashStates.get(token);
+      this.#hashStates.delete(token);
+      if (kept !== undefined && kept.offset === size) {
+        await file.seek(size, Deno.SeekMode.Start);
+        return this.#receive(new PartialUpload(token, meta, file, kept.hash, size, this.#let));
+      }
+      // After a restart (or bytes that do not match the hash kept): the bytes so far, hashed again.
       const hash = createHash("sha256");
       const buffer = new Uint8Array(rehashStepBytes);
       await file.seek(0, Deno.SeekMode.Start);
@@ -333,7 +384,7 @@ export class FileStore {
       await file.truncate(offset);
       await file.seek(offset, Deno.SeekMode.Start);
       await Deno.utime(path, new Date(this.#now()), new Date(this.#now()));
-      return new PartialUpload(token, meta, file, hash, offset);
+      return this.#receive(new PartialUpload(token, meta, file, hash, offset, this.#let));
     } catch (error) {
       file.close();
       throw error;

@@ -63,6 +63,8 @@ interface UploadStream {
   acknowledged: number;
   /** The write in progress, so that a take-over waits for it. */
   writing: Promise<void>;
+  /** The offset at which the disk's room is looked at again. */
+  nextSpaceCheck: number;
 }
 
 interface DownloadStream {
@@ -74,6 +76,11 @@ interface DownloadStream {
   ended: boolean;
 }
 
+/**
+ * An upload looks at the disk again this often: others may have filled it
+ * since it began, and the chat's history must keep its room.
+ */
+const spaceCheckEveryBytes = 64 * 1024 * 1024;
 /** Chunks a download keeps queued at once (each read from disk before it is needed). */
 const downloadReadAhead = 4;
 /** Streams numbers per connection are unique for its life; this far apart from none. */
@@ -182,6 +189,7 @@ export class SessionTransfers implements UploadOwner {
       target,
       acknowledged: upload.offset,
       writing: Promise.resolve(),
+      nextSpaceCheck: upload.offset + spaceCheckEveryBytes,
     });
     this.#peer.largeReads(true);
     const answer: ServerMessage = {
@@ -231,6 +239,16 @@ export class SessionTransfers implements UploadOwner {
       );
     }
     if (!this.#uploads.has(entry.stream)) return true; // cancelled or taken over meanwhile
+    if (upload.offset >= entry.nextSpaceCheck && !upload.complete) {
+      entry.nextSpaceCheck = upload.offset + spaceCheckEveryBytes;
+      const problem = await this.#service.store.spaceProblem(0);
+      if (problem !== null) {
+        this.#endUpload(entry);
+        throw new ProtocolError("store_full", `${problem}; the upload can be resumed later`, {
+          ref: entry.ref,
+        });
+      }
+    }
     if (upload.complete) {
       await this.#finish(entry);
     } else if (upload.offset - entry.acknowledged >= acknowledgeEveryBytes) {
