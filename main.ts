@@ -32,6 +32,7 @@ import {
   runAccountsRemoveDevice,
 } from "./lib/store/accounts_cli.ts";
 import { join, parseAddress } from "./lib/client/terminal/join.ts";
+import { runGet, runSend } from "./lib/client/terminal/file_commands.ts";
 import { runDiscover } from "./lib/discovery/discovery_client.ts";
 import { runFirewall } from "./lib/ops/firewall.ts";
 import { runDoctor } from "./lib/ops/doctor.ts";
@@ -425,6 +426,112 @@ Alt+1..9 and Alt+Left/Right (or Ctrl+P/N) switch conversations in the full scree
       });
       if (code === 0) await rememberServer(target);
       Deno.exitCode = code;
+    },
+  );
+
+program.command("send")
+  .description("Send files to a chat room: to #general, a channel, or a person.")
+  .argument("<address>", "server as HOST or HOST:PORT", serverAddressArgument)
+  .argument("<file...>", "the files to send, in order")
+  .addOption(
+    new Option("-p, --port <port>", "server port when ADDRESS has none").argParser(parsePort)
+      .default(9000),
+  )
+  .addOption(
+    new Option("--channel <name>", "send to this channel (ops or #ops; joined, made when missing)")
+      .conflicts("to"),
+  )
+  .option("--to <nick>", "send to this person (your direct conversation)")
+  .option("-n, --nick <nick>", "the nick to claim when this device has no account there yet")
+  .option("--json", "one JSON object per file sent (id, name, size, sha256, ...) on stdout", false)
+  .addHelpText("after", () =>
+    examples([
+      [lanchatCommand("send", "192.168.1.20", "report.pdf"), "to #general"],
+      [lanchatCommand("send", "192.168.1.20", "*.png", "--channel", "design"), "to #design"],
+      [lanchatCommand("send", "192.168.1.20", "notes.txt", "--to", "ana"), "to ana only"],
+      [lanchatCommand("send", "192.168.1.20", "build.tar.gz", "--json"), "for a script"],
+    ]) +
+    `
+
+Files are sent by your account (this device's key, as \`join\` uses it; not as a guest):
+the people of the conversation see a message with the file and fetch it with /get or
+\`lanchat get\`. A dropped connection resumes where the server got to. Progress goes to stderr.
+A room with a password reads LANCHAT_PASSWORD (or asks, at a terminal).
+Exit codes: 0 every file sent, 1 one was not (the others still go), 2 wrong usage.`)
+  .action(
+    async (
+      address: string,
+      files: string[],
+      flags: { port: number; channel?: string; to?: string; nick?: string; json: boolean },
+    ) => {
+      const target = parseAddress(address, flags.port);
+      Deno.exitCode = await runSend({
+        host: target.host,
+        port: target.port,
+        files,
+        json: flags.json,
+        ...(flags.channel === undefined ? {} : { channel: flags.channel }),
+        ...(flags.to === undefined ? {} : { to: flags.to }),
+        ...(flags.nick === undefined ? {} : { nick: flags.nick }),
+        deviceKeyPath: defaultDeviceKeyPath(),
+        recentServersPath: defaultRecentServersPath(),
+        command: lanchatCommand,
+      });
+    },
+  );
+
+program.command("get")
+  .description("Fetch a file that was sent to a chat room, by its id.")
+  .argument("<address>", "server as HOST or HOST:PORT", serverAddressArgument)
+  .argument("<file-id>", "the file's id (/files shows it; so does send --json)", parsePositiveInt)
+  .addOption(
+    new Option("-p, --port <port>", "server port when ADDRESS has none").argParser(parsePort)
+      .default(9000),
+  )
+  .option("-o, --output <path>", "save as PATH, or into the folder PATH (default: its name, here)")
+  .option("-f, --force", "replace a file already at that path")
+  .option("-n, --nick <nick>", "the nick to claim when this device has no account there yet")
+  .option("--guest", "fetch without this device's key (only the files of #general)")
+  .option("--json", "one JSON object (id, name, size, sha256, path) on stdout", false)
+  .addHelpText("after", () =>
+    examples([
+      [lanchatCommand("get", "192.168.1.20", "42"), "saves it here under its own name"],
+      [lanchatCommand("get", "192.168.1.20", "42", "-o", "report.pdf"), ""],
+      [lanchatCommand("get", "192.168.1.20", "42", "-o", "downloads/"), "into a folder"],
+    ]) +
+    `
+
+The bytes go to PATH.part (or lanchat-file-ID.part) and the file gets its name only once its
+SHA-256 matches the sender's. An interrupted get, run again the same way, resumes from the
+.part. An existing file is never replaced without --force. You get the files of the
+conversations you are in. A room with a password reads LANCHAT_PASSWORD (or asks).
+Exit codes: 0 saved, 1 not (no such file, damaged, cannot write, PATH exists), 2 wrong usage.`)
+  .action(
+    async (
+      address: string,
+      id: number,
+      flags: {
+        port: number;
+        output?: string;
+        force?: boolean;
+        nick?: string;
+        guest?: boolean;
+        json: boolean;
+      },
+    ) => {
+      const target = parseAddress(address, flags.port);
+      Deno.exitCode = await runGet({
+        host: target.host,
+        port: target.port,
+        id,
+        json: flags.json,
+        force: flags.force === true,
+        ...(flags.output === undefined ? {} : { output: flags.output }),
+        ...(flags.nick === undefined ? {} : { nick: flags.nick }),
+        ...(flags.guest === true ? {} : { deviceKeyPath: defaultDeviceKeyPath() }),
+        recentServersPath: defaultRecentServersPath(),
+        command: lanchatCommand,
+      });
     },
   );
 

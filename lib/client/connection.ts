@@ -6,9 +6,14 @@
  * server that went silent, and turning socket errors into sentences.
  * In a room with a password it also runs the Noise initiator handshake
  * (PROTOCOL.md section 5) and seals and opens every later payload.
- * Knows nothing of nicks, history or the terminal.
+ * File data payloads (PROTOCOL.md section 10.2) are told apart from JSON
+ * here: those that arrive go to the {@link Connection.onData} handler, in
+ * order with the messages; those sent wait behind every JSON message (chat
+ * first), and each payload is sealed as it is written, so nonces follow the
+ * write order.
+ * Knows nothing of nicks, history, transfers or the terminal.
  * Imports lib/frame.ts, lib/wire/protocol.ts, lib/wire/errors.ts, lib/wire/noise.ts,
- * lib/wire/room_key.ts and lib/client/ only.
+ * lib/wire/room_key.ts, lib/wire/file_chunk.ts and lib/client/ only.
  */
 import { encodePayload, parseJsonObject } from "../wire/protocol.ts";
 import { HandshakeState, NoiseError } from "../wire/noise.ts";
@@ -16,6 +21,7 @@ import type { TransportCiphers } from "../wire/noise.ts";
 import { noisePrologue } from "../wire/room_key.ts";
 import type { ServerMessage } from "../wire/protocol.ts";
 import { parseServerMessage } from "../wire/server_message.ts";
+import { decodeChunk, type FileChunk, isDataPayload } from "../wire/file_chunk.ts";
 import type { Address } from "./address.ts";
 import type { ChannelHandlers, Dialer, PayloadChannel } from "./channel.ts";
 
@@ -66,7 +72,32 @@ export type OutgoingMessage =
   | { type: "bye" }
   | { type: "prove"; nonce: string }
   | { type: "link"; ref?: string }
-  | { type: "whois"; nick: string; ref?: string };
+  | { type: "whois"; nick: string; ref?: string }
+  | FileRequest;
+
+/** Version 4: what a client sends about files (PROTOCOL.md section 10). */
+export type FileRequest =
+  | {
+    type: "upload";
+    name: string;
+    size: number;
+    sha256: string;
+    mime: string;
+    channel?: string;
+    to?: string;
+    ref?: string;
+  }
+  | { type: "get"; id: number; offset: number; ref?: string }
+  | { type: "got"; stream: number; offset: number }
+  | { type: "cancel"; stream: number; discard: boolean }
+  | {
+    type: "files";
+    channel?: string;
+    with?: string;
+    before?: number;
+    limit?: number;
+    ref?: string;
+  };
 
 /** A server payload that broke the contract; shown to the user, then skipped. */
 export interface MalformedMessage {
@@ -76,6 +107,16 @@ export interface MalformedMessage {
 
 /** What {@link Connection.next} hands out. */
 export type Incoming = ServerMessage | MalformedMessage;
+
+/** A payload waiting for the single writer. */
+interface QueuedWrite {
+  payload: Uint8Array;
+  /** Seal it with the transport ciphers when it is written (decided when it was queued). */
+  seal: boolean;
+  /** `sealed` for the channel: a binary payload (Noise, or file data), not JSON text. */
+  binary: boolean;
+  written: PromiseWithResolvers<void>;
+}
 
 /**
  * The secure handshake did not complete. `wrongPassword`: the server refused
@@ -118,10 +159,18 @@ export interface ConnectionOptions {
 export class Connection {
   readonly address: Address;
   #channel: PayloadChannel;
-  #queue: Incoming[] = [];
+  /** What arrived, in order: messages for {@link next}, file chunks for {@link onData}'s handler. */
+  #queue: Array<Incoming | FileChunk> = [];
+  #dataHandler: ((chunk: FileChunk) => void) | null = null;
   #waiters: Array<() => void> = [];
   #closedReason: string | null = null;
-  #writeChain: Promise<void> = Promise.resolve();
+  /** JSON messages (and the handshake) waiting to be written: they go first. */
+  #urgentWrites: QueuedWrite[] = [];
+  /** File data payloads waiting to be written, behind every JSON message. */
+  #bulkWrites: QueuedWrite[] = [];
+  #writing = false;
+  /** Resolved when nothing waits to be written; null while nobody asked. */
+  #flushed: PromiseWithResolvers<void> | null = null;
   #lastHeard = Date.now();
   #pingCount = 0;
   #watchdog: ReturnType<typeof setInterval>;
@@ -177,7 +226,7 @@ export class Connection {
   async next(timeoutMs?: number): Promise<Incoming | null> {
     const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
     while (true) {
-      const message = this.#queue.shift();
+      const message = this.#nextMessage();
       if (message !== undefined) return message;
       if (this.#closedReason !== null) return null;
       const remainingMs = deadline - Date.now();
@@ -188,7 +237,26 @@ export class Connection {
         if (remainingMs !== Infinity) timer = setTimeout(() => resolve(false), remainingMs);
       });
       clearTimeout(timer);
-      if (!woken) return this.#queue.shift() ?? null;
+      if (!woken) return this.#nextMessage() ?? null;
+    }
+  }
+
+  /**
+   * Where file data payloads go (PROTOCOL.md section 10.2): each is handed to
+   * `handler` as {@link next} reaches it, so in order with the messages (a
+   * `download` answer comes before its chunks). Without a handler they are
+   * dropped: a server sends them only to a client that asked for a file.
+   */
+  onData(handler: ((chunk: FileChunk) => void) | null): void {
+    this.#dataHandler = handler;
+  }
+
+  /** The next queued message; file chunks before it go to the data handler on the way. */
+  #nextMessage(): Incoming | undefined {
+    for (;;) {
+      const item = this.#queue.shift();
+      if (item === undefined || "type" in item) return item;
+      this.#dataHandler?.(item);
     }
   }
 
@@ -201,11 +269,25 @@ export class Connection {
     if (this.#raw !== null) {
       return Promise.reject(new Error("the secure handshake is still running"));
     }
-    const payload = encodePayload(message);
-    // Sealed now, in call order, which is also the order of the writes below (nonces match).
-    return this.#ciphers === null
-      ? this.#write(payload, false)
-      : this.#write(this.#ciphers.send.encrypt(payload), true);
+    const secure = this.#ciphers !== null;
+    return this.#write(this.#urgentWrites, encodePayload(message), secure, secure);
+  }
+
+  /**
+   * Queues one file data payload (PROTOCOL.md section 10.2: `0x00`, stream,
+   * offset, bytes) behind every JSON message: a chat message sent while it
+   * waits is written first. Resolves once written, so a sender that awaits
+   * each payload keeps at most one waiting. Sealed in a secure session;
+   * always binary on the channel. Rejects like {@link send}.
+   */
+  sendData(payload: Uint8Array): Promise<void> {
+    if (this.#raw !== null) {
+      return Promise.reject(new Error("the secure handshake is still running"));
+    }
+    if (!isDataPayload(payload)) {
+      return Promise.reject(new TypeError("a data payload starts with the byte 0x00"));
+    }
+    return this.#write(this.#bulkWrites, payload, this.#ciphers !== null, true);
   }
 
   /**
@@ -218,7 +300,7 @@ export class Connection {
     const raw: Uint8Array[] = [];
     this.#raw = raw;
     try {
-      await this.#write(handshake.writeMessage(new Uint8Array(0)), true);
+      await this.#write(this.#urgentWrites, handshake.writeMessage(new Uint8Array(0)), false, true);
       const deadline = Date.now() + timeoutMs;
       let answer = await this.#nextRaw(raw, timeoutMs);
       // A plaintext ping sent before our handshake message arrived is not the answer.
@@ -276,25 +358,59 @@ export class Connection {
     }
   }
 
-  /** Queues one payload's bytes for the single writer. */
-  #write(payload: Uint8Array, sealed: boolean): Promise<void> {
-    const write = this.#writeChain.then(() => {
-      if (this.#closedReason !== null) {
-        throw new Error(`connection closed (${this.#closedReason})`);
-      }
-      return this.#channel.write(payload, sealed);
-    });
-    // The chain itself never rejects, so one failed write does not poison later ones.
-    this.#writeChain = write.catch(() => {});
-    write.catch((error) =>
-      this.#shutdown(`write failed: ${error instanceof Error ? error.message : String(error)}`)
-    );
-    return write;
+  /**
+   * Queues one payload for the single writer, in `queue` (urgent: JSON; bulk:
+   * file data). Resolves once its bytes are written.
+   */
+  #write(queue: QueuedWrite[], payload: Uint8Array, seal: boolean, binary: boolean): Promise<void> {
+    if (this.#closedReason !== null) {
+      return Promise.reject(new Error(`connection closed (${this.#closedReason})`));
+    }
+    const written = Promise.withResolvers<void>();
+    queue.push({ payload, seal, binary, written });
+    void this.#pumpWrites();
+    return written.promise;
   }
 
-  /** Resolves when every message queued so far has been written (or failed). */
+  /**
+   * The single writer: one payload at a time, every urgent one before any
+   * bulk one. A payload is sealed right before it is written, so the Noise
+   * nonces follow the order of the writes, whatever order they were queued in.
+   */
+  async #pumpWrites(): Promise<void> {
+    if (this.#writing) return;
+    this.#writing = true;
+    // Bounded by the queues: each round writes (or drops) one queued payload.
+    for (;;) {
+      const next = this.#urgentWrites.shift() ?? this.#bulkWrites.shift();
+      if (next === undefined) break;
+      if (this.#closedReason !== null) {
+        next.written.reject(new Error(`connection closed (${this.#closedReason})`));
+        continue;
+      }
+      try {
+        const bytes = next.seal && this.#ciphers !== null
+          ? this.#ciphers.send.encrypt(next.payload)
+          : next.payload;
+        await this.#channel.write(bytes, next.binary);
+        next.written.resolve();
+      } catch (error) {
+        next.written.reject(error);
+        this.#shutdown(`write failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    this.#writing = false;
+    this.#flushed?.resolve();
+    this.#flushed = null;
+  }
+
+  /** Resolves when every payload queued so far has been written (or failed). */
   flushed(): Promise<void> {
-    return this.#writeChain;
+    if (!this.#writing && this.#urgentWrites.length === 0 && this.#bulkWrites.length === 0) {
+      return Promise.resolve();
+    }
+    this.#flushed ??= Promise.withResolvers<void>();
+    return this.#flushed.promise;
   }
 
   /** Closes the channel and waits for it to end. Safe to call twice. */
@@ -313,6 +429,14 @@ export class Connection {
     this.#closedReason = reason;
     clearInterval(this.#watchdog);
     this.#channel.close();
+    // Nothing queued will be written now: its senders learn so at once.
+    for (const queued of [...this.#urgentWrites.splice(0), ...this.#bulkWrites.splice(0)]) {
+      queued.written.reject(new Error(`connection closed (${reason})`));
+    }
+    if (!this.#writing) {
+      this.#flushed?.resolve();
+      this.#flushed = null;
+    }
     this.#wake();
   }
 
@@ -363,6 +487,18 @@ export class Connection {
   }
 
   #accept(payload: Uint8Array): void {
+    if (isDataPayload(payload)) {
+      const chunk = decodeChunk(payload);
+      if (chunk === null) {
+        this.#queue.push({
+          type: "malformed",
+          problem: "a file data payload too short to hold data",
+        });
+      } else if (this.#dataHandler !== null) {
+        this.#queue.push(chunk);
+      }
+      return;
+    }
     let message: ServerMessage | null;
     try {
       message = parseServerMessage(payload);

@@ -13,11 +13,13 @@
  * and the device key of protocol version 2 (PROTOCOL.md section 8): signing
  * each `hello` over the server's challenge, a link code on the first join,
  * the refusals of accounts, and the `link` and `whois` requests.
+ * File transfers (PROTOCOL.md section 10) live in lib/client/files/: this
+ * module routes their answers, chunks and refusals there and tells them when
+ * a connection is joined, dropped, or the session is over.
  * It reports everything as {@link SessionEvent}s, and where it is as a
  * {@link SessionState}, and never prints: the terminal (lib/client/terminal/)
  * and the page (lib/web/page/) show them.
- * Imports lib/wire/protocol.ts, lib/wire/errors.ts, lib/wire/room_key.ts and lib/client/ only;
- * no terminal code.
+ * Imports lib/wire/ and lib/client/ only; no terminal code.
  */
 import {
   challengeBytes,
@@ -36,6 +38,8 @@ import type {
   ChannelEntry,
   ChatMessage,
   ConversationEntry,
+  FileInfo,
+  FileLimits,
   LeaveReason,
   MessageKind,
   SecureParams,
@@ -57,8 +61,17 @@ import type { Dialer } from "./channel.ts";
 import { downgradeMessage, secureParamsProblem } from "../wire/room_key.ts";
 import { type Anchor, MessageIds, type MessageSource } from "./message_ids.ts";
 import type { WhoisAnswer } from "./event_words.ts";
+import { FileTransfers } from "./files/file_transfers.ts";
+import { nobleSha256 } from "./files/noble_sha256.ts";
+import type {
+  FileSink,
+  FileSource,
+  FileTransfer,
+  Sha256Factory,
+  UploadTarget,
+} from "./files/transfer_types.ts";
 
-export type { MessageSource, WhoisAnswer };
+export type { FileInfo, FileLimits, MessageSource, WhoisAnswer };
 
 /** The answer to {@link ChatSession.requestLinkCode}: the code (canonical, `K7QM3XPA`) and when it expires (ms). */
 export interface LinkCode {
@@ -86,6 +99,8 @@ export type SessionEvent =
     /** True when I sent it (its `from` is my nick). */
     own: boolean;
     source: MessageSource;
+    /** Version 4: the file this message is (its id is the file's id). */
+    file?: FileInfo;
   }
   | { type: "history_end"; shown: number; more: boolean }
   /** `guest`: the server says this person has no device key (version 2). */
@@ -132,6 +147,8 @@ export interface DecodedMessage {
   text: string;
   /** True when I sent it. */
   own: boolean;
+  /** Version 4: the file this message is (its id is the file's id). */
+  file?: FileInfo;
 }
 
 /** A page of older messages, oldest first; `more` when still older ones exist. */
@@ -318,6 +335,11 @@ export interface SessionOptions {
    * Default: every key is fine (but a key is still proven when shown).
    */
   checkServerKey?: (fingerprint: string | null) => Promise<string | null> | string | null;
+  /**
+   * Makes the incremental SHA-256 of file transfers (the terminal passes
+   * node:crypto's). Default: @noble/hashes, which runs anywhere.
+   */
+  sha256?: Sha256Factory;
 }
 
 /** What a person reads when the room password is wrong. */
@@ -533,6 +555,8 @@ export class ChatSession {
   /** `conversations` parts gathered until the one without `more`. */
   #conversationParts: ConversationEntry[] = [];
   #whoisWaiters: Array<AnswerWaiter<WhoisAnswer>> = [];
+  /** Uploads, downloads and `files` requests (lib/client/files/). */
+  readonly #files: FileTransfers;
 
   constructor(options: SessionOptions) {
     if (options.linkCode !== undefined && options.deviceKey === undefined) {
@@ -545,6 +569,57 @@ export class ChatSession {
     this.#deviceFingerprint = options.deviceKey === undefined
       ? null
       : fingerprint(options.deviceKey.publicKey);
+    this.#files = new FileTransfers({
+      sha256: options.sha256 ?? nobleSha256,
+      where: formatAddress(options.address),
+    });
+  }
+
+  /**
+   * What the server takes in files (`welcome.files`: largest size, chunk,
+   * window); null for a guest, on a server without files, and before the
+   * first `welcome`.
+   */
+  get fileLimits(): FileLimits | null {
+    return this.#files.limits;
+  }
+
+  /**
+   * Sends a file to a channel (`target.channel`; default `#general`) or a
+   * person (`target.to`): hashed first, then sent in chunks behind any chat,
+   * resumed after a reconnect from where the server got. Only accounts send
+   * files (`fileLimits` is not null). The outcome is the transfer's `done`.
+   */
+  sendFile(source: FileSource, target: UploadTarget = {}): FileTransfer {
+    return this.#files.upload(source, target);
+  }
+
+  /**
+   * Fetches file `id` (a file message's id) into `sink`, from the bytes it
+   * already holds; resumed after a reconnect; its SHA-256 is checked before
+   * `sink.finish()`.
+   */
+  getFile(id: number, sink: FileSink): FileTransfer {
+    return this.#files.download(id, sink);
+  }
+
+  /**
+   * The newest files of one conversation (a channel, default `#general`, or
+   * the direct conversation `with` a person), or those before id `before`,
+   * oldest first. Rejects with an Error saying why (not connected, an older
+   * server, the server's words).
+   */
+  async listFiles(
+    where: { channel?: string; with?: string } = {},
+    before?: number,
+    limit?: number,
+  ): Promise<HistoryResult> {
+    const page = await this.#files.list({
+      ...where,
+      ...(before === undefined ? {} : { before }),
+      ...(limit === undefined ? {} : { limit }),
+    });
+    return { items: this.#decodeAll(page.items), more: page.more };
   }
 
   /** My current nick (null before the first join). */
@@ -881,7 +956,12 @@ export class ChatSession {
       try {
         const text = decodeBody(message.body).text;
         const own = this.#nick !== null && nickKey(message.from) === nickKey(this.#nick);
-        decoded.push({ message: { ...message, ref: undefined }, text, own });
+        decoded.push({
+          message: { ...message, ref: undefined },
+          text,
+          own,
+          ...(message.file === undefined ? {} : { file: message.file }),
+        });
       } catch {
         // A body that is not text is skipped here, as in the live stream.
       }
@@ -1182,6 +1262,8 @@ export class ChatSession {
     if (!reconnect || this.#keyed) this.#wantedNick = welcome.nick;
     this.#linkCode = null; // Used: reconnects join with the key alone.
     this.#guest = welcome.guest === true;
+    this.#files.welcome(welcome.files ?? null, this.#serverVersion);
+    connection.onData((chunk) => this.#files.receiveData(chunk));
     this.#connection = connection;
     this.#usersParts = [];
     this.#generation++;
@@ -1279,6 +1361,13 @@ export class ChatSession {
       if (entry.sentOn !== this.#generation) this.#sendSay(entry);
     }
     this.#setState({ state: "online" });
+    const connection = this.#connection;
+    if (connection !== null) {
+      this.#files.attach({
+        send: (message) => connection.send(message),
+        sendData: (payload) => connection.sendData(payload),
+      });
+    }
     this.#ready.resolve();
   }
 
@@ -1311,6 +1400,7 @@ export class ChatSession {
     for (const waiter of this.#linkWaiters.splice(0)) waiter.reject(lost());
     for (const waiter of this.#channelWaiters.splice(0)) waiter.reject(lost());
     for (const waiter of this.#whoisWaiters.splice(0)) waiter.reject(lost());
+    this.#files.detach();
   }
 
   // ---- the read loop and reconnecting -------------------------------------------
@@ -1544,6 +1634,9 @@ export class ChatSession {
   }
 
   #finish(end: SessionEnd): void {
+    this.#files.end(
+      end.kind === "quit" ? "the session ended before the transfer was done" : end.message,
+    );
     if (!this.#over) this.#setState({ state: "ended", end });
     this.#over = true;
     this.#ready.resolve();
@@ -1684,6 +1777,13 @@ export class ChatSession {
           own: this.#deviceFingerprint === message.fingerprint,
         });
         return;
+      case "upload":
+      case "stored":
+      case "uploaded":
+      case "download":
+      case "files":
+        this.#files.receive(message);
+        return;
       case "welcome":
       case "server":
       case "proof":
@@ -1706,7 +1806,14 @@ export class ChatSession {
     this.#ids.remember(message);
     const own = this.#nick !== null && nickKey(message.from) === nickKey(this.#nick);
     if (own && source === "missed") this.#ids.replayWindow?.ownReplays.push(message);
-    this.#emit({ type: "message", message, text, own, source });
+    this.#emit({
+      type: "message",
+      message,
+      text,
+      own,
+      source,
+      ...(message.file === undefined ? {} : { file: message.file }),
+    });
   }
 
   #onError(error: Extract<ServerMessage, { type: "error" }>): void {
@@ -1720,6 +1827,7 @@ export class ChatSession {
       void this.#connection?.close(error.message);
       return;
     }
+    if (this.#files.receiveError(error)) return;
     const asked = ref === undefined ? undefined : takeAnswerWaiter(this.#linkWaiters, ref, false) ??
       takeAnswerWaiter(this.#whoisWaiters, ref, false) ??
       takeAnswerWaiter(this.#channelWaiters, ref, false);
