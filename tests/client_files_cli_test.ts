@@ -205,8 +205,8 @@ Deno.test("lanchat send cut mid-way reconnects and sends only what the server do
   const first = proxy.connections[0]!.up, second = proxy.connections[1]!.up;
   assert(second < size * 0.75, `the second connection carried ${second} of ${size} bytes`);
   // Counted: both connections together carried the file once, plus framing (17 bytes a chunk), the
-  // sessions' JSON, and what was still in the old connection's socket when the new one took the
-  // upload over (at most the window, 1 MiB, that the client keeps in flight).
+  // sessions' JSON, and what the cut lost on its way (the reset drops what the server had not read
+  // yet: at most the window, 1 MiB, that the client keeps in flight).
   const extra = first + second - size;
   assert(extra < size * 0.0003 + 1024 * 1024 + 8192, `${extra} bytes more than the file were sent`);
   const record = onlyJson(sent.stdout);

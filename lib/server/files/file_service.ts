@@ -40,6 +40,8 @@ export interface UploadOwner {
   release(token: string): Promise<void>;
 }
 
+/** How long a resume waits for the connection that had its upload to let go by itself. */
+const takeOverGraceMs = 1000;
 /** How often abandoned uploads and unreferenced bytes are swept. */
 const sweepEveryMs = 60 * 60 * 1000;
 
@@ -51,6 +53,8 @@ export class FileService {
   /** Largest data in one chunk, given the largest frame a client may send. */
   readonly chunkBytes: number;
   readonly #owners = new Map<string, UploadOwner>();
+  /** A resume waiting for the previous receiver of its upload to let go, by token. */
+  readonly #unclaimWaiters = new Map<string, () => void>();
   readonly #log: (line: string) => void;
   #sweeper: ReturnType<typeof setInterval> | null = null;
   #sweeping: Promise<unknown> = Promise.resolve();
@@ -87,13 +91,27 @@ export class FileService {
    */
   async claim(token: string, owner: UploadOwner): Promise<void> {
     const previous = this.#owners.get(token);
+    if (previous !== undefined && previous !== owner) {
+      // A client that lost its connection resumes at once, while the server may still be taking
+      // the chunks that reached the old connection's socket: give it a moment to finish them, so
+      // that the resume starts after them instead of having them sent again.
+      const released = Promise.withResolvers<void>();
+      this.#unclaimWaiters.set(token, released.resolve);
+      const timer = setTimeout(released.resolve, takeOverGraceMs);
+      await released.promise;
+      clearTimeout(timer);
+      this.#unclaimWaiters.delete(token);
+      const still = this.#owners.get(token);
+      if (still !== undefined && still !== owner) await still.release(token);
+    }
     this.#owners.set(token, owner);
-    if (previous !== undefined && previous !== owner) await previous.release(token);
   }
 
   /** `owner` no longer receives `token` (finished, cancelled, or its connection ended). */
   unclaim(token: string, owner: UploadOwner): void {
-    if (this.#owners.get(token) === owner) this.#owners.delete(token);
+    if (this.#owners.get(token) !== owner) return;
+    this.#owners.delete(token);
+    this.#unclaimWaiters.get(token)?.();
   }
 
   /** True while some connection receives `token`. */

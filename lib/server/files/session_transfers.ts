@@ -484,8 +484,11 @@ export class SessionTransfers implements UploadOwner {
   #endUpload(entry: UploadStream): void {
     if (!this.#uploads.delete(entry.stream)) return;
     const { upload } = entry;
-    void entry.writing.then(() => upload.close());
-    this.#service.unclaim(upload.token, this);
+    // Let go once the last write is done: a resume reopens the file after it, never beside it.
+    void entry.writing.then(() => {
+      upload.close();
+      this.#service.unclaim(upload.token, this);
+    });
     if (this.#uploads.size === 0) this.#peer.largeReads(false);
   }
 }
