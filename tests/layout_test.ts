@@ -19,7 +19,12 @@ interface FolderRule {
   packages: string[];
   /** Globals its code must not use. */
   bannedGlobals: string[];
+  /** Paths it must not import even where `mayImport` allows their folder. */
+  neverImport?: string[];
 }
+
+/** Deno's native cipher: for Deno processes only (main.ts installs it), never the page's code. */
+const denoOnlyWire = ["wire/native_aead.ts"];
 
 const portable = [
   "Deno",
@@ -34,17 +39,33 @@ const portable = [
 /** Keyed by the files they cover: a folder ("wire/", every file below it) or "client/*" (its top level only). */
 export const rules: Record<string, FolderRule> = {
   "frame.ts": { mayImport: ["frame.ts", "wire/errors.ts"], packages: [], bannedGlobals: portable },
-  "wire/": { mayImport: ["wire/", "frame.ts"], packages: ["@noble/"], bannedGlobals: portable },
+  // The one module of lib/wire that is not portable: node:crypto's ChaCha20-Poly1305.
+  "wire/native_aead.ts": { mayImport: ["wire/"], packages: ["node:crypto"], bannedGlobals: [] },
+  "wire/": {
+    mayImport: ["wire/", "frame.ts"],
+    packages: ["@noble/"],
+    bannedGlobals: portable,
+    neverImport: denoOnlyWire,
+  },
   "client/*": {
-    mayImport: ["client/*", "wire/", "frame.ts"],
+    mayImport: ["client/*", "client/files/", "wire/", "frame.ts"],
     packages: [],
     bannedGlobals: portable,
+    neverImport: denoOnlyWire,
+  },
+  // File transfer of the client core: as portable (terminal and page), with @noble's SHA-256.
+  "client/files/": {
+    mayImport: ["client/*", "client/files/", "wire/", "frame.ts"],
+    packages: ["@noble/"],
+    bannedGlobals: portable,
+    neverImport: denoOnlyWire,
   },
   // The page: its view on the client core and the wire, never the terminal, the server or Deno.
   "web/": {
-    mayImport: ["web/", "client/*", "wire/", "frame.ts"],
+    mayImport: ["web/", "client/*", "client/files/", "wire/", "frame.ts"],
     packages: ["preact", "@preact/signals"],
     bannedGlobals: ["Deno", "process"],
+    neverImport: denoOnlyWire,
   },
   // What every command shares sits below the folders that use it: it imports none of them.
   // (run_command.ts finds the clone by main.ts's URL.)
@@ -83,7 +104,7 @@ export const rules: Record<string, FolderRule> = {
 
 /** Which rule covers `path` (relative to lib/), or null. */
 function ruleKeyFor(path: string): string | null {
-  if (path === "frame.ts") return "frame.ts";
+  if (path === "frame.ts" || path === "wire/native_aead.ts") return path;
   if (/^client\/[^/]+\.ts$/.test(path)) return "client/*";
   for (const key of Object.keys(rules)) {
     if (key.endsWith("/") && path.startsWith(key)) return key;
@@ -136,7 +157,9 @@ export function problemsOf(path: string, source: string, rule: FolderRule): stri
       const target = absolute.startsWith(libDir.pathname)
         ? absolute.slice(libDir.pathname.length)
         : `../${absolute.slice(new URL("../", libDir).pathname.length)}`;
-      if (!allowed(target, rule.mayImport)) problems.push(`${path} imports ${target}`);
+      if (!allowed(target, rule.mayImport) || (rule.neverImport ?? []).includes(target)) {
+        problems.push(`${path} imports ${target}`);
+      }
     } else if (!rule.packages.some((prefix) => specifier.startsWith(prefix))) {
       problems.push(`${path} imports the package ${specifier}`);
     }
@@ -178,6 +201,10 @@ Deno.test("the checker itself catches a forbidden import, a package and a Deno o
     ["wire/example.ts imports server/room.ts"],
   );
   assertEquals(problemsOf("wire/ok.ts", 'import { a } from "../frame.ts";', rules["wire/"]!), []);
+  assertEquals(
+    problemsOf("web/page/x.ts", 'import { a } from "../../wire/native_aead.ts";', rules["web/"]!),
+    ["web/page/x.ts imports wire/native_aead.ts"],
+  );
 });
 
 Deno.test("lib/wire and the client core import only what their headers allow; servers and stores keep to their folders", async () => {

@@ -78,6 +78,15 @@ export interface CommandContext {
   notify?(level: NotifyLevel | null): void;
   /** Goes to the next conversation with unread messages (mentions first). */
   next?(): void;
+  /**
+   * Sends the files at `paths` (as typed, quotes and escapes taken away) to
+   * the conversation typed lines go to (version 4).
+   */
+  sendFiles?(paths: string[]): void;
+  /** Lists the newest files of the conversation typed lines go to, with their numbers (ids). */
+  listFiles?(): void;
+  /** Saves file `id` at `path` (as typed; a folder keeps the file's name), or under its name when null. */
+  getFile?(id: number, path: string | null): void;
 }
 
 /** The capabilities a client may lack; such a command then says where it works. */
@@ -92,9 +101,14 @@ type OptionalCapability =
   | "part"
   | "channels"
   | "members"
-  | "topic";
+  | "topic"
+  | "files"
+  | "get";
 
-function unavailable(name: OptionalCapability | "notify" | "next"): string {
+function unavailable(name: OptionalCapability | "notify" | "next" | "send"): string {
+  if (name === "send") {
+    return "/send works in the interactive terminal client; on the web page, use the attach button";
+  }
   return name === "notify" || name === "next"
     ? `/${name} works only in the full-screen client`
     : `/${name} works only in the interactive client`;
@@ -320,6 +334,48 @@ export const commands: readonly Command[] = [
     },
   },
   {
+    name: "send",
+    usage: "/send PATH...",
+    help:
+      "send files to this conversation (quote a path with spaces; ~ is your home folder; Tab completes)",
+    minArgs: 1,
+    run(args, context) {
+      if (context.sendFiles === undefined) return unavailable("send");
+      const paths = quotedValues(args.rest(0));
+      if (typeof paths === "string") return paths;
+      context.sendFiles(paths);
+    },
+  },
+  {
+    name: "files",
+    usage: "/files",
+    help: "list the newest files of this conversation, numbered for /get",
+    minArgs: 0,
+    run(args, context) {
+      if (context.listFiles === undefined) return unavailable("files");
+      if (args.words.length > 0) return "/files takes no arguments";
+      context.listFiles();
+    },
+  },
+  {
+    name: "get",
+    usage: "/get N [PATH]",
+    help:
+      "save file N (its number in /files) as PATH, or under its own name in the current folder; an interrupted one resumes",
+    minArgs: 1,
+    run(args, context) {
+      if (context.getFile === undefined) return unavailable("get");
+      const id = Number(args.words[0]);
+      if (!/^\d+$/.test(args.words[0] ?? "") || !Number.isSafeInteger(id) || id < 1) {
+        return "N is the file's number, as /files lists it";
+      }
+      const paths = quotedValues(args.rest(1));
+      if (typeof paths === "string") return paths;
+      if (paths.length > 1) return "give one path (quote it when it has spaces)";
+      context.getFile(id, paths[0] ?? null);
+    },
+  },
+  {
     name: "link",
     usage: "/link",
     help: "show a one-time code that adds another device (laptop, phone, browser) to your nick",
@@ -441,6 +497,91 @@ export function splitArgs(text: string): CommandArgs {
       return text.slice(start).trim();
     },
   };
+}
+
+/** One word of a line typed with shell-like quoting (paths): its value and where it lies. */
+export interface QuotedWord {
+  /** The word with its quotes and escapes taken away. */
+  value: string;
+  /** Where it starts and ends in the text, quotes included. */
+  start: number;
+  end: number;
+  /** The quote left open when the text ends inside this word's quotes; else null. */
+  open: QuoteMark | null;
+}
+
+/** The quotes of {@link scanQuotedWords}. */
+export type QuoteMark = '"' | "'";
+
+/**
+ * Splits `text` into words as a shell does, for paths: whitespace separates;
+ * `"..."` and `'...'` keep spaces (`\"` and `\\` inside double quotes);
+ * outside quotes a backslash escapes whitespace, a quote or a backslash (any
+ * other backslash stays, so `C:\Users` is a path). A quote left open ends
+ * the last word with `open` set.
+ *
+ * @example
+ * scanQuotedWords(`"my report.pdf" notes\ 2.txt`).map((word) => word.value);
+ * // ["my report.pdf", "notes 2.txt"]
+ */
+export function scanQuotedWords(text: string): QuotedWord[] {
+  const words: QuotedWord[] = [];
+  let index = 0;
+  // Bounded by the text: every round of each loop moves `index` forward.
+  while (index < text.length) {
+    while (index < text.length && /\s/.test(text[index]!)) index++;
+    if (index >= text.length) break;
+    const start = index;
+    let value = "";
+    let open: QuoteMark | null = null;
+    while (index < text.length) {
+      const char = text[index]!;
+      const next = text[index + 1];
+      if (open === null) {
+        if (/\s/.test(char)) break;
+        if (char === '"' || char === "'") {
+          open = char;
+          index++;
+        } else if (char === "\\" && next !== undefined && /[\s"'\\]/.test(next)) {
+          value += next;
+          index += 2;
+        } else {
+          value += char;
+          index++;
+        }
+      } else if (char === open) {
+        open = null;
+        index++;
+      } else if (open === '"' && char === "\\" && (next === '"' || next === "\\")) {
+        value += next;
+        index += 2;
+      } else {
+        value += char;
+        index++;
+      }
+    }
+    words.push({ value, start, end: index, open });
+  }
+  return words;
+}
+
+/**
+ * `value` written so that {@link scanQuotedWords} reads it back as one word:
+ * inside `quote` (closed when `close`), or with backslashes before
+ * whitespace, quotes and backslashes when `quote` is null.
+ */
+export function quoteWord(value: string, quote: QuoteMark | null, close = true): string {
+  if (quote === null) return value.replace(/[\s"'\\]/g, (char) => `\\${char}`);
+  const inner = quote === '"' ? value.replace(/["\\]/g, (char) => `\\${char}`) : value;
+  return `${quote}${inner}${close ? quote : ""}`;
+}
+
+/** The values of the quoted words of `text`, or what is wrong with them. */
+function quotedValues(text: string): string[] | string {
+  const words = scanQuotedWords(text);
+  if (words.some((word) => word.open !== null)) return "a quote is not closed";
+  if (words.some((word) => word.value === "")) return "a path cannot be empty";
+  return words.map((word) => word.value);
 }
 
 /**

@@ -13,7 +13,9 @@
  * outage does not push the chat out), how a chat message looks (timestamps,
  * per-nick colours, private marks; its text formatted by markup_spans.ts, with
  * mentions of me highlighted by lib/wire/mentions.ts's rule; a message's line
- * breaks start rows indented past its timestamp), the status bar, and
+ * breaks start rows indented past its timestamp; a file message as
+ * `📎 NAME (SIZE) — /get N`), the status bar (with the newest file transfer
+ * in progress, lib/client/terminal/transfer_status.ts), and
  * {@link layoutChat}: the Screen as a pure function of the view. No I/O, no
  * timers; the caller passes the clock in and ticks the countdown.
  * Imports lib/client/ modules and lib/wire/ only.
@@ -38,7 +40,8 @@ import {
 import { markupSpans } from "./markup_spans.ts";
 import { nickHash, OnlineList } from "../online_list.ts";
 import type { SessionEvent, SessionState } from "../session.ts";
-import { formatEvent, inert, type LineKind } from "./format.ts";
+import { fileMessageText, formatEvent, inert, type LineKind } from "./format.ts";
+import { type TransferShown, transfersText } from "./transfer_status.ts";
 import { type EditorState, emptyEditor } from "./line_editor.ts";
 import {
   fitRow,
@@ -110,6 +113,10 @@ export interface ChatView {
    * id. Null: no line.
    */
   newSince: number | null;
+  /** File transfers in progress, oldest first (issue #16): the newest shows in the status bar. */
+  transfers: readonly TransferShown[];
+  /** Transfers waiting for their turn (counted in the status bar's `+N`). */
+  transfersQueued: number;
 }
 
 /** Most entries kept; older ones are dropped (and can be fetched again with PageUp). */
@@ -145,6 +152,8 @@ export function createView(
     historyAsked: new Set([conversationKey(generalChannel)]),
     reads,
     newSince: null,
+    transfers: [],
+    transfersQueued: 0,
   };
 }
 
@@ -218,11 +227,14 @@ export function messageEntry(
       style: styles.privateTag,
     }, { text: " " });
   }
-  const body = markupSpans(parseMarkup(text), {
-    me: options.nick,
-    highlight: !own,
-    mentionStyle: styles.mention,
-  });
+  // A file: its name as it is (no markup), and how to get it.
+  const body: Span[] = message.file === undefined
+    ? markupSpans(parseMarkup(text), {
+      me: options.nick,
+      highlight: !own,
+      mentionStyle: styles.mention,
+    })
+    : [{ text: fileMessageText(message.file, message.id) }];
   if (message.kind === "action") {
     spans.push({ text: "* " }, { text: from, style: nickStyle }, { text: " " }, ...body);
   } else {
@@ -751,7 +763,15 @@ export function statusBar(view: ChatView): Row {
   if (view.scroll > 0) {
     alerts.push(view.unseen > 0 ? `↓ ${view.unseen} new below` : "↓ scrolled up");
   }
-  const right = alerts.length === 0 ? " " : ` [${alerts.join("] [")}] `;
+  const alertText = alerts.length === 0 ? " " : ` [${alerts.join("] [")}] `;
+  // A transfer in progress (issue #16): at most about half the bar, before the alerts.
+  const transfer = transfersText(
+    view.transfers,
+    view.transfersQueued,
+    Math.max(12, Math.floor(view.width * 0.45)),
+  );
+  const transferText = transfer === "" ? "" : `│ ${transfer} `;
+  const right = transferText + alertText;
   // On a narrow screen the online list goes first, then my nick, then the connection state.
   const nick = truncate(inert(view.nick), 20);
   const lefts = [
@@ -781,7 +801,8 @@ export function statusBar(view: ChatView): Row {
     ...conversations,
     ...(conversations.length === 0 ? [] : [{ text: separator, style: styles.bar }]),
     { text: users + " ".repeat(gap), style: styles.bar },
-    { text: right, style: alerts.length === 0 ? styles.bar : styles.barAlert },
+    ...(transferText === "" ? [] : [{ text: transferText, style: styles.bar }]),
+    { text: alertText, style: alerts.length === 0 ? styles.bar : styles.barAlert },
   ];
   return fitRow(bar, view.width, styles.bar);
 }

@@ -3,14 +3,17 @@
  *
  * Owns: how chat looks in line mode (`[HH:MM] <nick> text`, private and
  * action markers, `[#ops]` before a message in a channel other than
- * `#general`, the unread counts at join, joins, leaves, errors) and making received text inert, so a
+ * `#general`, the unread counts at join, joins, leaves, errors, a file message as
+ * `📎 report.pdf (2.1 MB) — /get 1234`) and making received text inert, so a
  * hostile peer cannot move the cursor or fake lines. Pure: no I/O.
- * Imports only lib/client/ types; never a socket or the session's internals.
+ * Imports lib/client/ types and lib/wire/ helpers only; never a socket or the session's internals.
  */
 import { leftText, linkedText } from "../event_words.ts";
 import type { SessionEvent } from "../session.ts";
 import { formatAddress } from "../address.ts";
 import { countText } from "../unread.ts";
+import { formatFileSize } from "../../wire/file_chunk.ts";
+import type { FileInfo } from "../../wire/protocol.ts";
 
 import { inert } from "../../wire/inert_text.ts";
 
@@ -21,6 +24,11 @@ export function formatClock(ts: number): string {
   const date = new Date(ts);
   const two = (value: number) => String(value).padStart(2, "0");
   return `${two(date.getHours())}:${two(date.getMinutes())}`;
+}
+
+/** A file message's words: `📎 report.pdf (2.1 MB) — /get 1234` (the name made inert). */
+export function fileMessageText(file: FileInfo, id: number): string {
+  return `📎 ${inert(file.name)} (${formatFileSize(file.size)}) — /get ${id}`;
 }
 
 /** Where a formatted line belongs: the chat itself, or a status remark about the session. */
@@ -78,9 +86,12 @@ export function formatEvent(event: SessionEvent): FormattedLine[] {
         : own
         ? `[to ${inert(message.to)}] `
         : "[private] ";
+      const body = message.file === undefined
+        ? inert(text)
+        : fileMessageText(message.file, message.id);
       const line = message.kind === "action"
-        ? `${clock} ${marker}* ${from} ${inert(text)}`
-        : `${clock} ${marker}<${from}> ${inert(text)}`;
+        ? `${clock} ${marker}* ${from} ${body}`
+        : `${clock} ${marker}<${from}> ${body}`;
       return [chat(line)];
     }
     case "history_end":

@@ -7,15 +7,19 @@
  * that conversation at the top; Alt+1..9, Alt+Left/Right and Ctrl+P/N switch
  * conversations; Ctrl-C/Ctrl-D/Ctrl-L; Ctrl-R reconnects now while offline),
  * the commands' actions in full-screen mode (/join, /part, /channels, /topic,
- * /notify, /next, /query, /history, /search, /clear), a conversation's
+ * /notify, /next, /query, /history, /search, /clear; /send, /files and /get
+ * through lib/client/terminal/terminal_files.ts, its transfers in the status
+ * bar and its lines in the conversation they belong to), a conversation's
  * history the first time it comes on screen, sending read marks (coalesced:
- * lib/client/read_sender.ts), Tab completion of commands, nicks and channels,
+ * lib/client/read_sender.ts), Tab completion of commands, nicks, channels and
+ * paths (after /send and /get N, lib/client/terminal/path_completion.ts; with
+ * several matches and nothing to add, they are listed in the log),
  * the bell (by each conversation's notification level; `--no-bell` wins),
  * the offline countdown's timer, and redrawing (coalesced, only changed
  * rows). The look lives in chat_view.ts, the terminal in tty.ts.
  * Imports lib/client/ and lib/wire/protocol.ts only.
  */
-import { nickKey } from "../../wire/protocol.ts";
+import { type FileInfo, nickKey } from "../../wire/protocol.ts";
 import type { ChatSession, SessionEnd, SessionEvent, SessionState } from "../session.ts";
 import { type CommandContext, commands, runLine } from "../commands.ts";
 import {
@@ -34,6 +38,7 @@ import {
   addEntries,
   addHistory,
   addNote,
+  addToConversation,
   applyEvent,
   applyState,
   type ChatView,
@@ -42,6 +47,7 @@ import {
   dropConversation,
   layoutChat,
   messageEntry,
+  noteEntry,
   olderCursor,
   pageRows,
   prependEntries,
@@ -55,6 +61,8 @@ import type { Key } from "./keys.ts";
 import type { Screen } from "./screen.ts";
 import { openTty, type TerminalSize, type Tty } from "./tty.ts";
 import { inert } from "./format.ts";
+import { completePath, maxFolderEntries, type PathCompletion } from "./path_completion.ts";
+import { rememberFile, TerminalFiles } from "./terminal_files.ts";
 
 /** Options of {@link FullScreenClient}. */
 export interface FullScreenOptions {
@@ -87,7 +95,7 @@ export const historyOnSwitch = 50;
 
 /** The key help that /help adds in full-screen mode. */
 export const keyHelp = [
-  "keys: Enter send · Alt+Enter new line · Tab complete a nick, #channel or command · Up/Down lines sent before",
+  "keys: Enter send · Alt+Enter new line · Tab complete a nick, #channel, command or path · Up/Down lines sent before",
   "      Alt+1..9 go to conversation N of the status bar · Alt+Left/Right or Ctrl+P/N the one before/after",
   "      PageUp/PageDown scroll (older messages load at the top) · Esc back to the newest",
   "      Ctrl+A/E start/end · Ctrl+U/K/W cut · Ctrl+Y paste the cut · Ctrl+L redraw",
@@ -97,10 +105,16 @@ export const keyHelp = [
 
 /**
  * Completes the word before the cursor: a command at the start of the line,
- * else a nick of someone online (`@` kept; `: ` after a nick that starts the line).
+ * a path after `/send ` or `/get N ` (through `paths`, when given), else a
+ * nick of someone online (`@` kept; `: ` after a nick that starts the line).
  */
-export function completer(view: ChatView): Completer {
+export function completer(
+  view: ChatView,
+  paths?: (line: string, wordStart: number) => PathCompletion | null,
+): Completer {
   return ({ before, word }) => {
+    const path = paths?.(before + word, before.length) ?? null;
+    if (path !== null) return path.replacement === null ? [] : [path.replacement];
     if (before === "" && word.startsWith("/")) {
       const prefix = word.slice(1).toLowerCase();
       return commands.filter((command) => command.name.startsWith(prefix))
@@ -153,6 +167,10 @@ export class FullScreenClient {
   #renderTimer: ReturnType<typeof setTimeout> | undefined;
   #countdownTimer: ReturnType<typeof setTimeout> | undefined;
   #quit = Promise.withResolvers<void>();
+  /** What each file id is, from the messages seen (for /get's default name). */
+  readonly #knownFiles = new Map<number, FileInfo>();
+  /** /send, /files, /get: made when the screen opens. */
+  #files: TerminalFiles | null = null;
 
   constructor(view: ChatView, options: FullScreenOptions = {}) {
     this.view = view;
@@ -166,6 +184,7 @@ export class FullScreenClient {
 
   /** Shows a session event (and rings the bell when it calls for one). */
   onEvent(event: SessionEvent): void {
+    if (event.type === "message") rememberFile(this.#knownFiles, event.message);
     const outcome = applyEvent(this.view, event, this.#now());
     if (outcome.bell && this.#bell) this.#tty?.write("\x07");
     this.#sendReads();
@@ -199,6 +218,23 @@ export class FullScreenClient {
   /** Opens the screen and runs until /quit, Ctrl-D, a signal, or the session's end. */
   async run(session: ChatSession): Promise<SessionEnd> {
     this.#session = session;
+    this.#files = new TerminalFiles(session, {
+      known: this.#knownFiles,
+      now: () => this.#now(),
+      note: (conversation, text) => {
+        addToConversation(this.view, conversation, [
+          noteEntry(inert(text), text.startsWith("!") ? "error" : "status"),
+        ]);
+        this.#scheduleRender();
+      },
+      changed: () => {
+        const files = this.#files;
+        if (files === null) return;
+        this.view.transfers = files.shown;
+        this.view.transfersQueued = files.queued;
+        this.#scheduleRender();
+      },
+    });
     const reads = new ReadSender((mark) => session.markRead(mark.conversation, mark.id));
     this.#reads = reads;
     this.#sendReads();
@@ -224,6 +260,7 @@ export class FullScreenClient {
       this.#reads = null;
       clearTimeout(this.#renderTimer);
       clearTimeout(this.#countdownTimer);
+      this.#files = null;
       this.#tty = null;
       await tty.close();
     }
@@ -285,10 +322,28 @@ export class FullScreenClient {
         return;
       }
     }
-    const result = editKey(view.editor, key, { complete: completer(view) });
+    const result = editKey(view.editor, key, {
+      complete: completer(view, (line, wordStart) => this.#completePath(line, wordStart)),
+    });
     view.editor = result.state;
     clampScroll(view); // The input area may have grown or shrunk.
     if (result.submitted !== undefined) this.#submit(result.submitted);
+  }
+
+  /** Tab in a path: what to put in; several matches with nothing to add are listed in the log. */
+  #completePath(line: string, wordStart: number): PathCompletion | null {
+    const completion = completePath(line, wordStart);
+    if (completion === null) return null;
+    const partial = completion.partial
+      ? ` (only the first ${maxFolderEntries} entries of this large folder were looked at)`
+      : "";
+    if (completion.choices.length > 0) {
+      const more = completion.more > 0 ? `  (+${completion.more} more)` : "";
+      this.#note(`-- ${completion.choices.join("  ")}${more}${partial}`);
+    } else if (partial !== "") {
+      this.#note(`--${partial}`);
+    }
+    return completion;
   }
 
   #scroll(rows: number): void {
@@ -310,6 +365,7 @@ export class FullScreenClient {
         view.older = "idle";
       } else {
         const now = this.#now();
+        for (const item of page.items) rememberFile(this.#knownFiles, item.message);
         prependEntries(
           view,
           page.items
@@ -371,6 +427,7 @@ export class FullScreenClient {
       const items = page.items.filter((item) =>
         sameConversation(conversationOf(item.message, item.own), name)
       );
+      for (const item of items) rememberFile(this.#knownFiles, item.message);
       for (const item of items) {
         view.conversations.arrive(item.message, item.text, item.own, "history", view.nick);
       }
@@ -557,6 +614,19 @@ export class FullScreenClient {
         });
       },
       clear: () => clearLog(view),
+      ...(this.#files === null ? {} : this.#fileCommands(this.#files)),
+    };
+  }
+
+  /** /send, /files and /get, in the conversation on screen. */
+  #fileCommands(
+    files: TerminalFiles,
+  ): Pick<CommandContext, "sendFiles" | "listFiles" | "getFile"> {
+    const here = () => activeConversation(this.view);
+    return {
+      sendFiles: (paths) => files.send(paths, here()),
+      listFiles: () => files.list(here()),
+      getFile: (id, path) => files.get(id, path, here()),
     };
   }
 

@@ -13,7 +13,9 @@
  * this device's key (issue #14: loaded, or made silently the first time, from
  * the file the CLI names; none with --guest) and a link code, and the
  * channel lines go to (issue #15: `--channel`, `/join` in line and piped
- * mode; channels need an account, so not with --guest). The
+ * mode; channels need an account, so not with --guest), and files (issue
+ * #16: SHA-256 by node:crypto; /send, /files and /get in line mode too,
+ * through lib/client/terminal/terminal_files.ts). The
  * protocol lives in session.ts, the line-mode look in format.ts, the commands
  * in commands.ts, the full-screen client in full_screen.ts.
  * Imports lib/client/, lib/wire/, lib/client/terminal/recent_servers.ts,
@@ -22,7 +24,12 @@
  */
 import { ChatSession, JoinFailure } from "../session.ts";
 import { channelNameProblem } from "../../wire/protocol.ts";
-import { channelName, generalChannel, sameConversation } from "../conversation_names.ts";
+import {
+  channelName,
+  directName,
+  generalChannel,
+  sameConversation,
+} from "../conversation_names.ts";
 import { channelText, membersText } from "../event_words.ts";
 import { KeyFileError, loadOrCreateKey } from "../../identity/key_file.ts";
 import type { KeyPair } from "../../wire/identity.ts";
@@ -57,6 +64,9 @@ import type { CommandFormat } from "../../cli/run_command.ts";
 import { FullScreenClient } from "./full_screen.ts";
 import { createView } from "./chat_view.ts";
 import { terminalSize } from "./tty.ts";
+import { nodeSha256 } from "./file_disk.ts";
+import { rememberFile, TerminalFiles } from "./terminal_files.ts";
+import type { FileInfo } from "../../wire/protocol.ts";
 
 export { parseAddress } from "../address.ts";
 
@@ -278,9 +288,12 @@ export async function join(options: JoinOptions): Promise<number> {
   const writeOut = (line: string) =>
     terminal === null ? writeOutDefault(line) : terminal.print(line);
   let refusedCount = 0;
+  /** Line mode: what each file id is, from the messages seen (for /get's default name). */
+  const knownFiles = new Map<number, FileInfo>();
 
   const onEvent = (event: SessionEvent) => {
     if (event.type === "refused") refusedCount++;
+    if (event.type === "message" && screen === null) rememberFile(knownFiles, event.message);
     if (screen !== null) {
       screen.onEvent(event);
       // Before the screen opens, say where the nick prompt is connected to.
@@ -382,6 +395,7 @@ export async function join(options: JoinOptions): Promise<number> {
     roomKey: password.roomKey,
     ...(checkServerKey === undefined ? {} : { checkServerKey }),
     passwordExpected,
+    sha256: nodeSha256,
     historyLimit: interactive ? historyOnJoin : 0,
     ...(options.reconnectDelaysMs === undefined
       ? {}
@@ -433,7 +447,7 @@ export async function join(options: JoinOptions): Promise<number> {
     let end: SessionEnd & { badCommands?: number };
     try {
       end = interactive
-        ? await chatInteractively(session, reader, writeOut, linkCommand, channel)
+        ? await chatInteractively(session, reader, writeOut, linkCommand, channel, knownFiles)
         : await sendPiped(session, reader, writeErr, writeOutDefault, channel);
     } finally {
       await reader.close();
@@ -509,12 +523,20 @@ async function chatInteractively(
   print: (line: string) => void,
   linkCommand: (code: string) => string,
   startChannel: string | null,
+  knownFiles: Map<number, FileInfo>,
 ): Promise<SessionEnd> {
   let quitting = false;
   let query: string | null = null;
   /** The channel typed lines go to (when no /query is open). */
   let channel = generalChannel;
   const problem = (error: unknown) => print(`! ${inert(reason(error))}`);
+  /** The conversation typed lines go to: the private one of a /query, else the channel. */
+  const here = () => (query === null ? channel : directName(query));
+  const files = new TerminalFiles(session, {
+    known: knownFiles,
+    announce: true,
+    note: (_conversation, text) => print(inert(text)),
+  });
   const joinChannel = (name: string) =>
     session.joinChannel(name).then((joined) => {
       channel = joined.name;
@@ -569,6 +591,9 @@ async function chatInteractively(
         problem,
       );
     },
+    sendFiles: (paths) => files.send(paths, here()),
+    listFiles: () => files.list(here()),
+    getFile: (id, path) => files.get(id, path, here()),
     topic: (text) => {
       if (text !== null) {
         session.setTopic(channel, text).catch(problem);
