@@ -22,8 +22,10 @@
  * and identity (issue #14, PROTOCOL.md section 8): the device key the
  * session signs with, joining with a code from another device instead of a
  * nick, asking for such a code ("Add a device"), and the person card
- * (`whois`). No DOM beyond `location`, `performance` and the hooks: the view
- * (view/*.tsx) draws, focuses and asks.
+ * (`whois`). Files (issue #16) are page_files.ts's: this module gives them
+ * the session and where a file goes (the conversation on screen). No DOM
+ * beyond `location`, `performance` and the hooks: the view (view/*.tsx)
+ * draws, focuses and asks.
  */
 import { batch, signal } from "@preact/signals";
 import {
@@ -72,6 +74,8 @@ import {
 import { serverKeyCheck } from "../../client/server_keys.ts";
 import { pageAddress, webSocketDialer } from "./websocket_channel.ts";
 import { type ConversationItem, conversationItems } from "./conversation_list.ts";
+import { PageFiles } from "./page_files.ts";
+import type { UploadTarget } from "../../client/files/transfer_types.ts";
 
 /** Messages asked for after joining, and per page when scrolling up. */
 export const historyPageSize = 50;
@@ -230,6 +234,8 @@ export class ChatPage implements PageActions {
   readonly dialog = signal<PageDialog | null>(null);
   /** What the page knows of each channel I am in (topic, members), by `channelKey`. */
   readonly channels = new Map<string, ChannelEntry>();
+  /** Files sent, fetched and shown (page_files.ts). */
+  readonly files: PageFiles;
 
   readonly #hooks: PageHooks;
   #session: ChatSession | null = null;
@@ -273,6 +279,11 @@ export class ChatPage implements PageActions {
       onChange: () => this.#redraw(),
       me: () => this.nick.value,
       onRead: (mark) => this.#reads?.mark(mark),
+    });
+    this.files = new PageFiles({
+      session: () => this.#session,
+      uploadTarget: () => this.#uploadTarget(),
+      notice: (text) => this.notice(text, "error"),
     });
     this.#deviceKey = loadDeviceKey();
     this.deviceFingerprint = fingerprint(this.#deviceKey.key.publicKey);
@@ -443,6 +454,15 @@ export class ChatPage implements PageActions {
       if (to !== undefined) this.#privateSays.set(ref, { to });
     });
     return true;
+  }
+
+  /** Where a file goes: the conversation on screen (from search results: the room, shown). */
+  #uploadTarget(): UploadTarget {
+    const active = this.conversations.active;
+    if (active.kind === "private") return { to: active.title };
+    if (isChannel(active)) return { channel: active.name };
+    this.activate("room");
+    return { channel: this.conversations.room.name };
   }
 
   /** Opens (or shows) the private conversation with `nick` and puts the cursor in the composer. */

@@ -8,6 +8,8 @@
  * screen with the composer, the online list on the right, the quick
  * switcher, the prompts (password, nick, or a code from another device),
  * "Add a device", and the channel windows (join, topic, browse). On a phone the sidebar and the online list are drawers.
+ * Files: the transfers above the composer, files dropped or pasted on the
+ * conversation (file_drop.tsx), and the picture viewer.
  *
  * Owns: the layout's markup (the ids and classes style.css and the tests
  * know), the document's title with the unread and mention counts, the `offline` class on
@@ -29,6 +31,9 @@ import { QuickSwitcher } from "./switcher.tsx";
 import { SearchBox, StatusLine } from "./top_bar.tsx";
 import { ChannelDialog } from "./channel_dialogs.tsx";
 import { NotificationsButton } from "./notify_controls.tsx";
+import { DropZone, useFileDrop } from "./file_drop.tsx";
+import { TransferTray } from "./transfer_tray.tsx";
+import { PictureViewer } from "./file_card.tsx";
 
 /** Phones: the sidebar and the online list are drawers and hints are shorter (as in style.css). */
 const narrowQuery = "(max-width: 720px)";
@@ -63,6 +68,7 @@ export function App({ page }: { page: ChatPage }) {
   const unread = page.conversations.totalUnread;
   const mentions = page.conversations.totalMentions;
   const items = page.conversationItems();
+  const fileDrop = useFileDrop(page);
 
   useEffect(() => {
     const name = roomName === "" ? "lanchat" : `${roomName} · lanchat`;
@@ -131,9 +137,11 @@ export function App({ page }: { page: ChatPage }) {
           }}
           footer={<NotificationsButton />}
         />
-        <main class="chat">
+        <main class="chat" {...fileDrop.handlers}>
           <ConversationView page={page} revision={revision} />
+          <TransferTray page={page} />
           <Composer page={page} revision={revision} narrow={narrow} />
+          {fileDrop.dragging ? <DropZone page={page} /> : null}
         </main>
         <People {...people} />
       </div>
@@ -160,6 +168,7 @@ export function App({ page }: { page: ChatPage }) {
       <PasswordPrompt page={page} />
       <AddDevice page={page} />
       <ChannelDialog page={page} />
+      <PictureViewer page={page} />
     </>
   );
 }

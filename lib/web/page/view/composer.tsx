@@ -6,10 +6,13 @@
  * The message box: Enter sends, Shift+Enter starts a new line (one message
  * with line breaks), Enter that confirms an IME composition does neither,
  * Escape marks the conversation on screen read; it grows with its text up to
- * a limit, and says whom it writes to.
+ * a limit, and says whom it writes to. The paperclip attaches files (a
+ * hidden file input, several at once); disabled, it says why (a guest, a
+ * server without files).
  *
- * Owns: the composer's keys, height and placeholder. What a line does is
- * page_commands.ts (through the page). Imports preact and the page's types.
+ * Owns: the composer's keys, height, placeholder and attach button. What a
+ * line does is page_commands.ts (through the page), what a file does
+ * page_files.ts. Imports preact and the page's types.
  */
 import { useRef } from "preact/hooks";
 import type { ChatPage } from "../chat_page.ts";
@@ -26,6 +29,9 @@ export function Composer(
   { page, narrow }: { page: ChatPage; revision: number; narrow: boolean },
 ) {
   const input = useRef<HTMLTextAreaElement>(null);
+  const picker = useRef<HTMLInputElement>(null);
+  const fileProblem = page.files.sendProblem();
+  const attachLabel = fileProblem === null ? "Attach files" : `Cannot attach files: ${fileProblem}`;
   const active = page.conversations.active;
   const keys = narrow ? "" : " (Enter sends, Shift+Enter new line)";
   // Search results are not written to: what is typed there goes to the room.
@@ -57,6 +63,33 @@ export function Composer(
         submit();
       }}
     >
+      <button
+        type="button"
+        id="attach"
+        class="attach"
+        disabled={fileProblem !== null}
+        title={attachLabel}
+        aria-label={attachLabel}
+        onClick={() => picker.current?.click()}
+      >
+        <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
+          <path d="M16.5 6.5l-8 8a2 2 0 002.8 2.8l8.5-8.5a4 4 0 00-5.7-5.7L5.6 11.6a6 6 0 008.5 8.5l7.4-7.4" />
+        </svg>
+      </button>
+      <input
+        ref={picker}
+        id="attach-input"
+        type="file"
+        multiple
+        hidden
+        onChange={() => {
+          const chosen = picker.current;
+          if (chosen === null) return;
+          const files = [...(chosen.files ?? [])];
+          chosen.value = ""; // The same file may be chosen again.
+          page.files.sendFiles(files);
+        }}
+      />
       <label class="visually-hidden" for={composerId}>Message</label>
       <textarea
         ref={input}

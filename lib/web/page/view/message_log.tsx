@@ -10,7 +10,8 @@
  * (then new messages do not move it and the "new messages" marker shows),
  * and older rows added above without moving what the reader looks at, and
  * the "New since you last read" line before the first message from others
- * after the read mark the page gives (`newSince`).
+ * after the read mark the page gives (`newSince`). Rows that grow once drawn
+ * (a thumbnail) keep a log that was at the bottom there.
  *
  * Owns: the scroll position rules, asking for older messages near the top,
  * and the conversation's introduction. Knows nothing of the protocol: it
@@ -105,6 +106,18 @@ export function MessageLog(props: MessageLogProps) {
       active,
     };
   });
+
+  // Rows that grow after they are drawn (a picture's thumbnail) keep a log at the bottom there.
+  useLayoutEffect(() => {
+    const element = panel.current;
+    const rows = element?.querySelector(".rows");
+    if (element === null || rows === null || rows === undefined) return;
+    const observer = new ResizeObserver(() => {
+      if (memory.stuck && !element.hidden) scrollToBottom(element, memory);
+    });
+    observer.observe(rows);
+    return () => observer.disconnect();
+  }, [memory]);
 
   const onScroll = () => {
     const element = panel.current;

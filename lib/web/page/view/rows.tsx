@@ -7,7 +7,8 @@
  * initial, name and time, then the text), a message that goes on a group
  * (the text; its time shows in the time column on hover), an action ("* ana
  * waves", which starts a group of its own), a line from the page itself
- * (joins, leaves, errors, help), and a day separator.
+ * (joins, leaves, errors, help), and a day separator. A file message shows
+ * its file (file_card.tsx) instead of its text.
  *
  * Owns: the markup of a row, the nick colours, the local time a row shows,
  * and the hover action "reply privately". Every text from the network goes
@@ -15,7 +16,7 @@
  * no message or nick is ever parsed as HTML, and with its bidi controls made
  * visible (lib/wire/inert_text.ts), so no line appears reversed. Imports
  * lib/client/ (conversation types, the nick hash), lib/wire/ (inert text,
- * the mention rule), body.tsx and preact; keeps no state.
+ * the mention rule), body.tsx, file_card.tsx and preact; keeps no state.
  */
 import { memo } from "./memo.ts";
 import type { MessageEntry, NoticeEntry } from "../../../client/conversations.ts";
@@ -24,6 +25,7 @@ import { visibleBidi } from "../../../wire/inert_text.ts";
 import type { ChatPage } from "../chat_page.ts";
 import { mentionsMe } from "../../../wire/mentions.ts";
 import { renderBody } from "./body.tsx";
+import { FileMessage } from "./file_card.tsx";
 
 const clock = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
 const full = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "medium" });
@@ -132,7 +134,9 @@ export const MessageRow = memo(function MessageRow(
             </>
           )
           : null}
-        <span class="text">{renderBody(entry.text, me)}</span>
+        {message.file === undefined
+          ? <span class="text">{renderBody(entry.text, me)}</span>
+          : <FileMessage page={page} id={message.id} file={message.file} />}
         {action && head ? <When ts={message.ts} /> : null}
       </div>
     </div>
