@@ -13,6 +13,7 @@ import { generateKeyPair } from "../lib/wire/identity.ts";
 import { DatabaseSync } from "node:sqlite";
 import { openSqliteHistory } from "../lib/store/history_sqlite.ts";
 import { salvageHistory } from "../lib/store/history_salvage.ts";
+import { jsonLine } from "../lib/store/history_cli.ts";
 import { encodeBody } from "../lib/wire/protocol.ts";
 
 Deno.test("kill -9 during an upload: finished files intact, the partial one resumable, the database consistent", async () => {
@@ -109,6 +110,7 @@ Deno.test("salvage keeps a file message a file (its bytes stay referred to)", as
       const found = await target.fileMessage({ account: null }, stored.id);
       assertEquals(found?.file, file);
       assert(await target.fileReferenced(file.sha256));
+      assertEquals(jsonLine(found!, "#general").file, file, "lanchat history --json shows it");
     } finally {
       await target.close();
     }

@@ -45,6 +45,13 @@ Deno.test("an upload in chunks becomes a file message that another account downl
   );
   const fetched = await fetchFile(bob, id);
   assertEquals(sha256Hex(fetched.bytes), file.sha256);
+  // A file is a message: history and search (by its name) have it, with its file.
+  await bob.send({ type: "search", q: "notes.bin", ref: "s" });
+  const found = await bob.next((m) => m.ref === "s");
+  assertEquals((found.items as Received[]).map((item) => [item.id, item.file]), [[id, file]]);
+  await bob.send({ type: "history", ref: "h" });
+  const page = await bob.next((m) => m.ref === "h");
+  assertEquals((page.items as Received[]).at(-1)?.file, file);
   // Resume a download from the middle: only the rest comes.
   const half = Math.floor(bytes.length / 2);
   const rest = await fetchFile(bob, id, half);

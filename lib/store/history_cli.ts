@@ -12,6 +12,7 @@
  * lib/wire/errors.ts and lib/cli/run_command.ts (how the suggested command is
  * written); must not import the server, room or sockets.
  */
+import type { FileInfo } from "../wire/protocol.ts";
 import { openSqliteHistory } from "./history_sqlite.ts";
 import { salvageHistory } from "./history_salvage.ts";
 import type { OperatorQuery } from "./history_sqlite.ts";
@@ -80,6 +81,8 @@ export interface HistoryJsonLine {
   channel: string | null;
   kind: "text" | "action";
   text: string;
+  /** A file message's file (name, size, mime, sha256); its id is the message's. */
+  file?: FileInfo;
 }
 
 /**
@@ -245,8 +248,10 @@ export function textLine(message: StoredMessage, channel: string | null = null):
 
 /** One message as the object of a `--json` line; `channel` as in HistoryJsonLine. */
 export function jsonLine(message: StoredMessage, channel: string | null): HistoryJsonLine {
-  const { id, ts, from, to, kind, text } = message;
-  return { id, ts, time: localIsoTime(ts), from, to, channel, kind, text };
+  const { id, ts, from, to, kind, text, file } = message;
+  const line: HistoryJsonLine = { id, ts, time: localIsoTime(ts), from, to, channel, kind, text };
+  if (file !== undefined) line.file = file;
+  return line;
 }
 
 /**
