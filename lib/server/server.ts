@@ -213,7 +213,6 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
     requests: new RequestLimits(options.requestRates),
     files,
   };
-  void files?.startSweeping();
   const gate = new ConnectionGate({
     ...options.gate,
     ...(options.maxConnectionsPerIp === undefined
@@ -361,6 +360,8 @@ export function startServer(options: ServerOptions = {}): Promise<RunningServer>
       await history.close();
     })();
 
+  // Only once every port listens: a server that failed to start must leave no timer behind.
+  void files?.startSweeping();
   return discoveryStarted.then((discovery) => ({
     host: address.hostname,
     name: context.serverName,
