@@ -220,12 +220,23 @@ Deno.test("chat overtakes a file being sent: a message sent mid-upload is delive
   await using room = await roomWithFiles();
   await using ana = await device(room.server.port, "ana", keys.ana);
   const bytes = randomBytes(24 * 1024 * 1024);
-  const upload = ana.session.sendFile(memorySource(bytes));
+  // The file's reads past 8 MiB (after hashing, while sending) wait until the chat message is
+  // through: the upload is surely under way, whatever the machine's speed.
+  const source = memorySource(bytes);
+  const chatThrough = Promise.withResolvers<void>();
   const sending = Promise.withResolvers<void>();
-  upload.onProgress((progress) => {
-    if (progress.state === "sending" && progress.bytesOnWire > 0) sending.resolve();
-  });
-  await withDeadline(sending.promise, 10_000, "the first chunks");
+  let hashed = false;
+  const read = source.read.bind(source);
+  source.read = async (offset: number, length: number) => {
+    if (offset + length >= bytes.length) hashed = true;
+    if (hashed && offset >= 8 * 1024 * 1024) {
+      sending.resolve();
+      await chatThrough.promise;
+    }
+    return await read(offset, length);
+  };
+  const upload = ana.session.sendFile(source);
+  await withDeadline(sending.promise, 20_000, "the upload to be half-way");
   const ref = await ana.session.say("still here");
   await untilEvent(
     ana.events,
@@ -233,6 +244,7 @@ Deno.test("chat overtakes a file being sent: a message sent mid-upload is delive
     "the chat message",
   );
   assert(upload.progress.state !== "done", "the message did not wait for the whole file");
+  chatThrough.resolve();
   await withDeadline(upload.done, 30_000, "the upload");
 });
 
