@@ -14,6 +14,8 @@ export const maxPayloadBytes = 65535;
 export const readChunkBytes = 8192;
 
 const noBody = new Uint8Array(0);
+/** Bytes of a body that must arrive before the rest of it is allocated in one go. */
+const wholeBodyAfterBytes = 8192;
 
 /**
  * Wraps one payload in a frame: 4-byte big-endian length, then the payload.
@@ -126,10 +128,16 @@ export class FrameDecoder {
     return payloads;
   }
 
-  /** Grows the body buffer to hold at least `bytes` (doubling, at least 1 KiB, at most the body). */
+  /**
+   * Grows the body buffer to hold at least `bytes` (doubling, at least 1 KiB, at most the body).
+   * Once 8 KiB have arrived the peer is really sending: the whole body is allocated at once
+   * (a file chunk of 64 KiB split over reads was copied six times on its way up).
+   */
   #reserve(bytes: number): void {
     if (bytes <= this.#body.length) return;
-    const capacity = Math.min(this.#bodyLength, Math.max(bytes, this.#body.length * 2, 1024));
+    const capacity = bytes >= wholeBodyAfterBytes
+      ? this.#bodyLength
+      : Math.min(this.#bodyLength, Math.max(bytes, this.#body.length * 2, 1024));
     const grown = new Uint8Array(capacity);
     grown.set(this.#body.subarray(0, this.#bodyFill));
     this.#body = grown;

@@ -23,6 +23,7 @@ import { ChatSession, type SessionEvent, type SessionOptions } from "../lib/clie
 import { nodeSha256 } from "../lib/client/terminal/file_disk.ts";
 import type { FileSink, FileSource, TransferProgress } from "../lib/client/files/transfer_types.ts";
 import type { FileInfo } from "../lib/wire/protocol.ts";
+import { transferWindowBytes } from "../lib/wire/file_chunk.ts";
 import { testRoomKey } from "./_helpers.ts";
 
 const keys: Record<string, KeyPair> = { ana: generateKeyPair(), bob: generateKeyPair() };
@@ -317,9 +318,12 @@ Deno.test("an upload cut mid-way resumes after the reconnect without sending aga
   assert(second < size, `the second connection carried ${second} bytes, less than the file`);
   // Counted: both connections together carried the file once, plus framing (17 bytes a chunk), the
   // sessions' JSON, and what the cut lost on its way (the reset drops what the server had not read
-  // yet: at most the window, 1 MiB, that the client keeps in flight).
+  // yet: at most the window, 4 MiB, that the client keeps in flight).
   const extra = first + second - size;
-  assert(extra < size * 0.0003 + 1024 * 1024 + 8192, `${extra} bytes more than the file were sent`);
+  assert(
+    extra < size * 0.0003 + transferWindowBytes + 8192,
+    `${extra} bytes more than the file were sent`,
+  );
   assert(
     seen.some((progress) => progress.state === "waiting" && progress.bytesOnWire > 0),
     "it waited for the reconnect",

@@ -8,7 +8,7 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { type Received, TestClient } from "./_helpers.ts";
 import { generateKeyPair, type KeyPair } from "../lib/wire/identity.ts";
-import { encodeChunk } from "../lib/wire/file_chunk.ts";
+import { encodeChunk, transferWindowBytes } from "../lib/wire/file_chunk.ts";
 import {
   fetchFile,
   randomBytes,
@@ -213,7 +213,7 @@ Deno.test("chat overtakes a download: a message reaches a downloading reader wit
   await new Promise((resolve) => setTimeout(resolve, 300));
   const chunks = bob.received.filter((m) => m.type === "data" && m.stream === answer.stream);
   const held = chunks.reduce((sum, m) => sum + (m.data as Uint8Array).length, 0);
-  assert(held <= 1024 * 1024, `at most a window unacknowledged, got ${held}`);
+  assert(held <= transferWindowBytes, `at most a window unacknowledged, got ${held}`);
   const started = performance.now();
   await ana.say("still there?");
   await bob.next((m) => m.type === "msg" && m.from === "ana" && m.file === undefined);

@@ -57,13 +57,27 @@ interface HashState {
   offset: number;
 }
 
-/** An upload being received: its bytes are appended in order. */
+/** Bytes joined into one write of a partial upload at most (fewer, larger writes). */
+const writeBatchBytes = 512 * 1024;
+
+/**
+ * An upload being received: its bytes are appended in order. An append is
+ * hashed at once and written behind (the caller may take the next chunk
+ * meanwhile); chunks waiting together go to the disk in one write.
+ */
 export class PartialUpload {
   readonly token: string;
   readonly meta: UploadMeta;
   #file: Deno.FsFile;
   #hash: Hash;
+  /** Bytes on disk. */
   #offset: number;
+  /** Bytes taken: on disk, or waiting in #waiting. */
+  #received: number;
+  #waiting: { data: Uint8Array; written: PromiseWithResolvers<void> }[] = [];
+  #writing = false;
+  /** Set by a failed write: later appends fail with it (the bytes past #offset are lost). */
+  #failure: unknown = null;
   #closed = false;
   #digested = false;
   readonly #onClose: (upload: PartialUpload, state: HashState | null) => void;
@@ -81,6 +95,7 @@ export class PartialUpload {
     this.#file = file;
     this.#hash = hash;
     this.#offset = offset;
+    this.#received = offset;
     this.#onClose = onClose;
   }
 
@@ -89,22 +104,66 @@ export class PartialUpload {
     return this.#offset;
   }
 
-  /** True once every byte is in. */
+  /** Bytes taken so far (on disk or on their way): where the next chunk starts. */
+  get received(): number {
+    return this.#received;
+  }
+
+  /** True once every byte is on disk. */
   get complete(): boolean {
     return this.#offset === this.meta.size;
   }
 
-  /** Appends `data` (which must start at {@link offset} and not pass the size). */
-  async append(data: Uint8Array): Promise<void> {
-    if (this.#closed) throw new Error("PartialUpload.append after close");
-    if (this.#offset + data.length > this.meta.size) {
-      throw new RangeError("the bytes pass the file's size");
+  /**
+   * Takes `data` (which must start at {@link received} and not pass the
+   * size); resolves once it is on disk, rejects when the write failed.
+   */
+  append(data: Uint8Array): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error("PartialUpload.append after close"));
+    if (this.#failure !== null) return Promise.reject(this.#failure);
+    if (this.#received + data.length > this.meta.size) {
+      return Promise.reject(new RangeError("the bytes pass the file's size"));
     }
-    let written = 0;
-    // Bounded: each round writes at least one byte or throws.
-    while (written < data.length) written += await this.#file.write(data.subarray(written));
     this.#hash.update(data);
-    this.#offset += data.length;
+    this.#received += data.length;
+    const written = Promise.withResolvers<void>();
+    this.#waiting.push({ data, written });
+    if (!this.#writing) void this.#writeWaiting();
+    return written.promise;
+  }
+
+  /** The single writer: what waits, joined into writes of up to writeBatchBytes. */
+  async #writeWaiting(): Promise<void> {
+    this.#writing = true;
+    // Bounded by what was appended: each round writes at least one waiting chunk or fails.
+    while (this.#waiting.length > 0) {
+      let count = 0, bytes = 0;
+      while (count < this.#waiting.length && (count === 0 || bytes < writeBatchBytes)) {
+        bytes += this.#waiting[count]!.data.length;
+        count++;
+      }
+      const batch = this.#waiting.splice(0, count);
+      let joined = batch[0]!.data;
+      if (batch.length > 1) {
+        joined = new Uint8Array(bytes);
+        let at = 0;
+        for (const { data } of batch) {
+          joined.set(data, at);
+          at += data.length;
+        }
+      }
+      try {
+        let written = 0;
+        // Bounded: each round writes at least one byte or throws.
+        while (written < joined.length) written += await this.#file.write(joined.subarray(written));
+        this.#offset += joined.length;
+        for (const { written } of batch) written.resolve();
+      } catch (error) {
+        this.#failure = error;
+        for (const { written } of [...batch, ...this.#waiting.splice(0)]) written.reject(error);
+      }
+    }
+    this.#writing = false;
   }
 
   /** The SHA-256 of the bytes so far (hex); call once, when complete. */
@@ -126,7 +185,9 @@ export class PartialUpload {
     } catch {
       // Already closed.
     }
-    this.#onClose(this, this.#digested ? null : { hash: this.#hash, offset: this.#offset });
+    // The hash is kept for a resume only when it covers exactly the bytes on disk.
+    const exact = !this.#digested && this.#received === this.#offset && this.#failure === null;
+    this.#onClose(this, exact ? { hash: this.#hash, offset: this.#offset } : null);
   }
 }
 

@@ -18,7 +18,7 @@ const noiseTagBytes = 16;
 /** Largest data in one chunk: a full frame less the header and a Noise tag (65,506). */
 export const maxChunkBytes = maxPayloadBytes - chunkHeaderBytes - noiseTagBytes;
 /** Bytes of a transfer in flight beyond what the other side acknowledged. */
-export const transferWindowBytes = 1024 * 1024;
+export const transferWindowBytes = 4 * 1024 * 1024;
 /** A receiver acknowledges about this often (a quarter window). */
 export const acknowledgeEveryBytes = transferWindowBytes / 4;
 /** Longest file name, in UTF-16 code units. */

@@ -28,6 +28,10 @@ import type { FileSource, FileTransfer, TransferProgress, UploadTarget } from ".
 
 /** The file is read this much at a time to hash it. */
 export const hashReadBytes = 1024 * 1024;
+/** Chunks of the file read at once while sending. */
+const chunksReadAhead = 8;
+/** Chunks handed to the connection before the sender waits for the first of them to be written. */
+const chunksWaitingToBeWritten = 4;
 /** Most times one upload asks again after `rate_limited` or `busy` with a wait. */
 const maxRetries = 5;
 /** Longest wait taken before asking again; a longer one fails the upload. */
@@ -290,6 +294,10 @@ export class UploadJob implements FileTransfer {
   async #sendChunks(link: TransferLink, attempt: number, stream: number): Promise<void> {
     const size = this.#source.size;
     const current = () => attempt === this.#attempt && !this.#over;
+    // The file is read a few chunks ahead, and a few chunks wait to be written, so that reading,
+    // sealing and writing overlap; chat still overtakes whatever waits (connection.ts).
+    let ahead: Uint8Array = new Uint8Array(0), aheadAt = this.#next;
+    const writing: Promise<void>[] = [];
     // Bounded by the size: each round sends a chunk, or waits for `stored` or the drop.
     while (current() && this.#next < size) {
       const length = Math.min(this.#chunk, this.#window, size - this.#next);
@@ -298,29 +306,46 @@ export class UploadJob implements FileTransfer {
         continue;
       }
       const offset = this.#next;
-      let data: Uint8Array;
-      try {
-        data = await this.#source.read(offset, length);
-      } catch (error) {
-        this.#fail(`cannot read "${this.name}": ${reason(error)}`, true);
-        return;
+      if (offset < aheadAt || offset + length > aheadAt + ahead.length) {
+        // Whole chunks, so that no byte is read twice.
+        const wanted = Math.min(length * chunksReadAhead, size - offset);
+        try {
+          ahead = await this.#source.read(offset, wanted);
+        } catch (error) {
+          this.#fail(`cannot read "${this.name}": ${reason(error)}`, true);
+          return;
+        }
+        aheadAt = offset;
+        if (!current()) return;
+        if (ahead.length !== wanted) {
+          this.#fail(
+            `"${this.name}" changed while it was sent (it got shorter); send it again`,
+            true,
+          );
+          return;
+        }
       }
-      if (!current()) return;
-      if (data.length !== length) {
-        this.#fail(
-          `"${this.name}" changed while it was sent (it got shorter); send it again`,
-          true,
-        );
-        return;
-      }
-      try {
-        await link.sendData(encodeChunk(stream, offset, data));
-      } catch {
-        return; // The connection broke: `disconnected` follows.
-      }
-      if (!current()) return;
+      const data = ahead.subarray(offset - aheadAt, offset - aheadAt + length);
+      // Counted once written: a chunk still waiting when the connection drops never travelled.
+      const sent = link.sendData(encodeChunk(stream, offset, data)).then(() => {
+        this.#reporter.bytes({ bytesOnWire: this.#reporter.progress.bytesOnWire + length });
+      });
+      sent.catch(() => {}); // a broken connection is told by `disconnected`, once
+      writing.push(sent);
       this.#next = offset + length;
-      this.#reporter.bytes({ bytesOnWire: this.#reporter.progress.bytesOnWire + length });
+      if (writing.length >= chunksWaitingToBeWritten) {
+        try {
+          await writing.shift();
+        } catch {
+          return; // The connection broke: `disconnected` follows.
+        }
+        if (!current()) return;
+      }
+    }
+    try {
+      await Promise.all(writing);
+    } catch {
+      return;
     }
     if (current() && this.#next >= size) this.#reporter.state("verifying");
   }

@@ -92,6 +92,9 @@ export interface PartSinkOptions {
   force?: boolean;
 }
 
+/** Bytes of a download gathered before one write to its `.part`. */
+const partBatchBytes = 1024 * 1024;
+
 /**
  * A download's sink on disk: bytes are appended to `partPath` (whose bytes,
  * left by an interrupted run, are the resume point), and the file is
@@ -115,6 +118,14 @@ export async function openPartSink(
   }
   let open = true;
   let finalPath: string | null = null;
+  // Chunks are gathered and written a batch at a time (one write for 16 chunks, not 16): `held`
+  // counts them at once; `.part` has them once flushed, and a resume starts from what it has.
+  let batch = new Uint8Array(partBatchBytes), batched = 0;
+  const flush = async () => {
+    let written = 0;
+    while (written < batched) written += await file.write(batch.subarray(written, batched));
+    batched = 0;
+  };
   const close = () => {
     if (!open) return;
     open = false;
@@ -140,18 +151,25 @@ export async function openPartSink(
     },
     async write(offset: number, data: Uint8Array): Promise<void> {
       if (offset !== held) throw new RangeError(`write at ${offset}, but ${held} bytes are held`);
-      let written = 0;
-      while (written < data.length) written += await file.write(data.subarray(written));
+      if (batched + data.length > batch.length) await flush();
+      if (data.length > batch.length) batch = new Uint8Array(data.length);
+      batch.set(data, batched);
+      batched += data.length;
       held += data.length;
     },
-    readHeld: (offset: number, length: number) => readAt(file, offset, length),
+    readHeld: async (offset: number, length: number) => {
+      await flush();
+      return await readAt(file, offset, length);
+    },
     async finish(): Promise<void> {
       if (finalPath === null) throw new Error("finish before begin");
+      await flush();
       await file.syncData();
       close();
       await Deno.rename(partPath, finalPath);
     },
     async abandon(keep: boolean): Promise<void> {
+      if (keep && open) await flush().catch(() => {});
       close();
       // An empty `.part` holds nothing to resume from.
       if (!keep || held === 0) await Deno.remove(partPath).catch(() => {});

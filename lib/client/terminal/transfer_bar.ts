@@ -127,9 +127,10 @@ export class TransferBar {
       return;
     }
     const moving = progress.state === "sending" || progress.state === "receiving" ||
-      progress.state === "verifying";
+      progress.state === "verifying" || progress.state === "done";
     if (!moving || progress.total === 0) return;
-    const tenth = Math.floor(percent(progress) / 10);
+    // A transfer done between two reports still ends with its 100% line.
+    const tenth = progress.state === "done" ? 10 : Math.floor(percent(progress) / 10);
     if (tenth <= this.#tenth || tenth === 0) return;
     this.#tenth = tenth;
     this.#options.write(

@@ -17,7 +17,7 @@ import {
   transferWindowBytes,
   writeChunkHeader,
 } from "../../wire/file_chunk.ts";
-import { encodeBody } from "../../wire/protocol.ts";
+import { encodeBody, errorMessage } from "../../wire/protocol.ts";
 import type {
   CancelRequest,
   FileInfo,
@@ -81,8 +81,10 @@ interface DownloadStream {
  * since it began, and the chat's history must keep its room.
  */
 const spaceCheckEveryBytes = 64 * 1024 * 1024;
+/** Chunks of a file read from the disk at once for a download. */
+const downloadReadChunks = 8;
 /** Chunks a download keeps queued at once (each read from disk before it is needed). */
-const downloadReadAhead = 4;
+const downloadReadAhead = 16;
 /** Streams numbers per connection are unique for its life; this far apart from none. */
 const firstStream = 1;
 
@@ -216,46 +218,76 @@ export class SessionTransfers implements UploadOwner {
     const entry = this.#uploads.get(chunk.stream);
     if (entry === undefined) return chunk.stream < this.#nextStream;
     const upload = entry.upload;
-    if (chunk.offset !== upload.offset || chunk.offset + chunk.data.length > upload.meta.size) {
+    if (chunk.offset !== upload.received || chunk.offset + chunk.data.length > upload.meta.size) {
       this.#endUpload(entry);
       throw new ProtocolError(
         "bad_message",
         `stream ${chunk.stream}: a chunk at ${chunk.offset} where the upload stands at ` +
-          `${upload.offset} of ${upload.meta.size}; ask with 'upload' again to resume`,
+          `${upload.received} of ${upload.meta.size}; ask with 'upload' again to resume`,
         { ref: entry.ref },
       );
     }
+    // Written behind: the next chunk is read while this one goes to the disk.
     const writing = upload.append(chunk.data);
     entry.writing = writing.catch(() => {});
-    try {
-      await writing;
-    } catch (error) {
-      this.#endUpload(entry);
-      this.#peer.log(`files: cannot write an upload: ${String(error)}`);
-      throw new ProtocolError(
-        "store_full",
-        "the server could not store more of the file (its disk may be full); try later",
-        { ref: entry.ref },
-      );
-    }
-    if (!this.#uploads.has(entry.stream)) return true; // cancelled or taken over meanwhile
-    if (upload.offset >= entry.nextSpaceCheck && !upload.complete) {
-      entry.nextSpaceCheck = upload.offset + spaceCheckEveryBytes;
-      const problem = await this.#service.store.spaceProblem(0);
-      if (problem !== null) {
+    const stored = writing.then(
+      () => this.#afterWrite(entry),
+      (error) => {
         this.#endUpload(entry);
-        throw new ProtocolError("store_full", `${problem}; the upload can be resumed later`, {
-          ref: entry.ref,
-        });
-      }
-    }
-    if (upload.complete) {
-      await this.#finish(entry);
-    } else if (upload.offset - entry.acknowledged >= acknowledgeEveryBytes) {
-      entry.acknowledged = upload.offset;
-      this.#peer.send({ type: "stored", stream: entry.stream, offset: upload.offset });
-    }
+        this.#peer.log(`files: cannot write an upload: ${String(error)}`);
+        this.#tell(
+          new ProtocolError(
+            "store_full",
+            "the server could not store more of the file (its disk may be full); try later",
+            { ref: entry.ref },
+          ),
+          entry.ref,
+        );
+      },
+    );
+    // A client past its window (or the last chunk, whose answer comes before the next payload):
+    // its bytes wait here, so that nobody makes the server hold more than a window of them.
+    if (
+      upload.received === upload.meta.size ||
+      upload.received - upload.offset > transferWindowBytes
+    ) await stored;
     return true;
+  }
+
+  /** After a write: the disk's room now and then, `stored` every quarter window, the end. */
+  async #afterWrite(entry: UploadStream): Promise<void> {
+    const upload = entry.upload;
+    if (!this.#uploads.has(entry.stream)) return; // cancelled or taken over meanwhile
+    try {
+      if (upload.offset >= entry.nextSpaceCheck && !upload.complete) {
+        entry.nextSpaceCheck = upload.offset + spaceCheckEveryBytes;
+        const problem = await this.#service.store.spaceProblem(0);
+        if (problem !== null) {
+          this.#endUpload(entry);
+          throw new ProtocolError("store_full", `${problem}; the upload can be resumed later`, {
+            ref: entry.ref,
+          });
+        }
+      }
+      if (upload.complete) {
+        await this.#finish(entry);
+      } else if (upload.offset - entry.acknowledged >= acknowledgeEveryBytes) {
+        entry.acknowledged = upload.offset;
+        this.#peer.send({ type: "stored", stream: entry.stream, offset: upload.offset });
+      }
+    } catch (error) {
+      this.#tell(error, entry.ref);
+    }
+  }
+
+  /** Tells the client why a transfer stopped (a refusal), or logs a bug. */
+  #tell(error: unknown, ref: Ref | undefined): void {
+    if (error instanceof ProtocolError) {
+      this.#peer.send(errorMessage(error.code, error.message, error.ref ?? ref));
+    } else {
+      this.#peer.log(`files: internal error: ${String(error)}`);
+      this.#peer.send(errorMessage("bad_message", "the server could not handle that file", ref));
+    }
   }
 
   /** `get`: a file the asker may see, from `offset`, paced by `got`. */
@@ -428,6 +460,8 @@ export class SessionTransfers implements UploadOwner {
   ): Promise<void> {
     const chunkBytes = this.#service.chunkBytes;
     let offset = from;
+    const ahead = new Uint8Array(chunkBytes * downloadReadChunks);
+    let aheadAt = from, aheadLength = 0;
     const inFlight: Promise<boolean>[] = [];
     try {
       await blob.seek(from, Deno.SeekMode.Start);
@@ -438,14 +472,20 @@ export class SessionTransfers implements UploadOwner {
           await new Promise<void>((resolve) => download.wake = resolve);
           continue;
         }
-        const payload = new Uint8Array(chunkHeaderBytes + length);
-        let filled = 0;
-        while (filled < length) {
-          const count = await blob.read(payload.subarray(chunkHeaderBytes + filled));
-          if (count === null || count === 0) throw new Error("the file is shorter than recorded");
-          filled += count;
+        // The file is read several chunks at a time (fewer reads), then cut into payloads.
+        if (offset + length > aheadAt + aheadLength) {
+          aheadAt = offset;
+          aheadLength = Math.min(ahead.length, file.size - offset);
+          let filled = 0;
+          while (filled < aheadLength) {
+            const count = await blob.read(ahead.subarray(filled, aheadLength));
+            if (count === null || count === 0) throw new Error("the file is shorter than recorded");
+            filled += count;
+          }
+          if (download.ended) break;
         }
-        if (download.ended) break;
+        const payload = new Uint8Array(chunkHeaderBytes + length);
+        payload.set(ahead.subarray(offset - aheadAt, offset - aheadAt + length), chunkHeaderBytes);
         writeChunkHeader(payload, download.stream, offset);
         offset += length;
         inFlight.push(this.#peer.sendData(payload));
