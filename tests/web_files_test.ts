@@ -466,7 +466,7 @@ browserTest(
 );
 
 browserTest(
-  "acceptance: 200 MiB sent by a real `lanchat send` process are saved by Chromium byte for byte",
+  "acceptance: 200 MiB sent by a real `lanchat send` process are saved by Chromium and by `lanchat get` byte for byte",
   async () => {
     await using server = await serveWebOnLoopback(["--name", roomName]);
     await using browser = await TestBrowser.launch();
@@ -518,6 +518,21 @@ browserTest(
     console.log(`Chromium download of 200 MiB, verified and saved: ${Date.now() - started} ms`);
     assertEquals(saved, { name: "disk.img", sha256 });
     browser.assertClean(server.origin);
+
+    // And a real `lanchat get` saves the same bytes.
+    const copies = await Deno.makeTempDir({ prefix: "lanchat-web-acceptance-get-" });
+    try {
+      started = Date.now();
+      const got = await lanchatToEnd(
+        ["get", `127.0.0.1:${server.port}`, String(id), "-o", `${copies}/copy.img`, "--guest"],
+        { timeoutMs: transferDeadlineMs },
+      );
+      assertEquals(got.code, 0, got.stderr);
+      console.log(`lanchat get of 200 MiB: ${Date.now() - started} ms`);
+      assertEquals(sha256Hex(await Deno.readFile(`${copies}/copy.img`)), sha256);
+    } finally {
+      await Deno.remove(copies, { recursive: true });
+    }
   },
 );
 

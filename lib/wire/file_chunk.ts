@@ -19,8 +19,11 @@ const noiseTagBytes = 16;
 export const maxChunkBytes = maxPayloadBytes - chunkHeaderBytes - noiseTagBytes;
 /** Bytes of a transfer in flight beyond what the other side acknowledged. */
 export const transferWindowBytes = 4 * 1024 * 1024;
-/** A receiver acknowledges about this often (a quarter window). */
-export const acknowledgeEveryBytes = transferWindowBytes / 4;
+/**
+ * A receiver acknowledges about this often: a sixteenth of the window, so that the sender never
+ * waits on it and its progress moves in steps a person sees (a quarter window was 1 MiB).
+ */
+export const acknowledgeEveryBytes = transferWindowBytes / 16;
 /** Longest file name, in UTF-16 code units. */
 export const maxFileNameLength = 255;
 /** Longest media type. */

@@ -342,12 +342,9 @@ export class UploadJob implements FileTransfer {
         if (!current()) return;
       }
     }
-    try {
-      await Promise.all(writing);
-    } catch {
-      return;
-    }
-    if (current() && this.#next >= size) this.#reporter.state("verifying");
+    // Every byte is handed over; the progress goes on with the server's `stored` until `uploaded`
+    // (bytes written to the socket are not yet on the server's disk).
+    await Promise.all(writing).catch(() => {});
   }
 
   #wakeSender(): void {
