@@ -5,7 +5,8 @@
  * Owns: the presets, starting and stopping the server for each, sampling its
  * CPU and RSS from /proc, progress on stderr, and the table + JSON report.
  * Everything stays on 127.0.0.1 and every run is bounded in time.
- * `--preset abuse` (issue #12's floods) lives in scripts/bench_abuse.ts.
+ * `--preset abuse` (issue #12's floods) lives in scripts/bench_abuse.ts,
+ * `--preset files` (issue #16's transfers against scp) in scripts/bench_files.ts.
  */
 import { Command } from "commander";
 import type { StepResult } from "./bench_load.ts";
@@ -15,6 +16,8 @@ import type { PeerRow } from "./bench_peers.ts";
 import { textTable } from "./text_table.ts";
 import { abuseFloods, abuseTable, abuseVerdicts, runAbuse } from "./bench_abuse.ts";
 import type { AbuseRow } from "./bench_abuse.ts";
+import { filesHeading, filesNotes, filesTable, runFiles } from "./bench_files.ts";
+import type { FilesReport } from "./bench_files.ts";
 
 interface Preset {
   name: string;
@@ -120,7 +123,10 @@ const flags = new Command()
     "comma-separated: chat, burst, saturate, idle10k, persist, peers (lanchat, ngIRCd and " +
       "the Python design under ../shared/bench/fanout.mjs, one after another), or all " +
       "(all of these); and abuse (not in all: issue #12's floods, each against a fresh " +
-      "server with default limits, while a client pings it every 50 ms; about 3 minutes)",
+      "server with default limits, while a client pings it every 50 ms; about 3 minutes); " +
+      "and files (not in all: issue #16's 1 GiB upload and download, plain and with a room " +
+      "password, against scp to a private sshd, then chat latency of 50 clients while two " +
+      "transfers run; installs openssh-server when missing; about 3 minutes)",
     "all",
   )
   .option("--step-seconds <s>", "seconds per measured step", Number, 6)
@@ -129,6 +135,8 @@ const flags = new Command()
     "--abuse-floods <names>",
     `abuse: comma-separated floods to run (${abuseFloods.map((flood) => flood.name).join(", ")})`,
   )
+  .option("--file-mib <n>", "files: size of the random test file in MiB", Number, 1024)
+  .option("--file-rounds <n>", "files: rounds of every transfer, tools alternating", Number, 3)
   .option(
     "--shared-bench <dir>",
     "folder of fanout.mjs, ngircd.conf and seed_server.py",
@@ -141,6 +149,8 @@ const flags = new Command()
     stepSeconds: number;
     abuseSeconds: number;
     abuseFloods?: string;
+    fileMib: number;
+    fileRounds: number;
     sharedBench: string;
     json?: string;
   }>();
@@ -149,10 +159,19 @@ const all = presets(flags.stepSeconds);
 const presetNames = [...all.map((preset) => preset.name), "peers"];
 const wanted = flags.preset === "all" ? presetNames : flags.preset.split(",");
 for (const name of wanted) {
-  if (!presetNames.includes(name) && name !== "abuse") {
-    console.error(`unknown preset '${name}'; choose from ${presetNames.join(", ")}, abuse, all`);
+  if (!presetNames.includes(name) && name !== "abuse" && name !== "files") {
+    console.error(
+      `unknown preset '${name}'; choose from ${presetNames.join(", ")}, abuse, files, all`,
+    );
     Deno.exit(2);
   }
+}
+if (
+  !(Number.isSafeInteger(flags.fileMib) && flags.fileMib > 0) ||
+  !(Number.isSafeInteger(flags.fileRounds) && flags.fileRounds > 0)
+) {
+  console.error("--file-mib and --file-rounds take a whole number above 0");
+  Deno.exit(2);
 }
 const floodNames = abuseFloods.map((flood) => flood.name);
 const wantedFloods = flags.abuseFloods?.split(",") ?? floodNames;
@@ -337,6 +356,19 @@ if (wanted.includes("abuse")) {
   );
   abuseRows = await runAbuse({ seconds: flags.abuseSeconds, floods: wantedFloods, progress });
 }
+let filesReport: FilesReport | null = null;
+if (wanted.includes("files")) {
+  progress(
+    `files: ${flags.fileMib} MiB up and down by scp and lanchat (plain, password), ` +
+      `${flags.fileRounds} rounds; then chat latency while two transfers run`,
+  );
+  filesReport = await runFiles({
+    fileMib: flags.fileMib,
+    rounds: flags.fileRounds,
+    chatSeconds: flags.stepSeconds * 2,
+    progress,
+  });
+}
 if (rows.length > 0) {
   console.log(table(rows));
   if (rows.some(generatorBound)) {
@@ -359,11 +391,17 @@ if (abuseRows.length > 0) {
   console.log(abuseTable(abuseRows));
   for (const line of abuseVerdicts(abuseRows)) console.log(line);
 }
+if (filesReport !== null) {
+  console.log(`\n${filesHeading()}`);
+  console.log(filesTable(filesReport));
+  for (const line of filesNotes(filesReport)) console.log(line);
+}
 const json = JSON.stringify({
   summary,
   rows,
   peers: peerRows,
   ...(abuseRows.length > 0 ? { abuse: abuseRows } : {}),
+  ...(filesReport !== null ? { files: filesReport } : {}),
 });
 console.log(json);
 if (flags.json !== undefined) await Deno.writeTextFile(flags.json, json + "\n");
