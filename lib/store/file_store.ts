@@ -59,6 +59,12 @@ interface HashState {
 
 /** Bytes joined into one write of a partial upload at most (fewer, larger writes). */
 const writeBatchBytes = 512 * 1024;
+/**
+ * An upload's bytes are synced to the disk in the background this often. Left to the end, a
+ * 1 GiB upload's sync made the disk flush 1 GiB at once, and every SQLite commit of the chat
+ * (synchronous, on the event loop) waited behind it: chat stalled for hundreds of milliseconds.
+ */
+const backgroundSyncBytes = 16 * 1024 * 1024;
 
 /**
  * An upload being received: its bytes are appended in order. An append is
@@ -78,6 +84,9 @@ export class PartialUpload {
   #writing = false;
   /** Set by a failed write: later appends fail with it (the bytes past #offset are lost). */
   #failure: unknown = null;
+  /** Bytes on disk when the last background sync started; the sync running, if any. */
+  #syncedAt: number;
+  #syncing: Promise<void> | null = null;
   #closed = false;
   #digested = false;
   readonly #onClose: (upload: PartialUpload, state: HashState | null) => void;
@@ -96,6 +105,7 @@ export class PartialUpload {
     this.#hash = hash;
     this.#offset = offset;
     this.#received = offset;
+    this.#syncedAt = offset;
     this.#onClose = onClose;
   }
 
@@ -158,6 +168,12 @@ export class PartialUpload {
         while (written < joined.length) written += await this.#file.write(joined.subarray(written));
         this.#offset += joined.length;
         for (const { written } of batch) written.resolve();
+        if (this.#offset - this.#syncedAt >= backgroundSyncBytes && this.#syncing === null) {
+          this.#syncedAt = this.#offset;
+          this.#syncing = this.#file.syncData().catch(() => {}).finally(() => {
+            this.#syncing = null;
+          });
+        }
       } catch (error) {
         this.#failure = error;
         for (const { written } of [...batch, ...this.#waiting.splice(0)]) written.reject(error);
@@ -174,17 +190,24 @@ export class PartialUpload {
 
   /** Flushes the bytes to the disk (before they are renamed into place). */
   async sync(): Promise<void> {
+    await this.#syncing;
     await this.#file.syncData();
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      this.#file.close();
-    } catch {
-      // Already closed.
-    }
+    const file = this.#file;
+    const closeFile = () => {
+      try {
+        file.close();
+      } catch {
+        // Already closed.
+      }
+    };
+    // A background sync still running keeps the file open until it is done.
+    if (this.#syncing === null) closeFile();
+    else void this.#syncing.then(closeFile);
     // The hash is kept for a resume only when it covers exactly the bytes on disk.
     const exact = !this.#digested && this.#received === this.#offset && this.#failure === null;
     this.#onClose(this, exact ? { hash: this.#hash, offset: this.#offset } : null);
