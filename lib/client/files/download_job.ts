@@ -173,7 +173,7 @@ export class DownloadJob implements FileTransfer {
       return;
     }
     this.#file = file;
-    this.#acknowledgeEvery = Math.max(1, Math.floor(answer.window / 16));
+    this.#acknowledgeEvery = Math.max(1, Math.floor(answer.window / 4)); // acknowledgeEveryBytes
     this.#acknowledged = answer.offset;
     this.#reporter.state("receiving", { total: file.size, done: this.#written });
     if (known === null) {

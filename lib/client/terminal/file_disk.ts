@@ -121,19 +121,10 @@ export async function openPartSink(
   // Chunks are gathered and written a batch at a time (one write for 16 chunks, not 16): `held`
   // counts them at once; `.part` has them once flushed, and a resume starts from what it has.
   let batch = new Uint8Array(partBatchBytes), batched = 0;
-  // Synced in the background every 16 MiB: one sync of the whole file at the end made the disk
-  // flush it all at once, stalling every other program's writes on this machine meanwhile.
-  let unsynced = 0;
-  let syncing: Promise<void> | null = null;
   const flush = async () => {
     let written = 0;
     while (written < batched) written += await file.write(batch.subarray(written, batched));
-    unsynced += batched;
     batched = 0;
-    if (unsynced >= 16 * 1024 * 1024 && syncing === null) {
-      unsynced = 0;
-      syncing = file.syncData().catch(() => {}).finally(() => syncing = null);
-    }
   };
   const close = () => {
     if (!open) return;
@@ -173,14 +164,12 @@ export async function openPartSink(
     async finish(): Promise<void> {
       if (finalPath === null) throw new Error("finish before begin");
       await flush();
-      await syncing;
       await file.syncData();
       close();
       await Deno.rename(partPath, finalPath);
     },
     async abandon(keep: boolean): Promise<void> {
       if (keep && open) await flush().catch(() => {});
-      await syncing;
       close();
       // An empty `.part` holds nothing to resume from.
       if (!keep || held === 0) await Deno.remove(partPath).catch(() => {});
