@@ -28,6 +28,8 @@ export interface CommandOptions {
   deadlineMs: number;
   /** SIGTERM when it aborts. */
   signal?: AbortSignal;
+  /** Runs it at the lowest CPU priority (`nice -n 19`, which then becomes the command). */
+  lowPriority?: boolean;
 }
 
 /** Runs `command` with stdin closed; times it from spawn to exit. */
@@ -37,8 +39,8 @@ export async function timedCommand(
   options: CommandOptions,
 ): Promise<Timed> {
   const started = performance.now();
-  const child = new Deno.Command(command, {
-    args,
+  const child = new Deno.Command(options.lowPriority === true ? "nice" : command, {
+    args: options.lowPriority === true ? ["-n", "19", command, ...args] : args,
     env: options.env,
     cwd: options.cwd ?? repoRoot,
     stdin: "null",
