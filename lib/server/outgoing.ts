@@ -27,6 +27,18 @@ export class Outgoing {
     this.messageId = messageId;
   }
 
+  /**
+   * A payload built inside its TCP frame (`frame`: the 4-byte length, then the payload), as a
+   * file chunk is: no copy is made for TCP. The length header is checked.
+   */
+  static framed(frame: Uint8Array): Outgoing {
+    const length = new DataView(frame.buffer, frame.byteOffset, 4).getUint32(0);
+    if (length !== frame.length - 4) throw new RangeError("the frame's length header is wrong");
+    const message = new Outgoing(frame.subarray(4));
+    message.#frame = frame;
+    return message;
+  }
+
   /** Encodes `message` as JSON once. */
   static of(message: ServerMessage): Outgoing {
     return new Outgoing(encodePayload(message), message.type === "msg" ? message.id : 0);

@@ -505,7 +505,7 @@ export class Session implements Member {
       room: this.#context.room,
       send: (message) => this.#send(message),
       sendAnswer: (message) => this.#queueAnswer(message),
-      sendData: (payload) => this.#sendData(payload),
+      sendData: (_payload, frame) => this.#sendData(frame),
       takeRequest: (ref) => this.#takeRequest(ref),
       largeReads: (on) => this.#transport.setReadSize?.(on ? largeReadBytes : 0),
       log: (line) => this.#context.log(line),
@@ -542,11 +542,11 @@ export class Session implements Member {
     }
   }
 
-  /** Queues a data payload behind the messages; resolves once written (false: closed first). */
-  #sendData(payload: Uint8Array): Promise<boolean> {
+  /** Queues a data payload (in its TCP frame) behind the messages; resolves once written. */
+  #sendData(frame: Uint8Array): Promise<boolean> {
     if (this.#closing) return Promise.resolve(false);
     return new Promise((written) => {
-      this.#data.push({ message: new Outgoing(payload), written });
+      this.#data.push({ message: Outgoing.framed(frame), written });
       this.#scheduleFlush();
     });
   }

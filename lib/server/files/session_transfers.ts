@@ -44,9 +44,10 @@ export interface TransferPeer {
   sendAnswer(message: Outgoing): void;
   /**
    * Queues a data payload behind the JSON messages; resolves true once it is
-   * written, false when the connection closed first.
+   * written, false when the connection closed first. `frame`: the payload already
+   * inside its TCP frame (4-byte length first), sparing a copy.
    */
-  sendData(payload: Uint8Array): Promise<boolean>;
+  sendData(payload: Uint8Array, frame: Uint8Array): Promise<boolean>;
   /** Takes a request from the budget of small requests; throws `rate_limited` past it. */
   takeRequest(ref: Ref | undefined): void;
   /** Asks the transport for larger reads while an upload streams in (or not). */
@@ -484,11 +485,14 @@ export class SessionTransfers implements UploadOwner {
           }
           if (download.ended) break;
         }
-        const payload = new Uint8Array(chunkHeaderBytes + length);
+        // Built in its frame: one buffer and one copy per chunk on its way to the socket.
+        const frame = new Uint8Array(4 + chunkHeaderBytes + length);
+        new DataView(frame.buffer).setUint32(0, chunkHeaderBytes + length);
+        const payload = frame.subarray(4);
         payload.set(ahead.subarray(offset - aheadAt, offset - aheadAt + length), chunkHeaderBytes);
         writeChunkHeader(payload, download.stream, offset);
         offset += length;
-        inFlight.push(this.#peer.sendData(payload));
+        inFlight.push(this.#peer.sendData(payload, frame));
         if (inFlight.length >= downloadReadAhead) {
           if (!await inFlight.shift()!) break;
         }

@@ -49,6 +49,8 @@ export interface Transport {
   setReadSize?(bytes: number): void;
 }
 
+/** Frames this large are written one by one rather than joined (file chunks). */
+const largeFrameBytes = 16 * 1024;
 /** First read size of a connection (see TcpTransport's buffer). */
 const initialReadBytes = 2048;
 
@@ -157,6 +159,10 @@ export class TcpTransport implements Transport {
     if (this.#writing !== nothingToWrite) {
       throw new Error("TcpTransport.write called while a write is in flight");
     }
+    // File chunks (64 KiB frames) go out one write each: joining them would copy them all again.
+    if (batch.length > 1 && batch[0]!.payload.length >= largeFrameBytes) {
+      return this.#writeEach(batch);
+    }
     const bytes = tcpFrames.join(batch);
     // One write at a time (the session's single writer), so the bytes in
     // flight fit in a field and the handler is made once, not per write.
@@ -172,6 +178,20 @@ export class TcpTransport implements Transport {
     this.#writing = nothingToWrite;
     if (written < bytes.length) return this.#writeRest(bytes, written);
   };
+
+  async #writeEach(batch: readonly Outgoing[]): Promise<void> {
+    this.#writing = new Uint8Array(1); // in flight (any value but nothingToWrite)
+    try {
+      for (const message of batch) {
+        const frame = message.frame;
+        let offset = 0;
+        // Bounded: each round writes at least one byte or throws.
+        while (offset < frame.length) offset += await this.#conn.write(frame.subarray(offset));
+      }
+    } finally {
+      this.#writing = nothingToWrite;
+    }
+  }
 
   async #writeRest(bytes: Uint8Array, offset: number): Promise<void> {
     while (offset < bytes.length) offset += await this.#conn.write(bytes.subarray(offset));
