@@ -539,6 +539,8 @@ async function chatRuns(options: ChatOptions): Promise<ChatRow[]> {
         },
       ];
     });
+    // The download stopped mid-way at the end of the run leaves its `.part` (in memory, maybe).
+    await Deno.remove(`${fetched}.part`).catch(() => {});
     return [
       { ...quiet, label: label("no transfers") },
       { ...busy, label: label("upload + download running") },
