@@ -20,7 +20,7 @@ import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import type { Page } from "playwright-core";
 import { generateKeyPair } from "../lib/wire/identity.ts";
-import { encodeChunk } from "../lib/wire/file_chunk.ts";
+import { randomBytes, sha256Hex, upload } from "./fixtures/raw_transfers.ts";
 import type { FileInfo } from "../lib/wire/protocol.ts";
 import { decodable, sniffImage } from "../lib/web/page/image_bytes.ts";
 import { durationText, transferText } from "../lib/web/page/transfer_words.ts";
@@ -41,10 +41,6 @@ const roomName = "office-pc";
 /** Uploads and downloads of megabytes take longer than a click. */
 const transferDeadlineMs = 60_000;
 
-function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
-
 async function fileSha256(path: string): Promise<string> {
   const hash = createHash("sha256");
   using file = await Deno.open(path);
@@ -52,53 +48,16 @@ async function fileSha256(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
-function randomBytes(size: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  for (let offset = 0; offset < size; offset += 65536) {
-    crypto.getRandomValues(bytes.subarray(offset, Math.min(size, offset + 65536)));
-  }
-  return bytes;
-}
-
-/**
- * Uploads `bytes` as a terminal client does (PROTOCOL.md 10.3): `upload`, then
- * chunks with at most a window beyond the last `stored`. Resolves with the file message's id.
- */
+/** Uploads `bytes` as a terminal client does (PROTOCOL.md 10.3); resolves with the file's id. */
 async function uploadRaw(
   client: TestClient,
   bytes: Uint8Array,
   name: string,
   mime: string,
 ): Promise<number> {
-  const ref = `up-${crypto.randomUUID()}`;
-  await client.send({
-    type: "upload",
-    name,
-    size: bytes.length,
-    sha256: sha256Hex(bytes),
-    mime,
-    ref,
-  });
-  const answer = await client.next((m) => m.ref === ref && m.type !== "msg");
-  assertEquals(answer.type, "upload", JSON.stringify(answer));
-  const stream = Number(answer.stream), chunk = Number(answer.chunk);
-  const windowBytes = Number(answer.window);
-  let offset = Number(answer.offset), stored = offset;
-  while (offset < bytes.length) {
-    while (offset - stored >= windowBytes) {
-      const next = await client.next((m) => m.type === "stored" && m.stream === stream, 10_000);
-      stored = Number(next.offset);
-    }
-    const data = bytes.subarray(offset, Math.min(bytes.length, offset + chunk));
-    await client.sendPayload(encodeChunk(stream, offset, data));
-    offset += data.length;
-  }
-  const done = await client.next(
-    (m) => (m.type === "uploaded" || m.type === "error") && m.ref === ref,
-    transferDeadlineMs,
-  );
-  assertEquals(done.type, "uploaded", JSON.stringify(done));
-  return Number(done.id);
+  const { id, answer } = await upload(client, bytes, { mime }, name);
+  assertEquals(answer.type, "uploaded", JSON.stringify(answer));
+  return id;
 }
 
 /** The next file message named `name` that `client` receives. */

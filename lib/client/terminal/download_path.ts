@@ -9,11 +9,12 @@
  * not known yet goes to `lanchat-file-N.part` until the server says it (the
  * `.part` that `lanchat get N` uses there too, so either resumes the other).
  * Reads the disk with Deno.lstatSync only; imports lib/wire/file_chunk.ts,
- * lib/wire/protocol.ts types and lib/client/terminal/path_completion.ts.
+ * lib/wire/protocol.ts types, lib/client/terminal/path_completion.ts and file_disk.ts (pathExists).
  */
 import { safeFileName } from "../../wire/file_chunk.ts";
 import type { FileInfo } from "../../wire/protocol.ts";
 import { expandHome } from "./path_completion.ts";
+import { pathExists } from "./file_disk.ts";
 
 /** Most ` (N)` tried before giving up on a free name. */
 export const maxNameTries = 999;
@@ -112,15 +113,6 @@ function join(folder: string, name: string): string {
 function absolute(path: string, cwd: string): string {
   if (path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path)) return path;
   return join(cwd, path.replace(/^\.\//, ""));
-}
-
-function pathExists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function folderExists(path: string): boolean {

@@ -42,7 +42,13 @@ import {
   rememberServerKey,
 } from "./recent_servers.ts";
 import { plaintextAdvice, reachAdvice } from "./join.ts";
-import { DiskFileError, nodeSha256, openFileSource, openPartSink } from "./file_disk.ts";
+import {
+  DiskFileError,
+  nodeSha256,
+  openFileSource,
+  openPartSink,
+  pathExists,
+} from "./file_disk.ts";
 import { TransferBar } from "./transfer_bar.ts";
 
 /** What `send` and `get` share. */
@@ -433,7 +439,7 @@ export async function runGet(options: GetOptions): Promise<number> {
     output.err(reason(error));
     return 1;
   }
-  if (paths.fixed !== null && options.force !== true && exists(paths.fixed)) {
+  if (paths.fixed !== null && options.force !== true && pathExists(paths.fixed)) {
     output.err(`${paths.fixed} exists already; use --force to replace it, or -o to save elsewhere`);
     return 1;
   }
@@ -481,15 +487,6 @@ export async function runGet(options: GetOptions): Promise<number> {
     return 0;
   } finally {
     await joined.done();
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -140,7 +140,7 @@ export async function openPartSink(
     },
     begin(info: FileInfo): Promise<void> {
       finalPath = options.finalPath(info);
-      if (options.force !== true && exists(finalPath)) {
+      if (options.force !== true && pathExists(finalPath)) {
         return Promise.reject(
           new DiskFileError(
             `${finalPath} exists already; use --force to replace it, or -o to save elsewhere`,
@@ -178,7 +178,8 @@ export async function openPartSink(
   return sink;
 }
 
-function exists(path: string): boolean {
+/** True when something (a file, a folder, a link) is at `path`. */
+export function pathExists(path: string): boolean {
   try {
     Deno.lstatSync(path);
     return true;
