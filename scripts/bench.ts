@@ -11,8 +11,8 @@
 import { Command } from "commander";
 import type { StepResult } from "./bench_load.ts";
 import { lines, sampleProcess, startLanchatServer } from "./bench_server.ts";
-import { peersTable, runPeers } from "./bench_peers.ts";
-import type { PeerRow } from "./bench_peers.ts";
+import { peersRatios, peersTable, runPeers } from "./bench_peers.ts";
+import type { PeersReport } from "./bench_peers.ts";
 import { textTable } from "./text_table.ts";
 import { abuseFloods, abuseTable, abuseVerdicts, runAbuse } from "./bench_abuse.ts";
 import type { AbuseRow } from "./bench_abuse.ts";
@@ -121,7 +121,8 @@ const flags = new Command()
   .option(
     "--preset <names>",
     "comma-separated: chat, burst, saturate, idle10k, persist, peers (lanchat, ngIRCd and " +
-      "the Python design under ../shared/bench/fanout.mjs, one after another), or all " +
+      "the Python design, driven by ../shared/bench/fanout_native on CPU 1 with the " +
+      "server on CPU 0, else fanout.mjs; two alternating rounds, with ratios), or all " +
       "(all of these); and abuse (not in all: issue #12's floods, each against a fresh " +
       "server with default limits, while a client pings it every 50 ms; about 3 minutes); " +
       "and files (not in all: issue #16's 1 GiB upload and download, plain and with a room " +
@@ -139,7 +140,7 @@ const flags = new Command()
   .option("--file-rounds <n>", "files: rounds of every transfer, tools alternating", Number, 3)
   .option(
     "--shared-bench <dir>",
-    "folder of fanout.mjs, ngircd.conf and seed_server.py",
+    "folder of fanout_native/, fanout.mjs, ngircd.conf and seed_server.py",
     new URL("../../shared/bench", import.meta.url).pathname,
   )
   .option("--json <file>", "also write the JSON report to FILE")
@@ -339,10 +340,10 @@ if (wanted.includes("persist")) {
     costPercent: memory === 0 ? null : round(100 * (1 - file / memory)),
   };
 }
-let peerRows: PeerRow[] = [];
+let peers: PeersReport | null = null;
 if (wanted.includes("peers")) {
-  progress("peers: lanchat, ngIRCd and the Python design under fanout.mjs, one after another");
-  peerRows = await runPeers({
+  progress("peers: lanchat, ngIRCd and the Python design, same generator, two alternating rounds");
+  peers = await runPeers({
     sharedBench: flags.sharedBench,
     stepSeconds: flags.stepSeconds,
     progress,
@@ -376,12 +377,16 @@ if (rows.length > 0) {
   }
 }
 if (summary.persist) console.log(`persist: ${JSON.stringify(summary.persist)}`);
-if (peerRows.length > 0) {
-  console.log(`\npeers, one sitting, load from ../shared/bench/fanout.mjs:`);
-  console.log(peersTable(peerRows));
-  if (peerRows.some((row) => row.generatorBound)) {
-    console.log("* fanout.mjs: the generator, not the server, was the limit (a lower bound)");
+if (peers !== null) {
+  console.log(`\npeers, one sitting, load generator: ${peers.generator}`);
+  console.log(peersTable(peers.rows));
+  if (peers.rows.some((row) => row.generatorBound)) {
+    console.log("* the generator, not the server, was the limit (a lower bound)");
   }
+  console.log(
+    "\nlanchat / peer (deliveries/s: above 1 is better; p99, max, CPU: below 1 is better):",
+  );
+  console.log(peersRatios(peers.rows));
 }
 if (abuseRows.length > 0) {
   console.log(
@@ -399,7 +404,7 @@ if (filesReport !== null) {
 const json = JSON.stringify({
   summary,
   rows,
-  peers: peerRows,
+  ...(peers !== null ? { peers } : {}),
   ...(abuseRows.length > 0 ? { abuse: abuseRows } : {}),
   ...(filesReport !== null ? { files: filesReport } : {}),
 });

@@ -1,29 +1,32 @@
 /**
  * The peer comparison of `deno task bench` (preset `peers`): lanchat, ngIRCd
  * and the classic Python design, each driven by the same load generator
- * (`../shared/bench/fanout.mjs` under Node), one after another in one sitting.
+ * (scripts/bench_native.ts: fanout_native pinned on its own core, else
+ * fanout.mjs), in alternating rounds of one sitting.
  *
  * Owns: starting each peer server on 127.0.0.1, the issue's three scenarios
- * (50 clients at 2 msg/s, 1,000 at 0.2 msg/s, 500 saturated), running
- * fanout.mjs and reading its JSON report, and the comparison table. A peer
- * that is not installed is skipped and said so. Every run is bounded in time.
+ * (50 clients at 2 msg/s, 1,000 at 0.2 msg/s, 500 saturated), the order of
+ * the rounds (A/B/C, then C/B/A), the comparison table and lanchat's ratios
+ * to each peer. A peer that is not installed is skipped and said so. Every
+ * run is bounded in time. Must not import scripts/bench.ts.
  */
 import { sampleProcess, startLanchatServer } from "./bench_server.ts";
+import { commandProblem, emptyResult, prepareLoadGenerator } from "./bench_native.ts";
+import type { LoadResult } from "./bench_native.ts";
 import { textTable } from "./text_table.ts";
 
-/** One scenario's figures for one server. */
-export interface PeerRow {
+/** One scenario's figures for one server in one round. */
+export interface PeerRow extends LoadResult {
+  round: number;
   server: string;
   scenario: string;
-  deliveriesPerSecond: number | null;
-  p50Ms: number | null;
-  p99Ms: number | null;
-  serverCpuPercent: number | null;
-  serverRssMb: number | null;
-  /** fanout.mjs found the generator, not the server, to be the limit. */
-  generatorBound: boolean;
-  /** Why a row has no figures, or what stopped a saturation. */
-  note: string;
+}
+
+/** What `runPeers` measured, and with which generator. */
+export interface PeersReport {
+  /** "native (pinned cores 0/1)" or "fanout.mjs (native unavailable: ...)". */
+  generator: string;
+  rows: PeerRow[];
 }
 
 interface Scenario {
@@ -36,7 +39,8 @@ interface Scenario {
 const scenarios: Scenario[] = [
   { name: "50 clients at 2 msg/s", clients: 50, rate: 2, saturate: false },
   { name: "1,000 clients at 0.2 msg/s", clients: 1000, rate: 0.2, saturate: false },
-  { name: "500 clients saturated", clients: 500, rate: 0.5, saturate: true },
+  // Starts low (25k deliveries/s) so that a busy machine still holds a step.
+  { name: "500 clients saturated", clients: 500, rate: 0.1, saturate: true },
 ];
 
 /** A peer server started for one scenario. */
@@ -53,56 +57,120 @@ interface Peer {
   start: () => Promise<PeerServer>;
 }
 
-/** How long one fanout.mjs run may take before it is stopped. */
-const runDeadlineMs = 8 * 60_000;
-
-/** Runs every scenario against every peer found; `progress` gets a line per step. */
+/**
+ * Runs every scenario against every peer found, `rounds` times (default 2),
+ * the peers' order reversed every other round; `progress` gets a line per run.
+ */
 export async function runPeers(
-  options: { sharedBench: string; stepSeconds: number; progress: (line: string) => void },
-): Promise<PeerRow[]> {
-  const fanout = `${options.sharedBench}/fanout.mjs`;
+  options: {
+    sharedBench: string;
+    stepSeconds: number;
+    rounds?: number;
+    progress: (line: string) => void;
+  },
+): Promise<PeersReport> {
+  await using generator = await prepareLoadGenerator(options.sharedBench, options.progress);
+  options.progress(`peers: load generator: ${generator.description}`);
   const rows: PeerRow[] = [];
-  const nodeProblem = commandProblem("node", ["--version"], "install Node.js 20 or later");
-  const fanoutProblem = exists(fanout) ? null : `no ${fanout} (the shared/ folder beside the repo)`;
-  for (const peer of peers(options.sharedBench)) {
-    const missing = nodeProblem ?? fanoutProblem ?? peer.missing();
-    for (const scenario of scenarios) {
-      if (missing !== null) {
-        rows.push(emptyRow(peer.name, scenario.name, `skipped: ${missing}`));
-        continue;
-      }
-      options.progress(`peers: ${peer.name}, ${scenario.name}`);
-      await using server = await peer.start();
-      rows.push(await runFanout(fanout, peer, server, scenario, options.stepSeconds));
-    }
-    if (missing !== null) options.progress(`peers: ${peer.name} SKIPPED: ${missing}`);
+  const all = peers(options.sharedBench);
+  const missing = new Map(all.map((peer) => [peer.name, generator.problem ?? peer.missing()]));
+  for (const [name, why] of missing) {
+    if (why !== null) options.progress(`peers: ${name} SKIPPED: ${why}`);
   }
-  return rows;
+  const rounds = options.rounds ?? 2;
+  for (let round = 1; round <= rounds; round++) {
+    const order = round % 2 === 1 ? all : [...all].reverse();
+    for (const scenario of scenarios) {
+      for (const peer of order) {
+        const why = missing.get(peer.name) ?? null;
+        const row = { round, server: peer.name, scenario: scenario.name };
+        if (why !== null) {
+          rows.push({ ...row, ...emptyResult(`skipped: ${why}`) });
+          continue;
+        }
+        options.progress(`peers: round ${round}/${rounds}, ${peer.name}, ${scenario.name}`);
+        await using server = await peer.start();
+        const result = await generator.run({
+          port: server.port,
+          adapter: peer.adapter,
+          clients: scenario.clients,
+          rate: scenario.rate,
+          serverPid: server.pid,
+          seconds: scenario.saturate ? options.stepSeconds : options.stepSeconds * 2,
+          saturate: scenario.saturate,
+        });
+        rows.push({ ...row, ...result });
+      }
+    }
+  }
+  return { generator: generator.description, rows };
 }
 
-/** The comparison as a text table. */
+const show = (value: number | null, suffix = "") => value === null ? "-" : `${value}${suffix}`;
+
+/** The comparison as a text table, one row per scenario, server and round. */
 export function peersTable(rows: PeerRow[]): string {
   const header = [
-    "server",
     "scenario",
+    "server",
+    "round",
     "deliveries/s",
     "p50 ms",
     "p99 ms",
+    "max ms",
+    "loss",
     "server CPU",
     "RSS",
     "note",
   ];
-  const show = (value: number | null, suffix = "") => value === null ? "-" : `${value}${suffix}`;
-  const body = rows.map((row) => [
-    row.server,
+  const sorted = [...rows].sort((a, b) =>
+    scenarios.findIndex((scenario) => scenario.name === a.scenario) -
+      scenarios.findIndex((scenario) => scenario.name === b.scenario) ||
+    a.server.localeCompare(b.server) || a.round - b.round
+  );
+  const body = sorted.map((row) => [
     row.scenario,
+    row.server,
+    String(row.round),
     show(row.deliveriesPerSecond) + (row.generatorBound ? "*" : ""),
     show(row.p50Ms),
     show(row.p99Ms),
+    show(row.maxMs),
+    row.loss === null ? "-" : `${(100 * row.loss).toFixed(2)}%`,
     show(row.serverCpuPercent, "%"),
     show(row.serverRssMb, " MB"),
     row.note,
   ]);
+  return textTable(header, body);
+}
+
+/**
+ * lanchat's figures divided by each peer's, per scenario and round: deliveries/s
+ * (above 1 is better for lanchat), p99, max and server CPU (below 1 is better).
+ */
+export function peersRatios(rows: PeerRow[]): string {
+  const header = ["scenario", "round", "lanchat vs", "deliveries/s", "p99", "max", "server CPU"];
+  const ratio = (a: number | null, b: number | null) =>
+    a === null || b === null || b === 0 ? "-" : `${(a / b).toFixed(2)}x`;
+  const body: string[][] = [];
+  for (const lanchat of rows.filter((row) => row.server === "lanchat")) {
+    for (
+      const peer of rows.filter((row) =>
+        row.server !== "lanchat" && row.scenario === lanchat.scenario &&
+        row.round === lanchat.round
+      )
+    ) {
+      body.push([
+        lanchat.scenario,
+        String(lanchat.round),
+        peer.server,
+        ratio(lanchat.deliveriesPerSecond, peer.deliveriesPerSecond),
+        ratio(lanchat.p99Ms, peer.p99Ms),
+        ratio(lanchat.maxMs, peer.maxMs),
+        ratio(lanchat.serverCpuPercent, peer.serverCpuPercent),
+      ]);
+    }
+  }
   return textTable(header, body);
 }
 
@@ -137,101 +205,6 @@ function peers(sharedBench: string): Peer[] {
       },
     },
   ];
-}
-
-async function runFanout(
-  fanout: string,
-  peer: Peer,
-  server: PeerServer,
-  scenario: Scenario,
-  stepSeconds: number,
-): Promise<PeerRow> {
-  const out = await Deno.makeTempFile({ prefix: "lanchat-peers-", suffix: ".json" });
-  try {
-    const args = [
-      fanout,
-      ...["--port", String(server.port), "--adapter", peer.adapter],
-      ...["--clients", String(scenario.clients), "--rate", String(scenario.rate)],
-      ...["--server-pid", String(server.pid), "--out", out],
-      ...(scenario.saturate
-        ? ["--saturate", "--step-duration", String(stepSeconds)]
-        : ["--duration", String(stepSeconds * 2)]),
-    ];
-    const child = new Deno.Command("node", { args, stdout: "null", stderr: "null" }).spawn();
-    const deadline = setTimeout(() => child.kill("SIGKILL"), runDeadlineMs);
-    const status = await child.status;
-    clearTimeout(deadline);
-    let report: FanoutReport;
-    try {
-      report = JSON.parse(await Deno.readTextFile(out));
-    } catch {
-      return emptyRow(peer.name, scenario.name, `fanout.mjs failed (exit ${status.code})`);
-    }
-    return scenario.saturate
-      ? saturationRow(peer.name, scenario.name, report)
-      : stepRow(peer.name, scenario.name, report.runs?.[0]);
-  } finally {
-    await Deno.remove(out);
-  }
-}
-
-/** The parts of fanout.mjs's JSON report read here. */
-interface FanoutReport {
-  runs?: FanoutStep[];
-  saturate?: {
-    held_step: number | null;
-    held_deliveries_per_s: number | null;
-    stop_reason: string | null;
-  };
-}
-
-interface FanoutStep {
-  step: number;
-  deliveries_per_s: number;
-  delivery_ratio: number | null;
-  latency_ms: { p50: number | null; p99: number | null };
-  resources?: { server_cpu_pct?: number | null; server_rss_peak_mb?: number | null };
-  generator_bound?: boolean;
-}
-
-function stepRow(server: string, scenario: string, step: FanoutStep | undefined): PeerRow {
-  if (step === undefined) return emptyRow(server, scenario, "no step in the report");
-  const lost = step.delivery_ratio === null ? 1 : 1 - step.delivery_ratio;
-  return {
-    server,
-    scenario,
-    deliveriesPerSecond: Math.round(step.deliveries_per_s),
-    p50Ms: step.latency_ms.p50,
-    p99Ms: step.latency_ms.p99,
-    serverCpuPercent: step.resources?.server_cpu_pct ?? null,
-    serverRssMb: step.resources?.server_rss_peak_mb ?? null,
-    generatorBound: step.generator_bound ?? false,
-    note: lost > 0 ? `lost ${(100 * lost).toFixed(2)}%` : "",
-  };
-}
-
-function saturationRow(server: string, scenario: string, report: FanoutReport): PeerRow {
-  const heldStep = report.saturate?.held_step ?? null;
-  const held = report.runs?.find((step) => step.step === heldStep);
-  const row = held === undefined
-    ? emptyRow(server, scenario, "no step held")
-    : { ...stepRow(server, scenario, held), note: "highest rate held" };
-  row.note = `${row.note}; stopped: ${report.saturate?.stop_reason ?? "?"}`;
-  return row;
-}
-
-function emptyRow(server: string, scenario: string, note: string): PeerRow {
-  return {
-    server,
-    scenario,
-    deliveriesPerSecond: null,
-    p50Ms: null,
-    p99Ms: null,
-    serverCpuPercent: null,
-    serverRssMb: null,
-    generatorBound: false,
-    note,
-  };
 }
 
 /** Starts `command` and waits (at most 10 s) until it accepts TCP on 127.0.0.1:`port`. */
@@ -271,16 +244,5 @@ function exists(path: string): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-/** Null when `command args` runs and exits 0, else what to do. */
-function commandProblem(command: string, args: string[], fix: string): string | null {
-  try {
-    return new Deno.Command(command, { args, stdout: "null", stderr: "null" }).outputSync().success
-      ? null
-      : `${command} does not run: ${fix}`;
-  } catch {
-    return `no ${command} on PATH: ${fix}`;
   }
 }
