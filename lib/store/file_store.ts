@@ -225,6 +225,11 @@ export class FileStore {
   readonly #now: () => number;
   /** Uploads in progress by token (their metadata; the bytes are on disk). */
   readonly #uploads = new Map<string, UploadMeta>();
+  /**
+   * Every whole file: its size and when it was last stored. Read from the disk once, at open,
+   * then kept up to date as files come and go (a sweep walks this, not the folders again).
+   */
+  readonly #blobs = new Map<string, { size: number; modified: number }>();
   /** Bytes of whole files (kept up to date as files come and go). */
   #storedBytes = 0;
   /** Uploads being received now: the bytes they still need are reserved on the disk. */
@@ -376,8 +381,8 @@ export class FileStore {
     } else {
       await Deno.mkdir(blob.slice(0, blob.lastIndexOf("/")), { recursive: true });
       await Deno.rename(this.#partPath(upload.token), blob);
-      this.#storedBytes += upload.meta.size;
     }
+    this.#keepBlob(upload.meta.sha256, upload.meta.size, this.#now());
     await removeQuietly(this.#metaPath(upload.token));
     this.#uploads.delete(upload.token);
     return true;
@@ -429,11 +434,11 @@ export class FileStore {
         partials++;
       }
     }
-    for (const { sha256, size, modified } of await this.#blobs()) {
+    for (const [sha256, { modified }] of [...this.#blobs]) {
       // A file stored in the last hour may be waiting for its message to be recorded.
       if (now - modified < hourMs || await referenced(sha256)) continue;
       await removeQuietly(this.blobPath(sha256));
-      this.#storedBytes -= size;
+      this.#dropBlob(sha256);
       files++;
     }
     if (partials + files > 0) {
@@ -493,29 +498,32 @@ export class FileStore {
         await removeQuietly(`${this.root}/partial/${entry.name}`);
       }
     }
-    for (const { size } of await this.#blobs()) this.#storedBytes += size;
-  }
-
-  /** Every whole file: its hash and size. */
-  async #blobs(): Promise<{ sha256: string; size: number; modified: number }[]> {
-    const found: { sha256: string; size: number; modified: number }[] = [];
     for await (const folder of Deno.readDir(`${this.root}/blobs`)) {
       if (!folder.isDirectory) continue;
       for await (const entry of Deno.readDir(`${this.root}/blobs/${folder.name}`)) {
         if (!/^[0-9a-f]{64}$/.test(entry.name)) continue;
         try {
           const stat = await Deno.stat(`${this.root}/blobs/${folder.name}/${entry.name}`);
-          found.push({
-            sha256: entry.name,
-            size: stat.size,
-            modified: stat.mtime?.getTime() ?? 0,
-          });
+          this.#keepBlob(entry.name, stat.size, stat.mtime?.getTime() ?? 0);
         } catch {
           // Removed meanwhile.
         }
       }
     }
-    return found;
+  }
+
+  /** Records a whole file (again: a second upload of the same bytes marks it recent). */
+  #keepBlob(sha256: string, size: number, modified: number): void {
+    const known = this.#blobs.get(sha256);
+    if (known === undefined) this.#storedBytes += size;
+    this.#blobs.set(sha256, { size: known?.size ?? size, modified });
+  }
+
+  #dropBlob(sha256: string): void {
+    const known = this.#blobs.get(sha256);
+    if (known === undefined) return;
+    this.#storedBytes -= known.size;
+    this.#blobs.delete(sha256);
   }
 
   #partPath(token: string): string {

@@ -23,7 +23,12 @@ export const transferWindowBytes = 4 * 1024 * 1024;
  * A receiver acknowledges about this often: a quarter window. (Every sixteenth made a 1 GiB
  * download 60% slower: each `got` woke the sender for a few chunks at a time.)
  */
-export const acknowledgeEveryBytes = transferWindowBytes / 4;
+export const acknowledgeEveryBytes = acknowledgeEvery(transferWindowBytes);
+
+/** How often a receiver acknowledges, for a transfer of this window (a quarter of it). */
+export function acknowledgeEvery(windowBytes: number): number {
+  return Math.max(1, Math.floor(windowBytes / 4));
+}
 /** Longest file name, in UTF-16 code units. */
 export const maxFileNameLength = 255;
 /** Longest media type. */
@@ -85,6 +90,9 @@ export function decodeChunk(payload: Uint8Array): FileChunk | null {
   };
 }
 
+/** Control and text-direction characters: they would let a file's name show as another. */
+const lyingCharacters = /[\p{Cc}\u202A-\u202E\u2066-\u2069\u200E\u200F]/u;
+
 /** Why `name` cannot be a file's name, or null when it can. */
 export function fileNameProblem(name: string): string | null {
   if (name.length === 0) return "a file name cannot be empty";
@@ -93,7 +101,7 @@ export function fileNameProblem(name: string): string | null {
   }
   if (name === "." || name === "..") return "a file name cannot be '.' or '..'";
   // Separators would make a name a path; control and bidi characters would let a name lie.
-  if (/[/\\\p{Cc}\u202A-\u202E\u2066-\u2069\u200E\u200F]/u.test(name)) {
+  if (/[/\\]/.test(name) || lyingCharacters.test(name)) {
     return "a file name cannot hold '/', '\\', control or text-direction characters";
   }
   return null;
@@ -120,7 +128,7 @@ export function isSha256Hex(value: string): boolean {
  */
 export function safeFileName(name: string): string {
   const last = name.split(/[/\\]/).pop() ?? "";
-  const cleaned = last.replace(/[\p{Cc}\u202A-\u202E\u2066-\u2069\u200E\u200F]/gu, "")
+  const cleaned = last.replace(new RegExp(lyingCharacters.source, "gu"), "")
     .replace(/^\.+/, "").trim().slice(0, maxFileNameLength);
   return cleaned.length > 0 ? cleaned : "file";
 }

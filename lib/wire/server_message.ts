@@ -123,12 +123,19 @@ function fileInfo(value: unknown): FileInfo {
   };
 }
 
+/** `chunk` and `window` of a transfer, kept to what a client can use (a chunk fits a frame). */
+function pacing(object: JsonObject): { chunk: number; window: number } {
+  return {
+    chunk: Math.min(maxChunkBytes, Math.max(1, int(object, "chunk"))),
+    window: Math.max(1, int(object, "window")),
+  };
+}
+
 function fileLimits(value: unknown): FileLimits | undefined {
   if (!isObject(value)) return undefined;
   return {
     max: int(value, "max"),
-    chunk: Math.min(maxChunkBytes, Math.max(1, int(value, "chunk"))),
-    window: Math.max(1, int(value, "window")),
+    ...pacing(value),
   };
 }
 
@@ -387,8 +394,7 @@ export function parseServerMessage(payload: Uint8Array): ServerMessage | null {
         upload: str(object, "upload"),
         stream: int(object, "stream"),
         offset: int(object, "offset"),
-        chunk: Math.min(maxChunkBytes, Math.max(1, int(object, "chunk"))),
-        window: Math.max(1, int(object, "window")),
+        ...pacing(object),
         ...(ref === undefined ? {} : { ref }),
       };
     }
@@ -411,8 +417,7 @@ export function parseServerMessage(payload: Uint8Array): ServerMessage | null {
         id: int(object, "id"),
         file: fileInfo(object.file),
         offset: int(object, "offset"),
-        chunk: Math.min(maxChunkBytes, Math.max(1, int(object, "chunk"))),
-        window: Math.max(1, int(object, "window")),
+        ...pacing(object),
         ...(ref === undefined ? {} : { ref }),
       };
     }

@@ -10,7 +10,7 @@
  * Runtime-neutral: bytes go to a {@link FileSink}, the hash comes from a
  * {@link Sha256Factory}. Imports lib/wire/ and lib/client/files/ only.
  */
-import type { FileChunk } from "../../wire/file_chunk.ts";
+import { acknowledgeEvery, type FileChunk } from "../../wire/file_chunk.ts";
 import type { FileInfo } from "../../wire/protocol.ts";
 import { ProgressReporter } from "./transfer_progress.ts";
 import type { TransferContext, TransferRefusal } from "./transfer_link.ts";
@@ -173,7 +173,7 @@ export class DownloadJob implements FileTransfer {
       return;
     }
     this.#file = file;
-    this.#acknowledgeEvery = Math.max(1, Math.floor(answer.window / 4)); // acknowledgeEveryBytes
+    this.#acknowledgeEvery = acknowledgeEvery(answer.window);
     this.#acknowledged = answer.offset;
     this.#reporter.state("receiving", { total: file.size, done: this.#written });
     if (known === null) {

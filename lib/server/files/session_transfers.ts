@@ -383,12 +383,9 @@ export class SessionTransfers implements UploadOwner {
       this.#uploads.delete(entry.stream);
       await entry.writing;
       entry.upload.close();
-      this.#peer.send({
-        type: "error",
-        code: "busy",
-        message: "this upload was resumed from another connection",
-        ...(entry.ref === undefined ? {} : { ref: entry.ref }),
-      });
+      this.#peer.send(
+        errorMessage("busy", "this upload was resumed from another connection", entry.ref),
+      );
     }
     if (this.#uploads.size === 0) this.#peer.largeReads(false);
   }
@@ -501,11 +498,9 @@ export class SessionTransfers implements UploadOwner {
     } catch (error) {
       if (!download.ended) {
         this.#peer.log(`files: a download stopped: ${String(error)}`);
-        this.#peer.send({
-          type: "error",
-          code: "no_such_file",
-          message: "the server could not read the file; try again later",
-        });
+        this.#peer.send(
+          errorMessage("no_such_file", "the server could not read the file; try again later"),
+        );
       }
     } finally {
       blob.close();
