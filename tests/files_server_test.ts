@@ -259,3 +259,21 @@ Deno.test("uploads under way reserve their room: a second one that would not fit
   });
   assertEquals((await ana.next((m) => m.ref === "c")).code, "store_full");
 });
+
+Deno.test("stray data payloads are refused: before joining, and for no upload of the connection", async () => {
+  await using room = await roomWithFiles();
+  await using stranger = await TestClient.connect(room.server.port);
+  await stranger.next("server");
+  await stranger.sendPayload(encodeChunk(1, 0, new Uint8Array(100)));
+  assertEquals((await stranger.next("error")).code, "not_joined");
+  await using ana = await TestClient.keyed(room.server.port, "ana", keys.ana!);
+  await ana.sendPayload(encodeChunk(7, 0, new Uint8Array(100)));
+  const refusal = await ana.next("error");
+  assertEquals(refusal.code, "bad_message");
+  assert(String(refusal.message).includes("no upload"), String(refusal.message));
+  // A payload too short to be a chunk is refused too, and the connection stays usable.
+  await ana.sendPayload(new Uint8Array([0, 1, 2]));
+  assertEquals((await ana.next((m) => m.type === "error" && m !== refusal)).code, "bad_message");
+  await ana.say("still here", { ref: "s" });
+  assertEquals((await ana.next((m) => m.ref === "s")).type, "msg");
+});
