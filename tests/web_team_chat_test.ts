@@ -49,7 +49,13 @@ async function waitForTitle(page: Page, expected: string): Promise<void> {
 async function openSwitcher(page: Page, keys = "Control+k"): Promise<void> {
   await page.keyboard.press(keys);
   await page.locator("#switcher-input").waitFor({ timeout: pageDeadlineMs });
-  assertEquals(await page.evaluate("document.activeElement?.id"), "switcher-input");
+  // The dialog is shown before its field takes the focus: wait for that, bounded, not assume it.
+  await waitForValue<string>(
+    page,
+    "document.activeElement?.id ?? ''",
+    (id) => id === "switcher-input",
+    "the switcher's field to have the focus",
+  );
 }
 
 function switcherTitles(page: Page): Promise<string[]> {
