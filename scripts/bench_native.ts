@@ -42,6 +42,8 @@ export interface LoadRun {
   /** Send window in seconds; with `saturate`, the window of each step. */
   seconds: number;
   saturate: boolean;
+  /** New connections per second while the clients join. Default the generator's (200). */
+  connectRate?: number;
 }
 
 /** The figures of one run (for a saturation, of the highest step that held). */
@@ -54,6 +56,8 @@ export interface LoadResult {
   loss: number | null;
   serverCpuPercent: number | null;
   serverRssMb: number | null;
+  /** The server's RSS just before the generator connected (MB). */
+  serverIdleRssMb: number | null;
   /** The generator, not the server, was the limit. */
   generatorBound: boolean;
   /** Why there are no figures, or what stopped a saturation; "" otherwise. */
@@ -180,6 +184,7 @@ async function runGenerator(
   if (pinned && !await pinProcess(run.serverPid, serverCpu)) {
     return emptyResult(`taskset could not pin the server (pid ${run.serverPid}) to CPU 0`);
   }
+  const idleRssMb = residentMb(run.serverPid);
   const out = await Deno.makeTempFile({ prefix: "lanchat-peers-", suffix: ".json" });
   try {
     const common = [
@@ -189,6 +194,7 @@ async function runGenerator(
       ...(run.saturate
         ? ["--saturate", "--step-duration", String(run.seconds)]
         : ["--duration", String(run.seconds)]),
+      ...(run.connectRate === undefined ? [] : ["--connect-rate", String(run.connectRate)]),
     ];
     const [command, args] = nativeBinary === null
       ? ["node", [fanoutMjs, ...common]]
@@ -219,7 +225,11 @@ async function runGenerator(
       const last = stderr.trim().split("\n").slice(-1)[0] ?? "";
       return emptyResult(`${tool} failed (exit ${status.code}): ${last}`.trim());
     }
-    return run.saturate ? saturationResult(report) : stepResult(report.runs?.[0]);
+    const result = run.saturate ? saturationResult(report) : stepResult(report.runs?.[0]);
+    const roundedIdle = idleRssMb === null ? null : Math.round(idleRssMb * 10) / 10;
+    return result.deliveriesPerSecond === null
+      ? result
+      : { ...result, serverIdleRssMb: roundedIdle };
   } finally {
     await Deno.remove(out);
   }
@@ -254,6 +264,7 @@ function stepResult(step: FanoutStep | undefined): LoadResult {
     loss,
     serverCpuPercent: step.resources?.server_cpu_pct ?? null,
     serverRssMb: step.resources?.server_rss_peak_mb ?? null,
+    serverIdleRssMb: null,
     generatorBound: step.generator_bound ?? false,
     note: loss > 0 ? `lost ${(100 * loss).toFixed(2)}%` : "",
   };
@@ -279,9 +290,21 @@ export function emptyResult(note: string): LoadResult {
     loss: null,
     serverCpuPercent: null,
     serverRssMb: null,
+    serverIdleRssMb: null,
     generatorBound: false,
     note,
   };
+}
+
+/** A process's resident memory (VmRSS) in MB from /proc (Linux), or null. */
+function residentMb(pid: number): number | null {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const kilobytes = status.match(/VmRSS:\s+(\d+) kB/)?.[1];
+    return kilobytes === undefined ? null : Number(kilobytes) / 1024;
+  } catch {
+    return null;
+  }
 }
 
 /** The 1-minute load average from /proc (Linux), or 0 when unknown. */

@@ -34,13 +34,31 @@ interface Scenario {
   clients: number;
   rate: number;
   saturate: boolean;
+  /** Only these servers (default all). */
+  servers?: string[];
+  /** New connections per second while joining (default the generator's 200). */
+  connectRate?: number;
 }
 
+const quiet = "50 clients at 2 msg/s";
+const thousand = "1,000 clients at 0.2 msg/s";
+const saturated = "500 clients saturated";
+const tenThousand = "10,000 idle clients, 1 msg/s";
+
 const scenarios: Scenario[] = [
-  { name: "50 clients at 2 msg/s", clients: 50, rate: 2, saturate: false },
-  { name: "1,000 clients at 0.2 msg/s", clients: 1000, rate: 0.2, saturate: false },
+  { name: quiet, clients: 50, rate: 2, saturate: false },
+  { name: thousand, clients: 1000, rate: 0.2, saturate: false },
   // Starts low (25k deliveries/s) so that a busy machine still holds a step.
-  { name: "500 clients saturated", clients: 500, rate: 0.1, saturate: true },
+  { name: saturated, clients: 500, rate: 0.1, saturate: true },
+  // Memory: idle10k's one broadcast a second (the Python seed collapses at 1,000 already).
+  {
+    name: tenThousand,
+    clients: 10_000,
+    rate: 0.0001,
+    saturate: false,
+    servers: ["lanchat", "ngIRCd"],
+    connectRate: 2000,
+  },
 ];
 
 /** A peer server started for one scenario. */
@@ -81,7 +99,7 @@ export async function runPeers(
   for (let round = 1; round <= rounds; round++) {
     const order = round % 2 === 1 ? all : [...all].reverse();
     for (const scenario of scenarios) {
-      for (const peer of order) {
+      for (const peer of order.filter((peer) => scenario.servers?.includes(peer.name) ?? true)) {
         const why = missing.get(peer.name) ?? null;
         const row = { round, server: peer.name, scenario: scenario.name };
         if (why !== null) {
@@ -98,6 +116,7 @@ export async function runPeers(
           serverPid: server.pid,
           seconds: scenario.saturate ? options.stepSeconds : options.stepSeconds * 2,
           saturate: scenario.saturate,
+          ...(scenario.connectRate === undefined ? {} : { connectRate: scenario.connectRate }),
         });
         rows.push({ ...row, ...result });
       }
@@ -120,7 +139,9 @@ export function peersTable(rows: PeerRow[]): string {
     "max ms",
     "loss",
     "server CPU",
+    "RSS idle",
     "RSS",
+    "KiB/conn",
     "note",
   ];
   const sorted = [...rows].sort((a, b) =>
@@ -138,10 +159,97 @@ export function peersTable(rows: PeerRow[]): string {
     show(row.maxMs),
     row.loss === null ? "-" : `${(100 * row.loss).toFixed(2)}%`,
     show(row.serverCpuPercent, "%"),
+    show(row.serverIdleRssMb, " MB"),
     show(row.serverRssMb, " MB"),
+    show(kibPerConnection(row)),
     row.note,
   ]);
   return textTable(header, body);
+}
+
+/** Peak RSS during the run minus RSS before it, per client, in KiB (1 decimal). */
+function kibPerConnection(row: PeerRow): number | null {
+  if (row.serverRssMb === null || row.serverIdleRssMb === null) return null;
+  const clients = scenarios.find((scenario) => scenario.name === row.scenario)?.clients ?? 0;
+  if (clients === 0) return null;
+  return Math.round((row.serverRssMb - row.serverIdleRssMb) * 1024 / clients * 10) / 10;
+}
+
+/**
+ * Issue #17's targets, checked per round: each line says the figures and
+ * "holds" or "MISSED". Rounds without the figures (a peer missing) are
+ * said so.
+ */
+export function peersTargets(rows: PeerRow[]): string[] {
+  const lines: string[] = [];
+  const find = (server: string, scenario: string, round: number) =>
+    rows.find((row) => row.server === server && row.scenario === scenario && row.round === round);
+  const verdict = (ok: boolean) => ok ? "holds" : "MISSED";
+  const rounds = [...new Set(rows.map((row) => row.round))].sort();
+  for (const round of rounds) {
+    const lanchat = (scenario: string) => find("lanchat", scenario, round);
+    const ngircd = (scenario: string) => find("ngIRCd", scenario, round);
+    const seed = (scenario: string) => find("Python seed", scenario, round);
+    const say = (what: string, ok: boolean | null, figures: string) =>
+      lines.push(
+        `round ${round}: ${what}: ${figures} -> ${ok === null ? "no figures" : verdict(ok)}`,
+      );
+    {
+      const [a, b, c] = [lanchat(saturated), ngircd(saturated), seed(saturated)];
+      const ok = a?.deliveriesPerSecond == null || b?.deliveriesPerSecond == null
+        ? null
+        : a.deliveriesPerSecond >= b.deliveriesPerSecond &&
+          (c?.deliveriesPerSecond == null || a.deliveriesPerSecond >= 5 * c.deliveriesPerSecond);
+      say(
+        "500 saturated >= ngIRCd and >= 5x seed",
+        ok,
+        `${show(a?.deliveriesPerSecond ?? null)} vs ${show(b?.deliveriesPerSecond ?? null)}, ` +
+          `seed ${show(c?.deliveriesPerSecond ?? null)}`,
+      );
+    }
+    {
+      const [a, b] = [lanchat(thousand), ngircd(thousand)];
+      const ok = a?.p99Ms == null || b?.p99Ms == null || a.maxMs === null
+        ? null
+        : a.loss === 0 && a.p99Ms <= b.p99Ms && a.maxMs <= 100;
+      say(
+        "1,000 x 0.2: no loss, p99 <= ngIRCd's, max <= 100 ms",
+        ok,
+        `p99 ${show(a?.p99Ms ?? null)} vs ${show(b?.p99Ms ?? null)} ms, max ${
+          show(a?.maxMs ?? null)
+        } ms, loss ${a?.loss ?? "-"}`,
+      );
+    }
+    {
+      const [a, b] = [lanchat(quiet), ngircd(quiet)];
+      const ok = a?.p99Ms == null || a.serverCpuPercent === null || b?.serverCpuPercent == null
+        ? null
+        : a.p99Ms <= 3 && a.serverCpuPercent <= 2 * b.serverCpuPercent;
+      say(
+        "50 x 2: p99 <= 3 ms, CPU <= 2x ngIRCd's",
+        ok,
+        `p99 ${show(a?.p99Ms ?? null)} ms, CPU ${show(a?.serverCpuPercent ?? null, "%")} vs ${
+          show(b?.serverCpuPercent ?? null, "%")
+        }`,
+      );
+    }
+    {
+      const a = lanchat(thousand);
+      const perConnection = a === undefined ? null : kibPerConnection(a);
+      say(
+        "RSS at 1,000 minus idle <= 20 KiB per connection",
+        perConnection === null ? null : perConnection <= 20,
+        `${show(perConnection)} KiB`,
+      );
+      const b = lanchat(tenThousand);
+      say(
+        "RSS at 10,000 idle <= 300 MB",
+        b?.serverRssMb == null ? null : b.serverRssMb <= 300,
+        `${show(b?.serverRssMb ?? null, " MB")}`,
+      );
+    }
+  }
+  return lines;
 }
 
 /**
