@@ -6,18 +6,22 @@
  * CPU and RSS from /proc, progress on stderr, and the table + JSON report.
  * Everything stays on 127.0.0.1 and every run is bounded in time.
  * `--preset abuse` (issue #12's floods) lives in scripts/bench_abuse.ts,
- * `--preset files` (issue #16's transfers against scp) in scripts/bench_files.ts.
+ * `--preset files` (issue #16's transfers against scp) in scripts/bench_files.ts,
+ * `--preset features` (issue #17: what a room password and channels cost) in
+ * scripts/bench_features.ts.
  */
 import { Command } from "commander";
 import type { StepResult } from "./bench_load.ts";
 import { lines, sampleProcess, startLanchatServer } from "./bench_server.ts";
-import { peersRatios, peersTable, runPeers } from "./bench_peers.ts";
+import { peersRatios, peersTable, peersTargets, runPeers } from "./bench_peers.ts";
 import type { PeersReport } from "./bench_peers.ts";
 import { textTable } from "./text_table.ts";
 import { abuseFloods, abuseTable, abuseVerdicts, runAbuse } from "./bench_abuse.ts";
 import type { AbuseRow } from "./bench_abuse.ts";
 import { filesHeading, filesNotes, filesTable, runFiles } from "./bench_files.ts";
 import type { FilesReport } from "./bench_files.ts";
+import { featuresText, runFeatures } from "./bench_features.ts";
+import type { FeaturesReport } from "./bench_features.ts";
 
 interface Preset {
   name: string;
@@ -127,7 +131,11 @@ const flags = new Command()
       "server with default limits, while a client pings it every 50 ms; about 3 minutes); " +
       "and files (not in all: issue #16's 1 GiB upload and download, plain and with a room " +
       "password, against scp to a private sshd, then chat latency of 50 clients while two " +
-      "transfers run; installs openssh-server when missing; about 3 minutes)",
+      "transfers run; installs openssh-server when missing; about 3 minutes); and features " +
+      "(not in all: issue #17's cost of the features: 500 clients saturated without and with " +
+      "a room password, and a 50-member channel on a 50-user and on a 1,000-user server; " +
+      "generator on CPU 1, server on CPU 0; two alternating rounds; about 6 minutes, 3 with " +
+      "--step-seconds 3)",
     "all",
   )
   .option("--step-seconds <s>", "seconds per measured step", Number, 6)
@@ -160,9 +168,13 @@ const all = presets(flags.stepSeconds);
 const presetNames = [...all.map((preset) => preset.name), "peers"];
 const wanted = flags.preset === "all" ? presetNames : flags.preset.split(",");
 for (const name of wanted) {
-  if (!presetNames.includes(name) && name !== "abuse" && name !== "files") {
+  if (
+    !presetNames.includes(name) && name !== "abuse" && name !== "files" && name !== "features"
+  ) {
     console.error(
-      `unknown preset '${name}'; choose from ${presetNames.join(", ")}, abuse, files, all`,
+      `unknown preset '${name}'; choose from ${
+        presetNames.join(", ")
+      }, abuse, files, features, all`,
     );
     Deno.exit(2);
   }
@@ -370,6 +382,14 @@ if (wanted.includes("files")) {
     progress,
   });
 }
+let featuresReport: FeaturesReport | null = null;
+if (wanted.includes("features")) {
+  progress(
+    "features: 500 clients saturated without and with a room password; a 50-member channel " +
+      "on a 50-user and a 1,000-user server; two alternating rounds",
+  );
+  featuresReport = await runFeatures({ stepSeconds: flags.stepSeconds, progress });
+}
 if (rows.length > 0) {
   console.log(table(rows));
   if (rows.some(generatorBound)) {
@@ -387,6 +407,8 @@ if (peers !== null) {
     "\nlanchat / peer (deliveries/s: above 1 is better; p99, max, CPU: below 1 is better):",
   );
   console.log(peersRatios(peers.rows));
+  console.log("\nissue #17's targets (every round must hold):");
+  for (const line of peersTargets(peers.rows)) console.log(`  ${line}`);
 }
 if (abuseRows.length > 0) {
   console.log(
@@ -401,12 +423,14 @@ if (filesReport !== null) {
   console.log(filesTable(filesReport));
   for (const line of filesNotes(filesReport)) console.log(line);
 }
+if (featuresReport !== null) console.log(`\n${featuresText(featuresReport)}`);
 const json = JSON.stringify({
   summary,
   rows,
   ...(peers !== null ? { peers } : {}),
   ...(abuseRows.length > 0 ? { abuse: abuseRows } : {}),
   ...(filesReport !== null ? { files: filesReport } : {}),
+  ...(featuresReport !== null ? { features: featuresReport } : {}),
 });
 console.log(json);
 if (flags.json !== undefined) await Deno.writeTextFile(flags.json, json + "\n");

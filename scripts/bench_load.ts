@@ -16,6 +16,7 @@
 import { Command } from "commander";
 import process from "node:process";
 import { encodeFrame, FrameDecoder } from "../lib/frame.ts";
+import { Histogram } from "./latency_histogram.ts";
 
 interface Options {
   host: string;
@@ -97,35 +98,6 @@ const watchdog = setTimeout(() => {
 
 function event(fields: Record<string, unknown>): void {
   console.error(JSON.stringify(fields));
-}
-
-// ---- latency histogram: 10 µs buckets up to 2 s, then one overflow bucket ----
-
-const bucketMs = 0.01;
-const bucketCount = 200_000;
-
-class Histogram {
-  counts = new Uint32Array(bucketCount + 1);
-  total = 0;
-  max = 0;
-
-  add(ms: number): void {
-    const index = Math.min(bucketCount, Math.max(0, Math.floor(ms / bucketMs)));
-    this.counts[index]!++;
-    this.total++;
-    if (ms > this.max) this.max = ms;
-  }
-
-  percentile(p: number): number {
-    if (this.total === 0) return 0;
-    const rank = Math.ceil(this.total * p);
-    let seen = 0;
-    for (let index = 0; index <= bucketCount; index++) {
-      seen += this.counts[index]!;
-      if (seen >= rank) return index === bucketCount ? this.max : (index + 1) * bucketMs;
-    }
-    return this.max;
-  }
 }
 
 // ---- wire helpers -------------------------------------------------------------

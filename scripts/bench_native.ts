@@ -161,7 +161,7 @@ export function pinningProblem(): string | null {
 }
 
 /** Pins every thread of a running process to `cpu`; false when taskset refused. */
-async function pinProcess(pid: number, cpu: number): Promise<boolean> {
+export async function pinProcess(pid: number, cpu: number): Promise<boolean> {
   try {
     const output = await new Deno.Command("taskset", {
       args: ["-a", "-p", "-c", String(cpu), String(pid)],
