@@ -44,6 +44,7 @@ import { FrameViews } from "./bench_frames.ts";
 import { Histogram } from "./latency_histogram.ts";
 import { peekAgreesWithNativeAead, peekSealed } from "./sealed_peek.ts";
 import type { ByteRange } from "./sealed_peek.ts";
+import { decodeTimingHeader, timingHeaderCharacters } from "./timing_header.ts";
 
 /** One step's figures. */
 export interface FeaturesStep {
@@ -171,9 +172,6 @@ function event(fields: Record<string, unknown>): void {
 // ---- the shape of this run's chat messages ----------------------------------------
 
 const utf8 = new TextEncoder();
-const base64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-const base64Value = new Int8Array(256).fill(-1);
-for (let index = 0; index < 64; index++) base64Value[base64Alphabet.charCodeAt(index)] = index;
 
 /** `{"type":"msg"`: the start of every chat message the server sends. */
 const msgPrefix = utf8.encode('{"type":"msg"');
@@ -186,9 +184,8 @@ const messageSuffix = utf8.encode(
 const bodyCharacters = 4 * Math.ceil(size / 3);
 /** From the body's first character to the end of the payload. */
 const tailBytes = bodyCharacters + messageSuffix.length;
-/** The timing header, `TTTTTTTT.ttt SS ` (send time in ms since start, step): 20 BASE64 characters. */
-const headerCharacters = 20;
-const headerScratch = new Uint8Array(15);
+/** The timing header (scripts/timing_header.ts): 20 BASE64 characters. */
+const headerCharacters = timingHeaderCharacters;
 /** The plaintext bytes a chat message is read at: its type, `"body":"` and the header, its end. */
 const timedRanges: readonly ByteRange[] = [
   [0, msgPrefix.length],
@@ -213,32 +210,7 @@ function isTimedMessage(payload: Uint8Array): boolean {
 
 /** The send time and step in the header of a timed message, or null when it is not one. */
 function readHeader(payload: Uint8Array): { sentAt: number; step: number } | null {
-  const start = payload.length - tailBytes;
-  for (let group = 0; group < 5; group++) {
-    let bits = 0;
-    for (let char = 0; char < 4; char++) {
-      const value = base64Value[payload[start + group * 4 + char]!]!;
-      if (value < 0) return null;
-      bits = (bits << 6) | value;
-    }
-    headerScratch[group * 3] = (bits >> 16) & 0xff;
-    headerScratch[group * 3 + 1] = (bits >> 8) & 0xff;
-    headerScratch[group * 3 + 2] = bits & 0xff;
-  }
-  let sentAt = 0, fraction = 0, scale = 1, inFraction = false;
-  for (let index = 0; index < 12; index++) {
-    const byte = headerScratch[index]!;
-    if (byte === 0x2e) {
-      inFraction = true;
-      continue;
-    }
-    const digit = byte - 0x30;
-    if (digit < 0 || digit > 9) return null;
-    if (inFraction) fraction += digit * (scale /= 10);
-    else sentAt = sentAt * 10 + digit;
-  }
-  const step = (headerScratch[13]! - 0x30) * 10 + (headerScratch[14]! - 0x30);
-  return { sentAt: sentAt + fraction, step };
+  return decodeTimingHeader(payload, payload.length - tailBytes);
 }
 
 // ---- the cipher: chat messages peeked, everything else opened whole -----------------

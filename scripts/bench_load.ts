@@ -17,6 +17,7 @@ import { Command } from "commander";
 import process from "node:process";
 import { encodeFrame, FrameDecoder } from "../lib/frame.ts";
 import { Histogram } from "./latency_histogram.ts";
+import { decodeTimingHeader } from "./timing_header.ts";
 
 interface Options {
   host: string;
@@ -103,13 +104,8 @@ function event(fields: Record<string, unknown>): void {
 // ---- wire helpers -------------------------------------------------------------
 
 const utf8 = new TextEncoder();
-const base64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-const base64Value = new Int8Array(256).fill(-1);
-for (let index = 0; index < 64; index++) base64Value[base64Alphabet.charCodeAt(index)] = index;
 /** `{"type":"msg"` as bytes: the prefix of every chat message the server sends. */
 const msgPrefix = utf8.encode('{"type":"msg"');
-const headerBytes = 15; // "TTTTTTTT.ttt SS"
-const headerScratch = new Uint8Array(headerBytes);
 
 function frameOf(message: Record<string, unknown>): Uint8Array {
   return encodeFrame(utf8.encode(JSON.stringify(message)));
@@ -146,32 +142,7 @@ function readHeader(payload: Uint8Array): { sentAt: number; step: number } | nul
   while (start > 0 && payload[start] !== 0x22) start--;
   start++;
   if (end - start < 20) return null;
-  // 20 BASE64 characters -> 15 bytes of header.
-  for (let group = 0; group < 5; group++) {
-    let bits = 0;
-    for (let char = 0; char < 4; char++) {
-      const value = base64Value[payload[start + group * 4 + char]!]!;
-      if (value < 0) return null;
-      bits = (bits << 6) | value;
-    }
-    headerScratch[group * 3] = (bits >> 16) & 0xff;
-    headerScratch[group * 3 + 1] = (bits >> 8) & 0xff;
-    headerScratch[group * 3 + 2] = bits & 0xff;
-  }
-  let sentAt = 0, fraction = 0, scale = 1, inFraction = false;
-  for (let index = 0; index < 12; index++) {
-    const byte = headerScratch[index]!;
-    if (byte === 0x2e) {
-      inFraction = true;
-      continue;
-    }
-    const digit = byte - 0x30;
-    if (digit < 0 || digit > 9) return null;
-    if (inFraction) fraction += digit * (scale /= 10);
-    else sentAt = sentAt * 10 + digit;
-  }
-  const step = (headerScratch[13]! - 0x30) * 10 + (headerScratch[14]! - 0x30);
-  return { sentAt: sentAt + fraction, step };
+  return decodeTimingHeader(payload, start);
 }
 
 // ---- clients --------------------------------------------------------------------
