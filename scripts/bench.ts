@@ -126,7 +126,9 @@ const flags = new Command()
     "--preset <names>",
     "comma-separated: chat, burst, saturate, idle10k, persist, peers (lanchat, ngIRCd and " +
       "the Python design, driven by ../shared/bench/fanout_native on CPU 1 with the " +
-      "server on CPU 0, else fanout.mjs; two alternating rounds, with ratios), or all " +
+      "server on CPU 0, else fanout.mjs: 50 x 2 msg/s, 1,000 x 0.2, 500 saturated, 10,000 " +
+      "idle with RSS per connection; two alternating rounds, with ratios and issue #17's " +
+      "targets; about 13 minutes), or all " +
       "(all of these); and abuse (not in all: issue #12's floods, each against a fresh " +
       "server with default limits, while a client pings it every 50 ms; about 3 minutes); " +
       "and files (not in all: issue #16's 1 GiB upload and download, plain and with a room " +
