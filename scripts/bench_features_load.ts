@@ -45,6 +45,7 @@ import { Histogram } from "./latency_histogram.ts";
 import { peekAgreesWithNativeAead, peekSealed } from "./sealed_peek.ts";
 import type { ByteRange } from "./sealed_peek.ts";
 import { decodeTimingHeader, timingHeaderCharacters } from "./timing_header.ts";
+import { DeliveryWaits, paceStep } from "./load_pacing.ts";
 
 /** One step's figures. */
 export interface FeaturesStep {
@@ -335,7 +336,7 @@ let readySenders = 0;
 let lastPayloadAt = 0;
 /** Clients that had joined and then lost their connection. */
 let lostAfterJoining = 0;
-let deliveryWaiter: (() => void) | null = null;
+const deliveryWaits = new DeliveryWaits();
 
 function onPayload(client: FeaturesClient, sealedOrPlain: Uint8Array): void {
   let payload = sealedOrPlain;
@@ -360,7 +361,7 @@ function onPayload(client: FeaturesClient, sealedOrPlain: Uint8Array): void {
     }
     histogram.add(now() - header.sentAt);
     deliveries++;
-    deliveryWaiter?.();
+    deliveryWaits.arrived();
     return;
   }
   if (bytesAt(payload, 0, msgPrefix)) {
@@ -590,41 +591,27 @@ async function runStep(
   opened = 0;
   let sent = 0, expected = 0;
   const filler = "x".repeat(size - 16);
-  const interval = rate > 0 ? 1000 / rate : Infinity;
-  const stepStart = now();
-  for (const client of senders) client.nextSendAt = stepStart + Math.random() * interval;
   const cpuBefore = process.cpuUsage();
   const wallBefore = performance.now();
   event({ event: "step-start", step, rate, clients: senders.length });
-  const stepEnd = stepStart + flags.stepSeconds * 1000;
-  let lastProgress = stepStart;
   const receivers = () => channel === null ? joinedCount : readySenders;
-  while (now() < stepEnd) {
-    const at = now();
-    for (const client of senders) {
-      if (client.state !== "ready" || client.nextSendAt > at) continue;
+  await paceStep({
+    senders,
+    ratePerSender: rate,
+    now,
+    stepEnd: now() + flags.stepSeconds * 1000,
+    ready: (client) => client.state === "ready",
+    send: (client) => {
       client.send(messagePayload(step, filler));
       sent++;
       expected += receivers();
-      client.nextSendAt += interval * (0.5 + Math.random());
-      if (client.nextSendAt < at) client.nextSendAt = at + interval * Math.random();
-    }
-    if (at - lastProgress > 2000) {
-      lastProgress = at;
-      event({ event: "progress", phase: "step", step, sent, deliveries });
-    }
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
+    },
+    progress: () => event({ event: "progress", phase: "step", step, sent, deliveries }),
+  });
   const cpu = process.cpuUsage(cpuBefore);
   const busyWall = performance.now() - wallBefore;
   const drainEnd = performance.now() + flags.drainSeconds * 1000;
-  while (deliveries < expected && performance.now() < drainEnd) {
-    await new Promise<void>((resolve) => {
-      deliveryWaiter = resolve;
-      setTimeout(resolve, 50);
-    });
-  }
-  deliveryWaiter = null;
+  await deliveryWaits.until(() => deliveries >= expected, drainEnd);
   event({ event: "step-end", step });
   const loss = expected === 0 ? 0 : Math.max(0, 1 - deliveries / expected);
   const p99Ms = round(histogram.percentile(0.99));

@@ -18,6 +18,7 @@ import process from "node:process";
 import { encodeFrame, FrameDecoder } from "../lib/frame.ts";
 import { Histogram } from "./latency_histogram.ts";
 import { decodeTimingHeader } from "./timing_header.ts";
+import { DeliveryWaits, paceStep } from "./load_pacing.ts";
 
 interface Options {
   host: string;
@@ -179,7 +180,7 @@ let lateOrForeign = 0;
 let protocolErrors = 0;
 let joinedCount = 0;
 const joinWaiters: (() => void)[] = [];
-let deliveryWaiter: (() => void) | null = null;
+const deliveryWaits = new DeliveryWaits();
 
 function onPayload(client: BenchClient, payload: Uint8Array): void {
   if (startsWithMsg(payload)) {
@@ -190,7 +191,7 @@ function onPayload(client: BenchClient, payload: Uint8Array): void {
     }
     histogram.add(now() - header.sentAt);
     deliveries++;
-    deliveryWaiter?.();
+    deliveryWaits.arrived();
     return;
   }
   // Only the few control messages the generator acts on are parsed; users
@@ -283,26 +284,21 @@ async function runStep(clients: BenchClient[], step: number, rate: number): Prom
   deliveries = 0;
   let sent = 0, expected = 0;
   const filler = "x".repeat(config.size - 16);
-  const interval = 1000 / rate;
-  const stepStart = now();
-  for (const client of clients) client.nextSendAt = stepStart + Math.random() * interval;
   const cpuBefore = process.cpuUsage();
   const wallBefore = performance.now();
   event({ event: "step-start", step, rate, clients: clients.length });
-  const stepEnd = stepStart + config.stepSeconds * 1000;
-  let lastProgress = stepStart;
-  while (now() < stepEnd) {
-    const at = now();
-    for (const client of clients) {
-      if (!client.joined || client.nextSendAt > at) continue;
+  await paceStep({
+    senders: clients,
+    ratePerSender: rate,
+    now,
+    stepEnd: now() + config.stepSeconds * 1000,
+    ready: (client) => client.joined,
+    send: (client) => {
       client.send(messageFrame(step, filler));
       sent++;
       expected += joinedCount;
-      client.nextSendAt += interval * (0.5 + Math.random());
-      if (client.nextSendAt < at) client.nextSendAt = at + interval * Math.random();
-    }
-    if (at - lastProgress > 2000) {
-      lastProgress = at;
+    },
+    progress: () =>
       event({
         event: "progress",
         phase: "step",
@@ -310,21 +306,13 @@ async function runStep(clients: BenchClient[], step: number, rate: number): Prom
         sent,
         deliveries,
         p99: histogram.percentile(0.99),
-      });
-    }
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
+      }),
+  });
   const cpu = process.cpuUsage(cpuBefore);
   const busyWall = performance.now() - wallBefore;
   // Drain: wait until every expected delivery arrived or the drain time passed.
   const drainEnd = performance.now() + config.drainSeconds * 1000;
-  while (deliveries < expected && performance.now() < drainEnd) {
-    await new Promise<void>((resolve) => {
-      deliveryWaiter = resolve;
-      setTimeout(resolve, 50);
-    });
-  }
-  deliveryWaiter = null;
+  await deliveryWaits.until(() => deliveries >= expected, drainEnd);
   event({ event: "step-end", step });
   return {
     step,
@@ -350,12 +338,7 @@ async function broadcastOnce(clients: BenchClient[]): Promise<StepResult> {
   event({ event: "step-start", step: 1, rate: 0, clients: clients.length });
   clients[0]!.send(messageFrame(1, "hello, ten thousand"));
   const deadline = performance.now() + 30_000;
-  while (deliveries < joinedCount && performance.now() < deadline) {
-    await new Promise<void>((resolve) => {
-      deliveryWaiter = resolve;
-      setTimeout(resolve, 50);
-    });
-  }
+  await deliveryWaits.until(() => deliveries >= joinedCount, deadline);
   event({ event: "step-end", step: 1 });
   return {
     step: 1,

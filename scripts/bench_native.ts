@@ -316,7 +316,8 @@ function loadAverage(): number {
   }
 }
 
-function exists(path: string): boolean {
+/** Whether `path` exists (any kind of file). */
+export function exists(path: string): boolean {
   try {
     Deno.statSync(path);
     return true;

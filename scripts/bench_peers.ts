@@ -11,7 +11,7 @@
  * run is bounded in time. Must not import scripts/bench.ts.
  */
 import { sampleProcess, startLanchatServer } from "./bench_server.ts";
-import { commandProblem, emptyResult, prepareLoadGenerator } from "./bench_native.ts";
+import { commandProblem, emptyResult, exists, prepareLoadGenerator } from "./bench_native.ts";
 import type { LoadResult } from "./bench_native.ts";
 import { textTable } from "./text_table.ts";
 
@@ -344,13 +344,4 @@ async function startProcess(command: string, args: string[], port: number): Prom
 function freePort(): number {
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   return listener.addr.port;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
